@@ -1,3 +1,13 @@
-//! nmbrs-sync: keeps an HRIS table and Visma Nmbrs payroll in agreement.
+//! nmbrs-sync keeps an HRIS table and Visma Nmbrs payroll in agreement.
+//!
+//! The data flow of one cycle, one module per step:
+//! [`hris`] (read the HRIS table) → [`nmbrs`] (read Nmbrs) → [`plan`] (decide, pure) →
+//! [`apply`] (write with retries) → [`state`] (links, snapshots, audit). [`sync`] runs a cycle.
 
+pub mod config;
+pub mod fields;
+pub mod hris;
+pub mod nmbrs;
+pub mod plan;
 pub mod sandbox;
+pub mod state;

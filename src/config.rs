@@ -1,0 +1,450 @@
+//! Settings, layered with the `config` crate (SPEC.md, "Configuration"):
+//! built-in defaults (`config/default.toml`, compiled in) → `config/default.toml` on disk, if present →
+//! the `--config` file → environment variables `NMBRS_SYNC__SECTION__KEY`.
+//!
+//! Secrets are [`SecretString`]s: `Debug` prints `[REDACTED]` and nothing here logs them.
+
+use crate::fields::{FIELD_COUNT, Field};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const BUILT_IN_DEFAULTS: &str = include_str!("../config/default.toml");
+const ENV_PREFIX: &str = "NMBRS_SYNC";
+
+/// A configuration problem. The message names the key and where its value came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The layered sources could not be read or did not fit the expected types.
+    #[error("configuration could not be loaded: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A key has a value of the right type but an unusable meaning.
+    #[error("configuration key `{key}` (from {origin}): {message}")]
+    Invalid { key: String, origin: String, message: String },
+}
+
+/// All settings. Field docs give units.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    pub nmbrs: NmbrsSettings,
+    pub hris: HrisSettings,
+    pub state: StateSettings,
+    pub sync: SyncSettings,
+    pub retry: RetrySettings,
+    pub log: LogSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// `[nmbrs]`: the API, OAuth client and client-side limits.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NmbrsSettings {
+    /// REST API root, e.g. `https://api.nmbrsapp.com/api`.
+    pub base_url: String,
+    /// OAuth 2.0 token endpoint (form-encoded `refresh_token` grant).
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    pub client_secret_file: Option<PathBuf>,
+    /// The refresh token a person obtained once; rotated tokens are then kept in the state database.
+    pub refresh_token: Option<SecretString>,
+    pub refresh_token_file: Option<PathBuf>,
+    /// Sent as `X-Subscription-Key`.
+    pub subscription_key: Option<SecretString>,
+    pub subscription_key_file: Option<PathBuf>,
+    /// Per-request timeout, seconds.
+    pub timeout_secs: u64,
+    /// Records applied in parallel.
+    pub max_concurrency: usize,
+    /// Client-side pacing across all calls, requests/s.
+    pub max_requests_per_sec: u32,
+    /// `pageSize` asked for on list endpoints (the server may return fewer per page).
+    pub page_size: u32,
+}
+
+/// `[hris]`: where the HRIS table is and how its columns map to fields.
+#[derive(Clone, Debug, Deserialize)]
+pub struct HrisSettings {
+    /// `sqlite:path` of the HRIS database.
+    pub database_url: String,
+    pub table: String,
+    /// Logical column (a [`Field`] name or `hris_id`, `company_number`, `updated_at`,
+    /// `nmbrs_employee_id`) → HRIS column name; `""` leaves a field out of the sync.
+    pub columns: BTreeMap<String, String>,
+}
+
+/// `[state]`: the daemon's own database (links, snapshots, runs, audit).
+#[derive(Clone, Debug, Deserialize)]
+pub struct StateSettings {
+    pub database_url: String,
+}
+
+/// Resolution when a field changed on both sides since the base snapshot (SPEC rule 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictPolicy {
+    HrisWins,
+    NmbrsWins,
+    /// Park the field, report the conflict, change nothing until a person resolves it.
+    Manual,
+}
+
+/// Who may change a field: `both` merges three-way, the others make one side authoritative.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldOwner {
+    Hris,
+    Nmbrs,
+    #[default]
+    Both,
+}
+
+/// `sync.period`: `"current"` or `{ year, period }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PeriodSetting {
+    Named(String),
+    Explicit { year: i32, period: u8 },
+}
+
+/// `[sync]`: schedule and merge rules.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SyncSettings {
+    /// Cron expression, seconds field first.
+    pub schedule: String,
+    pub run_at_start: bool,
+    pub conflict_policy: ConflictPolicy,
+    #[serde(default)]
+    pub field_owner: BTreeMap<String, FieldOwner>,
+    pub import_from_nmbrs: bool,
+    pub period: PeriodSetting,
+    /// Consecutive failed cycles before a record is quarantined.
+    pub quarantine_after: u32,
+}
+
+/// `[retry]`: exponential backoff with jitter for 429, 5xx, timeouts and dropped connections.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RetrySettings {
+    /// First backoff delay, milliseconds.
+    pub initial_interval_ms: u64,
+    pub multiplier: f32,
+    /// Longest single delay, seconds.
+    pub max_interval_secs: u64,
+    /// Retry budget per call: no retry starts after this many seconds, seconds.
+    pub max_elapsed_secs: u64,
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    pub jitter: bool,
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LogSettings {
+    /// tracing filter, e.g. `info` or `nmbrs_sync=debug`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+/// `log.format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `[metrics]`.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct MetricsSettings {
+    /// `host:port` for `/healthz` and `/metrics`; none = no listener.
+    pub listen: Option<String>,
+}
+
+/// The HRIS columns, resolved from `hris.columns` and validated as plain SQL identifiers.
+#[derive(Clone, Debug)]
+pub struct ColumnMap {
+    pub hris_id: String,
+    pub company_number: String,
+    pub updated_at: Option<String>,
+    pub nmbrs_employee_id: String,
+    /// Column per [`Field`] (index order); `None` = the field is not synced.
+    pub fields: [Option<String>; FIELD_COUNT],
+}
+
+/// The secrets, read from their values or `*_file` paths.
+#[derive(Clone, Debug)]
+pub struct Secrets {
+    pub client_secret: SecretString,
+    pub refresh_token: SecretString,
+    pub subscription_key: SecretString,
+}
+
+impl Settings {
+    /// Loads the layered settings. `file` is the `--config` file (must exist when given).
+    ///
+    /// Errors: [`ConfigError`] naming the key and the source of its value.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_env(file, config::Environment::with_prefix(ENV_PREFIX))
+    }
+
+    fn load_with_env(file: Option<&Path>, env: config::Environment) -> Result<Settings, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(BUILT_IN_DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::with_name("config/default.toml").required(false));
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).required(true));
+        }
+        let raw = builder
+            .add_source(env.prefix_separator("__").separator("__").try_parsing(true))
+            .build()?;
+        let settings: Settings = raw.clone().try_deserialize()?;
+        settings.validate(&raw)?;
+        Ok(settings)
+    }
+
+    fn validate(&self, raw: &config::Config) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.to_owned(),
+            origin: origin_of(raw, key),
+            message,
+        };
+        for (key, url) in [("nmbrs.base_url", &self.nmbrs.base_url), ("nmbrs.token_url", &self.nmbrs.token_url)] {
+            if reqwest::Url::parse(url).is_err() {
+                return Err(invalid(key, format!("`{url}` is not an absolute URL")));
+            }
+        }
+        if self.nmbrs.timeout_secs == 0 {
+            return Err(invalid("nmbrs.timeout_secs", "must be at least 1 second".into()));
+        }
+        if self.nmbrs.max_concurrency == 0 {
+            return Err(invalid("nmbrs.max_concurrency", "must be at least 1".into()));
+        }
+        if self.nmbrs.max_requests_per_sec == 0 {
+            return Err(invalid("nmbrs.max_requests_per_sec", "must be at least 1 request/s".into()));
+        }
+        if self.nmbrs.page_size == 0 {
+            return Err(invalid("nmbrs.page_size", "must be at least 1".into()));
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(invalid("retry.max_attempts", "must be at least 1 (the first attempt)".into()));
+        }
+        if self.retry.multiplier < 1.0 {
+            return Err(invalid("retry.multiplier", "must be at least 1.0".into()));
+        }
+        if self.sync.quarantine_after == 0 {
+            return Err(invalid("sync.quarantine_after", "must be at least 1 cycle".into()));
+        }
+        for key in self.sync.field_owner.keys() {
+            if Field::from_name(key).is_none() {
+                return Err(invalid(&format!("sync.field_owner.{key}"), format!("unknown field; known: {}", field_names())));
+            }
+        }
+        if let PeriodSetting::Named(name) = &self.sync.period
+            && name != "current"
+        {
+            return Err(invalid("sync.period", format!("`{name}`: use \"current\" or {{ year = 2021, period = 4 }}")));
+        }
+        if let PeriodSetting::Explicit { period, year } = &self.sync.period
+            && (!(1..=53).contains(period) || !(1900..=9999).contains(year))
+        {
+            return Err(invalid("sync.period", format!("year {year}, period {period} is out of range (period 1..=53)")));
+        }
+        if self.hris.table.is_empty() || !is_identifier(&self.hris.table) {
+            return Err(invalid("hris.table", format!("`{}` is not a plain table name ([A-Za-z_][A-Za-z0-9_]*)", self.hris.table)));
+        }
+        self.columns().map_err(|(key, message)| invalid(&key, message))?;
+        Ok(())
+    }
+
+    /// The resolved HRIS column map. Errors: `(key, message)` for a bad column name.
+    pub fn columns(&self) -> Result<ColumnMap, (String, String)> {
+        let col = |name: &str| -> Result<Option<String>, (String, String)> {
+            let value = self.hris.columns.get(name).cloned().unwrap_or_else(|| name.to_owned());
+            if value.is_empty() {
+                return Ok(None);
+            }
+            if !is_identifier(&value) {
+                return Err((
+                    format!("hris.columns.{name}"),
+                    format!("`{value}` is not a plain column name ([A-Za-z_][A-Za-z0-9_]*)"),
+                ));
+            }
+            Ok(Some(value))
+        };
+        for key in self.hris.columns.keys() {
+            let known = ["hris_id", "company_number", "updated_at", "nmbrs_employee_id"].contains(&key.as_str())
+                || Field::from_name(key).is_some();
+            if !known {
+                return Err((format!("hris.columns.{key}"), format!("unknown column key; known: hris_id, company_number, updated_at, nmbrs_employee_id, {}", field_names())));
+            }
+        }
+        let required = |name: &str| -> Result<String, (String, String)> {
+            col(name)?.ok_or_else(|| (format!("hris.columns.{name}"), "this column is required".to_owned()))
+        };
+        let mut fields: [Option<String>; FIELD_COUNT] = Default::default();
+        for f in Field::ALL {
+            fields[f.index()] = col(f.name())?;
+        }
+        for f in [Field::LastName, Field::EmployeeNumber, Field::BirthDate] {
+            if fields[f.index()].is_none() {
+                return Err((format!("hris.columns.{f}"), "this field is needed to create and match employees".into()));
+            }
+        }
+        Ok(ColumnMap {
+            hris_id: required("hris_id")?,
+            company_number: required("company_number")?,
+            updated_at: col("updated_at")?,
+            nmbrs_employee_id: required("nmbrs_employee_id")?,
+            fields,
+        })
+    }
+
+    /// The owner of each field (index order), from `sync.field_owner`.
+    pub fn field_owners(&self) -> [FieldOwner; FIELD_COUNT] {
+        let mut owners = [FieldOwner::Both; FIELD_COUNT];
+        for (name, owner) in &self.sync.field_owner {
+            if let Some(f) = Field::from_name(name) {
+                owners[f.index()] = *owner;
+            }
+        }
+        owners
+    }
+
+    /// Reads the secrets from their values or `*_file` paths.
+    ///
+    /// Errors: [`ConfigError::Invalid`] naming the missing key, or the unreadable file (never its content).
+    pub fn secrets(&self) -> Result<Secrets, ConfigError> {
+        let n = &self.nmbrs;
+        Ok(Secrets {
+            client_secret: secret("nmbrs.client_secret", &n.client_secret, &n.client_secret_file)?,
+            refresh_token: secret("nmbrs.refresh_token", &n.refresh_token, &n.refresh_token_file)?,
+            subscription_key: secret("nmbrs.subscription_key", &n.subscription_key, &n.subscription_key_file)?,
+        })
+    }
+}
+
+fn secret(key: &str, value: &Option<SecretString>, file: &Option<PathBuf>) -> Result<SecretString, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        key: key.to_owned(),
+        origin: "settings".into(),
+        message,
+    };
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| invalid(format!("cannot read {key}_file `{}`: {e}", path.display())))?;
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err(invalid(format!("{key}_file `{}` is empty", path.display())));
+        }
+        return Ok(SecretString::from(trimmed.to_owned()));
+    }
+    match value {
+        Some(v) if !v.expose_secret().trim().is_empty() => Ok(SecretString::from(v.expose_secret().trim().to_owned())),
+        _ => Err(invalid(format!(
+            "not set: give `{key}` or `{key}_file` (env NMBRS_SYNC__{})",
+            key.to_uppercase().replace('.', "__")
+        ))),
+    }
+}
+
+fn origin_of(raw: &config::Config, key: &str) -> String {
+    raw.get::<config::Value>(key)
+        .ok()
+        .and_then(|v| v.origin().map(str::to_owned))
+        .unwrap_or_else(|| "built-in defaults".into())
+}
+
+fn field_names() -> String {
+    Field::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// A plain SQL identifier; such names are safe to splice into the HRIS queries.
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.len() <= 64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> config::Environment {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        config::Environment::with_prefix(ENV_PREFIX).source(Some(map))
+    }
+
+    #[test]
+    fn built_in_defaults_load() {
+        let s = Settings::load_with_env(None, env(&[])).expect("defaults load");
+        assert_eq!(s.hris.table, "hris_employees");
+        assert_eq!(s.sync.conflict_policy, ConflictPolicy::HrisWins);
+        assert!(s.sync.import_from_nmbrs);
+        assert_eq!(s.columns().expect("columns").fields[Field::LastName.index()].as_deref(), Some("last_name"));
+    }
+
+    #[test]
+    fn env_overrides_nested_keys_and_secrets_are_redacted() {
+        let s = Settings::load_with_env(
+            None,
+            env(&[
+                ("NMBRS_SYNC__NMBRS__BASE_URL", "http://127.0.0.1:9/api"),
+                ("NMBRS_SYNC__NMBRS__SUBSCRIPTION_KEY", "12345"),
+                ("NMBRS_SYNC__NMBRS__CLIENT_SECRET", "very-secret-value"),
+                ("NMBRS_SYNC__NMBRS__REFRESH_TOKEN", "rt-secret-value"),
+                ("NMBRS_SYNC__NMBRS__PAGE_SIZE", "7"),
+                ("NMBRS_SYNC__HRIS__COLUMNS__LAST_NAME", "surname"),
+                ("NMBRS_SYNC__SYNC__FIELD_OWNER__GENDER", "nmbrs"),
+                ("NMBRS_SYNC__SYNC__CONFLICT_POLICY", "manual"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(s.nmbrs.base_url, "http://127.0.0.1:9/api");
+        assert_eq!(s.nmbrs.page_size, 7);
+        assert_eq!(s.sync.conflict_policy, ConflictPolicy::Manual);
+        assert_eq!(s.field_owners()[Field::Gender.index()], FieldOwner::Nmbrs);
+        assert_eq!(s.columns().expect("columns").fields[Field::LastName.index()].as_deref(), Some("surname"));
+        let secrets = s.secrets().expect("secrets");
+        assert_eq!(secrets.subscription_key.expose_secret(), "12345");
+        let debug = format!("{s:?} {secrets:?}");
+        for secret in ["very-secret-value", "rt-secret-value", "12345"] {
+            assert!(!debug.contains(secret), "Debug output leaks {secret}");
+        }
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_origin() {
+        let err = Settings::load_with_env(None, env(&[("NMBRS_SYNC__SYNC__CONFLICT_POLICY", "coin_flip")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("conflict_policy"), "{err}");
+        let err = Settings::load_with_env(None, env(&[("NMBRS_SYNC__NMBRS__MAX_CONCURRENCY", "0")]))
+            .expect_err("must fail");
+        let msg = err.to_string();
+        assert!(msg.contains("nmbrs.max_concurrency") && msg.contains("environment"), "{msg}");
+        let err = Settings::load_with_env(None, env(&[("NMBRS_SYNC__HRIS__COLUMNS__LAST_NAME", "x; DROP TABLE y")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("hris.columns.last_name"), "{err}");
+        let err = Settings::load_with_env(None, env(&[("NMBRS_SYNC__SYNC__FIELD_OWNER__SALARY", "hris")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("sync.field_owner.salary"), "{err}");
+    }
+
+    #[test]
+    fn missing_secret_names_key_and_env_var() {
+        let s = Settings::load_with_env(None, env(&[])).expect("loads");
+        let err = s.secrets().expect_err("no secrets configured");
+        assert!(err.to_string().contains("NMBRS_SYNC__NMBRS__CLIENT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn secret_files_are_read_and_trimmed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("key");
+        std::fs::write(&path, "from-file\n").expect("write");
+        let got = secret("nmbrs.subscription_key", &None, &Some(path)).expect("reads");
+        assert_eq!(got.expose_secret(), "from-file");
+    }
+}

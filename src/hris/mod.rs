@@ -1,0 +1,275 @@
+//! The HRIS table: reading rows (per company, streamed) and writing back what came from Nmbrs
+//! (`nmbrs_employee_id`, pulled fields, imported employees). SPEC.md, "The HRIS table".
+//!
+//! Table and column names come from validated settings (plain identifiers only, see
+//! [`crate::config::is_identifier`]), so splicing them into SQL is safe; every value is a bind parameter.
+
+pub mod validate;
+
+use crate::config::ColumnMap;
+use crate::fields::{Field, FieldValues};
+use futures::TryStreamExt;
+use sqlx::sqlite::SqlitePool;
+use sqlx::{AssertSqlSafe, Row};
+use validate::{RawRow, RawValue, SqlType};
+
+pub use validate::{HrisRecord, Rejection};
+
+/// An HRIS database failure; messages name the database, table or column and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum HrisError {
+    #[error("HRIS database `{url}` could not be opened: {source}; check `hris.database_url`")]
+    Open { url: String, source: sqlx::Error },
+    #[error("HRIS table `{table}` was not found in `{url}`; check `hris.table`")]
+    NoTable { url: String, table: String },
+    #[error("HRIS column `{column}` (configured by `{key}`) is not in table `{table}`; fix `{key}` or set it to \"\" to leave the field out")]
+    NoColumn { table: String, column: String, key: String },
+    #[error("HRIS query failed: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// A row as planning sees it: valid, or rejected with reasons.
+pub type HrisRow = Result<HrisRecord, Rejection>;
+
+/// Handle to the HRIS database.
+#[derive(Clone, Debug)]
+pub struct HrisDb {
+    pool: SqlitePool,
+    table: String,
+    columns: ColumnMap,
+    select: String,
+}
+
+fn q(ident: &str) -> String {
+    format!("\"{ident}\"")
+}
+
+/// `CAST` to text, but a BLOB reads as NULL (its `typeof` reports it): BLOB bytes need not be UTF-8.
+fn as_text(col: &str) -> String {
+    format!("CASE typeof({c}) WHEN 'blob' THEN NULL ELSE CAST({c} AS TEXT) END", c = q(col))
+}
+
+impl HrisDb {
+    /// Opens the HRIS database and checks that the table and every mapped column exist.
+    /// The file is not created and its journal mode is left as the HRIS owner set it.
+    ///
+    /// Errors: [`HrisError`] naming the missing table or column and its config key.
+    pub async fn open(url: &str, table: &str, columns: ColumnMap) -> Result<HrisDb, HrisError> {
+        use sqlx::sqlite::SqliteConnectOptions;
+        use std::str::FromStr;
+        let open_err = |source| HrisError::Open { url: url.into(), source };
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(open_err)?
+            .create_if_missing(false)
+            .busy_timeout(std::time::Duration::from_secs(30));
+        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(2).connect_with(options).await.map_err(open_err)?;
+        let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)").bind(table).fetch_all(&pool).await?;
+        if present.is_empty() {
+            return Err(HrisError::NoTable { url: url.into(), table: table.into() });
+        }
+        let mut expected: Vec<(String, &str)> = vec![
+            ("hris.columns.hris_id".into(), columns.hris_id.as_str()),
+            ("hris.columns.company_number".into(), columns.company_number.as_str()),
+            ("hris.columns.nmbrs_employee_id".into(), columns.nmbrs_employee_id.as_str()),
+        ];
+        if let Some(c) = &columns.updated_at {
+            expected.push(("hris.columns.updated_at".into(), c));
+        }
+        for f in Field::ALL {
+            if let Some(c) = &columns.fields[f.index()] {
+                expected.push((format!("hris.columns.{f}"), c));
+            }
+        }
+        for (key, column) in expected {
+            if !present.iter().any(|p| p.eq_ignore_ascii_case(column)) {
+                return Err(HrisError::NoColumn { table: table.into(), column: column.into(), key });
+            }
+        }
+        let mut select = format!(
+            "SELECT rowid, {}, typeof({}), {}, typeof({}), {}",
+            as_text(&columns.hris_id),
+            q(&columns.hris_id),
+            as_text(&columns.company_number),
+            q(&columns.company_number),
+            as_text(&columns.nmbrs_employee_id),
+        );
+        for c in columns.fields.iter().flatten() {
+            select.push_str(&format!(", {}, typeof({})", as_text(c), q(c)));
+        }
+        select.push_str(&format!(" FROM {}", q(table)));
+        Ok(HrisDb { pool, table: table.to_owned(), columns, select })
+    }
+
+    /// The synced fields (those mapped to a column), in index order.
+    pub fn synced_fields(&self) -> Vec<Field> {
+        Field::ALL.into_iter().filter(|f| self.columns.fields[f.index()].is_some()).collect()
+    }
+
+    /// Distinct company numbers in the table (trimmed; NULL/empty left out).
+    pub async fn company_numbers(&self) -> Result<Vec<String>, HrisError> {
+        let sql = format!(
+            "SELECT DISTINCT TRIM({c}) FROM {t} WHERE typeof({col}) <> 'blob' AND TRIM({c}) <> ''",
+            c = as_text(&self.columns.company_number),
+            col = q(&self.columns.company_number),
+            t = q(&self.table)
+        );
+        Ok(sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql)).fetch_all(&self.pool).await?.into_iter().flatten().collect())
+    }
+
+    /// Rows of one company number, validated one by one as they stream in.
+    pub async fn rows_for_company(&self, company_number: &str, today: time::Date) -> Result<Vec<HrisRow>, HrisError> {
+        let sql = format!("{} WHERE TRIM({}) = ? ORDER BY rowid", self.select, as_text(&self.columns.company_number));
+        self.read(sql, Some(company_number), today).await
+    }
+
+    /// Rows whose company number is missing or not one of `known` (each is rejected by the caller).
+    pub async fn rows_outside(&self, known: &[String], today: time::Date) -> Result<Vec<HrisRow>, HrisError> {
+        let list = serde_json::to_string(known).unwrap_or_else(|_| "[]".into());
+        let sql = format!(
+            "{} WHERE {c} IS NULL OR TRIM({c}) NOT IN (SELECT value FROM json_each(?)) ORDER BY rowid",
+            self.select,
+            c = as_text(&self.columns.company_number)
+        );
+        self.read(sql, Some(&list), today).await
+    }
+
+    async fn read(&self, sql: String, bind: Option<&str>, today: time::Date) -> Result<Vec<HrisRow>, HrisError> {
+        let fields = self.synced_fields();
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        if let Some(b) = bind {
+            query = query.bind(b.to_owned());
+        }
+        let mut stream = query.fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(r) = stream.try_next().await? {
+            let raw = |i: usize| RawValue {
+                text: r.try_get::<Option<String>, _>(i).ok().flatten(),
+                sql_type: SqlType::parse(&r.try_get::<String, _>(i + 1).unwrap_or_default()),
+            };
+            let mut values: Vec<Option<RawValue>> = vec![None; Field::ALL.len()];
+            for (k, f) in fields.iter().enumerate() {
+                values[f.index()] = Some(raw(6 + 2 * k));
+            }
+            let row = RawRow {
+                rowid: r.try_get(0)?,
+                hris_id: raw(1),
+                company_number: raw(3),
+                nmbrs_employee_id: r.try_get::<Option<String>, _>(5).ok().flatten(),
+                values,
+            };
+            out.push(validate::validate(&row, &fields, today));
+        }
+        Ok(out)
+    }
+
+    /// Writes the Nmbrs `employeeId` into the row's `nmbrs_employee_id` column.
+    pub async fn set_employee_id(&self, hris_id: &str, employee_id: &str) -> Result<(), HrisError> {
+        let sql = format!("UPDATE {} SET {} = ? WHERE {} = ?", q(&self.table), q(&self.columns.nmbrs_employee_id), q(&self.columns.hris_id));
+        sqlx::query(AssertSqlSafe(sql)).bind(employee_id).bind(hris_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Writes Nmbrs-side changes into a row, only if each changed field still holds the value the
+    /// plan read (`before`): a row edited during the cycle is left alone and re-planned next cycle.
+    /// Returns whether the row was written.
+    pub async fn pull(&self, hris_id: &str, changes: &[(Field, Option<&str>, Option<&str>)]) -> Result<bool, HrisError> {
+        let mut sets = Vec::new();
+        let mut guards = Vec::new();
+        for (f, _, _) in changes {
+            let Some(col) = &self.columns.fields[f.index()] else { continue };
+            sets.push(format!("{} = ?", q(col)));
+            guards.push(format!("NULLIF(TRIM({}), '') IS ?", as_text(col)));
+        }
+        if sets.is_empty() {
+            return Ok(true);
+        }
+        if let Some(u) = &self.columns.updated_at {
+            sets.push(format!("{} = ?", q(u)));
+        }
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {} = ? AND {}",
+            q(&self.table),
+            sets.join(", "),
+            q(&self.columns.hris_id),
+            guards.join(" AND ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (f, _, after) in changes.iter().filter(|(f, _, _)| self.columns.fields[f.index()].is_some()) {
+            query = bind_value(query, *f, *after);
+        }
+        if self.columns.updated_at.is_some() {
+            query = query.bind(crate::state::utc_now());
+        }
+        query = query.bind(hris_id);
+        for (_, before, _) in changes.iter().filter(|(f, _, _)| self.columns.fields[f.index()].is_some()) {
+            query = query.bind(before.map(str::to_owned));
+        }
+        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
+    }
+
+    /// Inserts a row for an employee that exists only in Nmbrs (`sync.import_from_nmbrs`).
+    /// Idempotent: an existing `hris_id` is left as it is. Returns whether a row was inserted.
+    pub async fn insert(&self, hris_id: &str, company_number: &str, employee_id: &str, values: &FieldValues) -> Result<bool, HrisError> {
+        let mut cols = vec![q(&self.columns.hris_id), q(&self.columns.company_number), q(&self.columns.nmbrs_employee_id)];
+        let fields = self.synced_fields();
+        for f in &fields {
+            if let Some(c) = &self.columns.fields[f.index()] {
+                cols.push(q(c));
+            }
+        }
+        if let Some(u) = &self.columns.updated_at {
+            cols.push(q(u));
+        }
+        let marks = vec!["?"; cols.len()].join(", ");
+        let sql = format!("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING", q(&self.table), cols.join(", "), marks);
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(hris_id).bind(company_number).bind(employee_id);
+        for f in &fields {
+            query = bind_value(query, *f, values.get(*f));
+        }
+        if self.columns.updated_at.is_some() {
+            query = query.bind(crate::state::utc_now());
+        }
+        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
+    }
+
+    /// The pool, for tests and `doctor`.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// Binds a field value with the column's natural type: employee numbers as integers.
+fn bind_value<'q>(query: Query<'q>, f: Field, value: Option<&str>) -> Query<'q> {
+    match (f, value) {
+        (Field::EmployeeNumber, Some(v)) => match v.parse::<i64>() {
+            Ok(n) => query.bind(n),
+            Err(_) => query.bind(v.to_owned()),
+        },
+        (_, v) => query.bind(v.map(str::to_owned)),
+    }
+}
+
+/// DDL of an HRIS table with the default column names (SPEC.md), for the demo, tests and benchmarks.
+pub const DEFAULT_TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS hris_employees (
+    hris_id TEXT PRIMARY KEY,
+    company_number TEXT,
+    employee_number INTEGER,
+    first_name TEXT,
+    first_name_in_full TEXT,
+    last_name TEXT,
+    employee_type TEXT,
+    birth_date TEXT,
+    birth_country_code_iso TEXT,
+    nationality_code_iso TEXT,
+    gender TEXT,
+    private_email TEXT,
+    business_email TEXT,
+    business_mobile_phone TEXT,
+    private_mobile_phone TEXT,
+    partner_name TEXT,
+    marital_status TEXT,
+    updated_at TEXT,
+    nmbrs_employee_id TEXT
+)";

@@ -1,0 +1,8 @@
+//! Reading and writing Nmbrs over its REST API (nmbrs-api.md).
+
+pub mod auth;
+pub mod client;
+pub mod model;
+
+pub use client::{ApiError, ApiErrorKind, NmbrsClient, Response};
+pub use model::{Company, EmployeeItem, Period};

@@ -1,0 +1,222 @@
+//! The daemon's own SQLite database: record links with base snapshots, runs, the audit log and the
+//! newest OAuth refresh token (SPEC.md, "The state / audit database").
+//!
+//! Every write goes through a [`StateTx`] (`BEGIN IMMEDIATE`), so a record's new link/snapshot and the
+//! audit rows that explain it commit together or not at all: a crash leaves either the old state or
+//! the new one, never a snapshot without its audit trail.
+
+pub mod audit;
+pub mod links;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub use audit::{AuditEntry, AuditRow, Direction, HttpCall};
+pub use links::{Link, LinkStatus};
+
+/// A state database failure. The message names the database file and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state database `{url}` could not be opened: {source}; check `state.database_url` and that its directory is writable")]
+    Open { url: String, source: sqlx::Error },
+    #[error("state database `{url}` could not be migrated: {source}")]
+    Migrate { url: String, source: sqlx::migrate::MigrateError },
+    #[error("state database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("state database holds unreadable data in {what}: {message}")]
+    Corrupt { what: String, message: String },
+}
+
+/// How long a writer waits for SQLite's lock before failing, seconds.
+const BUSY_TIMEOUT_SECS: u64 = 30;
+
+/// Handle to the state database (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct StateDb {
+    pool: SqlitePool,
+    /// Serialises writers inside this process, so the audit hash chain is extended one row at a time
+    /// and tasks queue here instead of spinning on SQLite's busy handler.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+    url: String,
+}
+
+/// UTC now as RFC 3339 with milliseconds, the time format of every table.
+pub fn utc_now() -> String {
+    format_time(OffsetDateTime::now_utc())
+}
+
+/// Formats a UTC time as stored in the state database.
+pub fn format_time(t: OffsetDateTime) -> String {
+    let t = t.replace_nanosecond(t.millisecond() as u32 * 1_000_000).unwrap_or(t);
+    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// Parses a time written by [`format_time`].
+pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
+
+/// Opens a SQLite database with WAL, a busy timeout and `synchronous=NORMAL` (durable across a
+/// process crash, which is what the crash tests exercise).
+pub async fn open_sqlite(url: &str, max_connections: u32) -> Result<SqlitePool, sqlx::Error> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))
+        .foreign_keys(true);
+    SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await
+}
+
+impl StateDb {
+    /// Opens (creating if missing) and migrates the state database at `url` (`sqlite:path`).
+    ///
+    /// Errors: [`StateError::Open`] / [`StateError::Migrate`] naming the database.
+    pub async fn open(url: &str) -> Result<StateDb, StateError> {
+        let pool = open_sqlite(url, 4).await.map_err(|source| StateError::Open { url: url.into(), source })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| StateError::Migrate { url: url.into(), source })?;
+        Ok(StateDb { pool, write_lock: Arc::default(), url: url.to_owned() })
+    }
+
+    /// The `state.database_url` this was opened from.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The connection pool, for read-only queries.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`, process-wide writer lock held until commit).
+    pub async fn begin(&self) -> Result<StateTx, StateError> {
+        let guard = self.write_lock.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(StateTx { tx, _guard: guard, last_hash: None })
+    }
+
+    /// Appends audit rows in their own transaction.
+    pub async fn audit(&self, entries: &[AuditEntry]) -> Result<(), StateError> {
+        let mut tx = self.begin().await?;
+        for e in entries {
+            tx.audit(e).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Records the start of a run; returns its id.
+    pub async fn start_run(&self, trigger: &str, dry_run: bool) -> Result<i64, StateError> {
+        let mut tx = self.begin().await?;
+        let id = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO sync_runs (trigger, dry_run, started_at, status) VALUES (?, ?, ?, 'running') RETURNING id",
+        )
+        .bind(trigger)
+        .bind(dry_run)
+        .bind(utc_now())
+        .fetch_one(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Records the end of a run: `status` is succeeded | partial | failed | interrupted;
+    /// `counts` is a JSON object of counters.
+    pub async fn finish_run(
+        &self,
+        run_id: i64,
+        status: &str,
+        counts: &str,
+        api_calls: u64,
+        error: Option<&str>,
+    ) -> Result<(), StateError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE sync_runs SET finished_at = ?, status = ?, counts = ?, api_calls = ?, error = ? WHERE id = ?")
+            .bind(utc_now())
+            .bind(status)
+            .bind(counts)
+            .bind(api_calls as i64)
+            .bind(error)
+            .bind(run_id)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Runs left `running` by a process that died: marked `interrupted` at the next start.
+    pub async fn close_abandoned_runs(&self) -> Result<u64, StateError> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE sync_runs SET status = 'interrupted', finished_at = ?, error = 'process ended during the run' WHERE status = 'running'",
+        )
+        .bind(utc_now())
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// The persisted refresh token, if it descends from the configured one (`seed_fingerprint`).
+    /// A different fingerprint means a person configured a new token: that one wins.
+    pub async fn refresh_token(&self, seed_fingerprint: &str) -> Result<Option<String>, StateError> {
+        Ok(sqlx::query_scalar::<_, String>("SELECT refresh_token FROM oauth_state WHERE id = 1 AND seed_fingerprint = ?")
+            .bind(seed_fingerprint)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Persists a newly rotated refresh token (before it is ever used), with the access token's expiry
+    /// and granted scopes (never the access token itself).
+    pub async fn save_refresh_token(
+        &self,
+        refresh_token: &str,
+        seed_fingerprint: &str,
+        access_expires_at: Option<&str>,
+        scopes: Option<&str>,
+    ) -> Result<(), StateError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO oauth_state (id, refresh_token, seed_fingerprint, access_expires_at, scopes, updated_at)
+             VALUES (1, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET refresh_token = excluded.refresh_token,
+               seed_fingerprint = excluded.seed_fingerprint, access_expires_at = excluded.access_expires_at,
+               scopes = excluded.scopes, updated_at = excluded.updated_at",
+        )
+        .bind(refresh_token)
+        .bind(seed_fingerprint)
+        .bind(access_expires_at)
+        .bind(scopes)
+        .bind(utc_now())
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await
+    }
+}
+
+/// A write transaction on the state database; see [`StateDb::begin`].
+pub struct StateTx {
+    tx: Transaction<'static, Sqlite>,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+    last_hash: Option<String>,
+}
+
+impl StateTx {
+    /// Commits everything written through this transaction.
+    pub async fn commit(self) -> Result<(), StateError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// The underlying connection, for statements of the submodules.
+    pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
+}
