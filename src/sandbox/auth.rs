@@ -70,7 +70,9 @@ impl TokenError {
 
     pub(crate) fn body(&self) -> Value {
         match self {
-            TokenError::InvalidRequest(d) => json!({"error": "invalid_request", "error_description": d}),
+            TokenError::InvalidRequest(d) => {
+                json!({"error": "invalid_request", "error_description": d})
+            }
             TokenError::InvalidClient => json!({"error": "invalid_client"}),
             TokenError::InvalidGrant => json!({"error": "invalid_grant"}),
             TokenError::UnsupportedGrantType => json!({"error": "unsupported_grant_type"}),
@@ -120,14 +122,18 @@ impl AuthState {
     pub(crate) fn add_client(&mut self, client_id: &str, secret: &str, scopes: &[&str]) -> String {
         self.clients.insert(
             client_id.to_string(),
-            Client { secret: secret.to_string(), scopes: scopes.iter().map(|s| s.to_string()).collect() },
+            Client {
+                secret: secret.to_string(),
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            },
         );
         self.new_refresh_token(client_id)
     }
 
     fn new_refresh_token(&mut self, client_id: &str) -> String {
         let token = random_token();
-        self.refresh_tokens.insert(token.clone(), client_id.to_string());
+        self.refresh_tokens
+            .insert(token.clone(), client_id.to_string());
         token
     }
 
@@ -150,9 +156,17 @@ impl AuthState {
         ttl: Duration,
     ) -> Result<TokenResponse, TokenError> {
         let (client_id, secret) = basic_credentials(headers)
-            .or_else(|| Some((form.get("client_id")?.clone(), form.get("client_secret")?.clone())))
+            .or_else(|| {
+                Some((
+                    form.get("client_id")?.clone(),
+                    form.get("client_secret")?.clone(),
+                ))
+            })
             .ok_or(TokenError::InvalidClient)?;
-        let client = self.clients.get(&client_id).ok_or(TokenError::InvalidClient)?;
+        let client = self
+            .clients
+            .get(&client_id)
+            .ok_or(TokenError::InvalidClient)?;
         if client.secret != secret {
             return Err(TokenError::InvalidClient);
         }
@@ -162,7 +176,9 @@ impl AuthState {
             Some("refresh_token") => {}
             Some(_) => return Err(TokenError::UnsupportedGrantType),
         }
-        let presented = form.get("refresh_token").ok_or(TokenError::InvalidRequest("refresh_token is missing"))?;
+        let presented = form
+            .get("refresh_token")
+            .ok_or(TokenError::InvalidRequest("refresh_token is missing"))?;
         // Rotation: the presented token is consumed whether or not it belongs to
         // this client only if it does; a foreign token stays untouched.
         match self.refresh_tokens.get(presented) {
@@ -174,7 +190,13 @@ impl AuthState {
         let now = Instant::now();
         self.access_tokens.retain(|_, t| t.expires_at > now);
         let access_token = random_token();
-        self.access_tokens.insert(access_token.clone(), AccessToken { scopes: scopes.clone(), expires_at: now + ttl });
+        self.access_tokens.insert(
+            access_token.clone(),
+            AccessToken {
+                scopes: scopes.clone(),
+                expires_at: now + ttl,
+            },
+        );
         let refresh_token = self.new_refresh_token(&client_id);
         Ok(TokenResponse {
             access_token,
@@ -187,8 +209,14 @@ impl AuthState {
 
     /// Gateway and token checks for an API call, in the order Azure API
     /// Management applies them: subscription key, bearer token, scope.
-    pub(crate) fn authorize(&self, headers: &HeaderMap, required: &[&'static str]) -> Result<(), ApiAuthError> {
-        let key = headers.get("x-subscription-key").ok_or(ApiAuthError::MissingKey)?;
+    pub(crate) fn authorize(
+        &self,
+        headers: &HeaderMap,
+        required: &[&'static str],
+    ) -> Result<(), ApiAuthError> {
+        let key = headers
+            .get("x-subscription-key")
+            .ok_or(ApiAuthError::MissingKey)?;
         let key = key.to_str().map_err(|_| ApiAuthError::InvalidKey)?;
         if !self.subscription_keys.contains(key) {
             return Err(ApiAuthError::InvalidKey);
@@ -201,14 +229,19 @@ impl AuthState {
                 scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
             })
             .ok_or(ApiAuthError::InvalidToken)?;
-        let token = self.access_tokens.get(token).ok_or(ApiAuthError::InvalidToken)?;
+        let token = self
+            .access_tokens
+            .get(token)
+            .ok_or(ApiAuthError::InvalidToken)?;
         if token.expires_at <= Instant::now() {
             return Err(ApiAuthError::InvalidToken);
         }
         if required.iter().any(|s| token.scopes.contains(*s)) {
             Ok(())
         } else {
-            Err(ApiAuthError::MissingScope(required.first().copied().unwrap_or("")))
+            Err(ApiAuthError::MissingScope(
+                required.first().copied().unwrap_or(""),
+            ))
         }
     }
 }
@@ -262,12 +295,18 @@ mod tests {
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn base64_decodes() {
-        assert_eq!(base64_decode("aWQ6c2VjcmV0").as_deref(), Some(&b"id:secret"[..]));
+        assert_eq!(
+            base64_decode("aWQ6c2VjcmV0").as_deref(),
+            Some(&b"id:secret"[..])
+        );
         assert_eq!(base64_decode("YQ==").as_deref(), Some(&b"a"[..]));
         assert_eq!(base64_decode("*"), None);
     }
@@ -277,26 +316,52 @@ mod tests {
         let mut a = AuthState::default();
         let rt = a.add_client("id", "secret", &ALL_SCOPES);
         let mut basic = HeaderMap::new();
-        basic.insert(header::AUTHORIZATION, "Basic aWQ6c2VjcmV0".parse().expect("header"));
+        basic.insert(
+            header::AUTHORIZATION,
+            "Basic aWQ6c2VjcmV0".parse().expect("header"),
+        );
         let f = form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]);
-        let ok = a.token(&basic, &f, Duration::from_secs(60)).expect("first use");
-        assert_eq!(a.token(&basic, &f, Duration::from_secs(60)).err(), Some(TokenError::InvalidGrant));
+        let ok = a
+            .token(&basic, &f, Duration::from_secs(60))
+            .expect("first use");
+        assert_eq!(
+            a.token(&basic, &f, Duration::from_secs(60)).err(),
+            Some(TokenError::InvalidGrant)
+        );
         let f2 = form(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", &ok.refresh_token),
             ("client_id", "id"),
             ("client_secret", "secret"),
         ]);
-        assert!(a.token(&HeaderMap::new(), &f2, Duration::from_secs(60)).is_ok());
+        assert!(
+            a.token(&HeaderMap::new(), &f2, Duration::from_secs(60))
+                .is_ok()
+        );
     }
 
     #[test]
     fn client_and_grant_errors() {
         let mut a = AuthState::default();
         let rt = a.add_client("id", "secret", &ALL_SCOPES);
-        let bad = form(&[("grant_type", "refresh_token"), ("refresh_token", &rt), ("client_id", "id"), ("client_secret", "x")]);
-        assert_eq!(a.token(&HeaderMap::new(), &bad, Duration::ZERO).err(), Some(TokenError::InvalidClient));
-        let cc = form(&[("grant_type", "client_credentials"), ("client_id", "id"), ("client_secret", "secret")]);
-        assert_eq!(a.token(&HeaderMap::new(), &cc, Duration::ZERO).err(), Some(TokenError::UnsupportedGrantType));
+        let bad = form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt),
+            ("client_id", "id"),
+            ("client_secret", "x"),
+        ]);
+        assert_eq!(
+            a.token(&HeaderMap::new(), &bad, Duration::ZERO).err(),
+            Some(TokenError::InvalidClient)
+        );
+        let cc = form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "id"),
+            ("client_secret", "secret"),
+        ]);
+        assert_eq!(
+            a.token(&HeaderMap::new(), &cc, Duration::ZERO).err(),
+            Some(TokenError::UnsupportedGrantType)
+        );
     }
 }

@@ -46,7 +46,10 @@ impl Listener for KillableListener {
                     let _ = stream.set_nodelay(true);
                     let killed = Arc::new(AtomicBool::new(false));
                     return (
-                        KillableStream { inner: stream, killed: killed.clone() },
+                        KillableStream {
+                            inner: stream,
+                            killed: killed.clone(),
+                        },
                         ConnHandle { peer, killed },
                     );
                 }
@@ -57,7 +60,10 @@ impl Listener for KillableListener {
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(ConnHandle { peer: self.0.local_addr()?, killed: Arc::new(AtomicBool::new(false)) })
+        Ok(ConnHandle {
+            peer: self.0.local_addr()?,
+            killed: Arc::new(AtomicBool::new(false)),
+        })
     }
 }
 
@@ -76,7 +82,10 @@ pub(crate) struct KillableStream {
 impl KillableStream {
     fn check(&self) -> io::Result<()> {
         if self.killed.load(Ordering::SeqCst) {
-            Err(io::Error::new(io::ErrorKind::ConnectionAborted, "connection dropped by sandbox fault"))
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "connection dropped by sandbox fault",
+            ))
         } else {
             Ok(())
         }
@@ -84,14 +93,22 @@ impl KillableStream {
 }
 
 impl AsyncRead for KillableStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         self.check()?;
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for KillableStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.check()?;
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }

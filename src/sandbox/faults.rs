@@ -103,7 +103,9 @@ impl FaultControl {
             && let Err(not_until) = limiter.check()
         {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            return Decision::Throttle { retry_after_secs: retry_after_secs(wait) };
+            return Decision::Throttle {
+                retry_after_secs: retry_after_secs(wait),
+            };
         }
         let r = &self.random;
         if chance(r.drop_rate) {
@@ -114,7 +116,9 @@ impl FaultControl {
             return Decision::Fault(Fault::Status(status));
         }
         if chance(r.stall_rate) {
-            return Decision::Proceed { stall: Some(r.stall) };
+            return Decision::Proceed {
+                stall: Some(r.stall),
+            };
         }
         Decision::Proceed { stall: None }
     }
@@ -170,7 +174,12 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(c.decide(), Decision::Proceed { stall: None });
         }
-        assert!(matches!(c.decide(), Decision::Throttle { retry_after_secs: 1 }));
+        assert!(matches!(
+            c.decide(),
+            Decision::Throttle {
+                retry_after_secs: 1
+            }
+        ));
         c.set_rate_limit(None);
         assert_eq!(c.decide(), Decision::Proceed { stall: None });
     }
@@ -178,9 +187,12 @@ mod tests {
     #[test]
     fn certain_random_faults_always_fire() {
         let mut c = FaultControl::default();
-        c.random = FaultOptions { error_rate: 1.0, ..Default::default() };
+        c.random.error_rate = 1.0;
         for _ in 0..20 {
-            assert!(matches!(c.decide(), Decision::Fault(Fault::Status(500 | 502 | 503))));
+            assert!(matches!(
+                c.decide(),
+                Decision::Fault(Fault::Status(500 | 502 | 503))
+            ));
         }
         assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
         assert_eq!(retry_after_secs(Duration::from_millis(1500)), 2);

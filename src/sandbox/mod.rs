@@ -6,6 +6,25 @@
 //! rotating refresh tokens, personal info replaced (not merged) by a PUT,
 //! capped page sizes, throttling and faults on demand.
 //!
+//! Behaviour choices where `nmbrs-api.md` is silent (each kept in one place):
+//! - Order for an API call: counted → latency → scripted fault → rate limit →
+//!   random fault → subscription key → bearer token → scope → handler.
+//!   Unknown paths under `/api` answer 404 without any key or token check.
+//! - Create answers `200 {"employeeId"}`; `createdAt` is set by the server
+//!   (a body value is ignored); a missing employee number is assigned
+//!   (highest in the company + 1).
+//! - Only the newest personal info record is kept; each PUT gets a new
+//!   `personalInfoId` whatever its period. UI edits keep the id.
+//! - An empty list has one empty page (`totalPages` = `lastPage` = 1). Bad
+//!   `pageNumber`/`pageSize` (not an integer ≥ 1) is a 400 naming the parameter.
+//! - Writes need `Content-Type: application/json` (else 415), as ASP.NET does.
+//! - E-mail fields: `null` or `local@domain.tld`; an empty string is refused.
+//! - A stalled API call is processed, only its answer is late (the client
+//!   cannot tell whether its write happened). A dropped call is not processed.
+//!   A stalled token call waits before processing, so a client that gave up
+//!   keeps its refresh token. The token endpoint has no latency, rate limit or
+//!   random faults (it is another service), only [`Sandbox::inject_token_fault`].
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use nmbrs_sync::sandbox::{Sandbox, SandboxOptions, seed_default};
@@ -171,9 +190,16 @@ impl Sandbox {
             let stop = async move {
                 let _ = stop_rx.await;
             };
-            axum::serve(KillableListener(listener), app).with_graceful_shutdown(stop).await
+            axum::serve(KillableListener(listener), app)
+                .with_graceful_shutdown(stop)
+                .await
         });
-        Ok(RunningSandbox { addr, sandbox: self.clone(), stop: stop_tx, task })
+        Ok(RunningSandbox {
+            addr,
+            sandbox: self.clone(),
+            stop: stop_tx,
+            task,
+        })
     }
 
     // ------------------------------------------------------------ seeding
@@ -185,7 +211,9 @@ impl Sandbox {
 
     /// Registers an OAuth client with its scopes; returns its first refresh token.
     pub fn add_client(&self, client_id: &str, client_secret: &str, scopes: &[&str]) -> String {
-        self.inner.auth().add_client(client_id, client_secret, scopes)
+        self.inner
+            .auth()
+            .add_client(client_id, client_secret, scopes)
     }
 
     /// Accepts `key` as an `X-Subscription-Key`.
@@ -214,7 +242,11 @@ impl Sandbox {
     /// The employee as `GET /employees/{id}` returns its item:
     /// `{"employeeId", "personalInfo": {...}}`.
     pub fn employee(&self, employee_id: &str) -> Option<Value> {
-        self.inner.store().employee(employee_id).ok().map(|e| e.to_json())
+        self.inner
+            .store()
+            .employee(employee_id)
+            .ok()
+            .map(|e| e.to_json())
     }
 
     /// All employees of a company, in creation order (empty for an unknown company).
@@ -322,7 +354,10 @@ impl RunningSandbox {
     pub async fn shutdown(self) {
         let RunningSandbox { stop, mut task, .. } = self;
         let _ = stop.send(());
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+            .await
+            .is_err()
+        {
             task.abort();
         }
     }

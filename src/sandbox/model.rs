@@ -12,15 +12,31 @@ use serde_json::{Map, Value};
 pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
     (
         "basicInfo",
-        &["employeeNumber", "firstName", "firstNameInFull", "lastName", "employeeType"],
+        &[
+            "employeeNumber",
+            "firstName",
+            "firstNameInFull",
+            "lastName",
+            "employeeType",
+        ],
     ),
     (
         "birthInfo",
-        &["birthDate", "birthCountryCodeISO", "nationalityCodeISO", "gender"],
+        &[
+            "birthDate",
+            "birthCountryCodeISO",
+            "nationalityCodeISO",
+            "gender",
+        ],
     ),
     (
         "contactInfo",
-        &["privateEmail", "businessEmail", "businessMobilePhone", "privateMobilePhone"],
+        &[
+            "privateEmail",
+            "businessEmail",
+            "businessMobilePhone",
+            "privateMobilePhone",
+        ],
     ),
     ("partnerInfo", &["partnerName", "maritalStatus"]),
     ("period", &["year", "period"]),
@@ -112,7 +128,10 @@ pub(crate) struct FieldError {
 
 impl FieldError {
     pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 

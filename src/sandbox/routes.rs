@@ -28,20 +28,31 @@ const ROUTE_COMPANY_EMPLOYEES: &str = "/companies/{companyId}/employees";
 const ROUTE_COMPANY_PERSONAL_INFO: &str = "/companies/{companyId}/employees/personalinfo";
 const ROUTE_EMPLOYEE: &str = "/employees/{employeeId}";
 const ROUTE_PUT_PERSONAL_INFO: &str = "/employees/{employeeId}/personalInfo";
-const KNOWN_ROUTES: [&str; 5] =
-    [ROUTE_COMPANIES, ROUTE_COMPANY_EMPLOYEES, ROUTE_COMPANY_PERSONAL_INFO, ROUTE_EMPLOYEE, ROUTE_PUT_PERSONAL_INFO];
+const KNOWN_ROUTES: [&str; 5] = [
+    ROUTE_COMPANIES,
+    ROUTE_COMPANY_EMPLOYEES,
+    ROUTE_COMPANY_PERSONAL_INFO,
+    ROUTE_EMPLOYEE,
+    ROUTE_PUT_PERSONAL_INFO,
+];
 
 /// Builds the whole application: `/api/...`, `/connect/token`, JSON 404s.
 pub(crate) fn router(sandbox: Sandbox) -> Router {
     let api = Router::new()
         .route(ROUTE_COMPANIES, get(list_companies))
-        .route(ROUTE_COMPANY_EMPLOYEES, post(create_employee).get(list_company_employees))
+        .route(
+            ROUTE_COMPANY_EMPLOYEES,
+            post(create_employee).get(list_company_employees),
+        )
         .route(ROUTE_COMPANY_PERSONAL_INFO, get(list_company_personal_info))
         .route(ROUTE_EMPLOYEE, get(get_employee))
         .route(ROUTE_PUT_PERSONAL_INFO, put(put_personal_info))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(sandbox.clone(), api_pipeline))
+        .layer(middleware::from_fn_with_state(
+            sandbox.clone(),
+            api_pipeline,
+        ))
         .with_state(sandbox.clone());
     Router::new()
         .nest("/api", api)
@@ -58,7 +69,10 @@ fn json_status(status: StatusCode, body: Value) -> Response {
 }
 
 fn message(status: StatusCode, msg: &str) -> Response {
-    json_status(status, json!({"statusCode": status.as_u16(), "message": msg}))
+    json_status(
+        status,
+        json!({"statusCode": status.as_u16(), "message": msg}),
+    )
 }
 
 async fn not_found() -> Response {
@@ -89,9 +103,13 @@ impl From<FieldError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::Validation(errors) => json_status(StatusCode::BAD_REQUEST, json!({"errors": errors})),
+            ApiError::Validation(errors) => {
+                json_status(StatusCode::BAD_REQUEST, json!({"errors": errors}))
+            }
             ApiError::NotFound(e) => message(StatusCode::NOT_FOUND, &e.to_string()),
-            e @ ApiError::UnsupportedMediaType => message(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e.to_string()),
+            e @ ApiError::UnsupportedMediaType => {
+                message(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e.to_string())
+            }
         }
     }
 }
@@ -106,7 +124,9 @@ fn fault_response(fault: &Fault) -> Response {
             message(status, status.canonical_reason().unwrap_or("Error"))
         }
         // Not answered with a status; the callers handle these.
-        Fault::Stall(_) | Fault::Drop => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+        Fault::Stall(_) | Fault::Drop => {
+            message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
     }
 }
 
@@ -116,7 +136,8 @@ fn too_many_requests(retry_after_secs: u64) -> Response {
         StatusCode::TOO_MANY_REQUESTS,
         &format!("Rate limit is exceeded. Try again in {secs} seconds."),
     );
-    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     resp
 }
 
@@ -128,7 +149,10 @@ fn drop_connection(conn: Option<&ConnHandle>) -> Response {
         c.kill();
     }
     let failing = futures::stream::once(async {
-        Err::<Bytes, io::Error>(io::Error::new(io::ErrorKind::ConnectionReset, "connection dropped by sandbox fault"))
+        Err::<Bytes, io::Error>(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "connection dropped by sandbox fault",
+        ))
     });
     Response::new(Body::from_stream(failing))
 }
@@ -141,10 +165,18 @@ async fn api_pipeline(State(sb): State<Sandbox>, req: Request, next: Next) -> Re
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| m.as_str().strip_prefix("/api").unwrap_or(m.as_str()).to_string())
+        .map(|m| {
+            m.as_str()
+                .strip_prefix("/api")
+                .unwrap_or(m.as_str())
+                .to_string()
+        })
         .filter(|r| KNOWN_ROUTES.contains(&r.as_str()));
     let route_key = format!("{method} {}", route.as_deref().unwrap_or("<unknown>"));
-    let conn = req.extensions().get::<ConnectInfo<ConnHandle>>().map(|c| c.0.clone());
+    let conn = req
+        .extensions()
+        .get::<ConnectInfo<ConnHandle>>()
+        .map(|c| c.0.clone());
 
     let (latency, decision) = {
         sb.inner.stats().on_call(&route_key);
@@ -158,7 +190,9 @@ async fn api_pipeline(State(sb): State<Sandbox>, req: Request, next: Next) -> Re
     let stall = match decision {
         Decision::Proceed { stall } => stall,
         Decision::Throttle { retry_after_secs } => {
-            return sb.inner.finish(too_many_requests(retry_after_secs), Counter::Throttled);
+            return sb
+                .inner
+                .finish(too_many_requests(retry_after_secs), Counter::Throttled);
         }
         Decision::Fault(Fault::Drop) => {
             sb.inner.stats().faults += 1;
@@ -166,7 +200,11 @@ async fn api_pipeline(State(sb): State<Sandbox>, req: Request, next: Next) -> Re
         }
         Decision::Fault(f) => {
             let resp = fault_response(&f);
-            let counter = if resp.status() == StatusCode::TOO_MANY_REQUESTS { Counter::Throttled } else { Counter::Fault };
+            let counter = if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+                Counter::Throttled
+            } else {
+                Counter::Fault
+            };
             return sb.inner.finish(resp, counter);
         }
     };
@@ -178,7 +216,10 @@ async fn api_pipeline(State(sb): State<Sandbox>, req: Request, next: Next) -> Re
         // Unknown paths: 404 before any key or token check, like the gateway.
         None => next.run(req).await,
         Some(route) => {
-            let authorized = sb.inner.auth().authorize(req.headers(), required_scopes(&method, &route));
+            let authorized = sb
+                .inner
+                .auth()
+                .authorize(req.headers(), required_scopes(&method, &route));
             match authorized {
                 Err(e) => json_status(e.status(), e.body()),
                 Ok(()) => {
@@ -190,7 +231,9 @@ async fn api_pipeline(State(sb): State<Sandbox>, req: Request, next: Next) -> Re
                     } else if method == Method::POST || method == Method::PUT {
                         if status.is_success() {
                             stats.writes += 1;
-                        } else if status.is_client_error() && status != StatusCode::METHOD_NOT_ALLOWED {
+                        } else if status.is_client_error()
+                            && status != StatusCode::METHOD_NOT_ALLOWED
+                        {
                             stats.rejected_writes += 1;
                         }
                     }
@@ -218,7 +261,10 @@ pub(crate) enum Counter {
 // ---------------------------------------------------------------- token endpoint
 
 async fn token(State(sb): State<Sandbox>, req: Request) -> Response {
-    let conn = req.extensions().get::<ConnectInfo<ConnHandle>>().map(|c| c.0.clone());
+    let conn = req
+        .extensions()
+        .get::<ConnectInfo<ConnHandle>>()
+        .map(|c| c.0.clone());
     let fault = {
         sb.inner.stats().token_calls += 1;
         sb.inner.faults().next_token_fault()
@@ -247,7 +293,8 @@ async fn token(State(sb): State<Sandbox>, req: Request) -> Response {
         Err(e) => json_status(e.status(), e.body()),
     };
     // Token answers must not be cached (RFC 6749 §5.1).
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -256,11 +303,18 @@ async fn token(State(sb): State<Sandbox>, req: Request) -> Response {
 /// Reads `pageNumber` / `pageSize` (names case-insensitive, as in ASP.NET).
 fn page_request(sb: &Sandbox, query: &[(String, String)]) -> Result<PageRequest, ApiError> {
     let get = |name: &str| -> Result<Option<u32>, FieldError> {
-        match query.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+        match query
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
             None => Ok(None),
             Some((_, v)) => match v.trim().parse::<u32>() {
                 Ok(n) if n >= 1 => Ok(Some(n)),
-                _ => Err(FieldError::new(name, format!("'{v}' is not a positive integer"))),
+                _ => Err(FieldError::new(
+                    name,
+                    format!("'{v}' is not a positive integer"),
+                )),
             },
         }
     };
@@ -276,14 +330,21 @@ fn page_request(sb: &Sandbox, query: &[(String, String)]) -> Result<PageRequest,
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let size = size.unwrap_or(sb.inner.default_page_size).min(sb.inner.max_page_size).max(1);
-    Ok(PageRequest { number: number.unwrap_or(1), size })
+    let size = size
+        .unwrap_or(sb.inner.default_page_size)
+        .min(sb.inner.max_page_size)
+        .max(1);
+    Ok(PageRequest {
+        number: number.unwrap_or(1),
+        size,
+    })
 }
 
 type QueryPairs = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
 
 fn query_pairs(q: QueryPairs) -> Result<Vec<(String, String)>, ApiError> {
-    q.map(|Query(v)| v).map_err(|e| FieldError::new("query", e.body_text()).into())
+    q.map(|Query(v)| v)
+        .map_err(|e| FieldError::new("query", e.body_text()).into())
 }
 
 /// Strict JSON body: right media type, and serde_json's parser (no trailing commas).
@@ -300,7 +361,8 @@ fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     if !is_json {
         return Err(ApiError::UnsupportedMediaType);
     }
-    serde_json::from_slice(body).map_err(|e| FieldError::new("body", format!("malformed JSON: {e}")).into())
+    serde_json::from_slice(body)
+        .map_err(|e| FieldError::new("body", format!("malformed JSON: {e}")).into())
 }
 
 fn ok_json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
@@ -353,7 +415,10 @@ async fn put_personal_info(
     let value = json_body(&headers, &body)?;
     sb.inner.store().employee(&employee_id)?;
     let sections = validate_personal_info(&value, "body").map_err(ApiError::Validation)?;
-    let personal_info_id = sb.inner.store().replace_personal_info(&employee_id, sections)?;
+    let personal_info_id = sb
+        .inner
+        .store()
+        .replace_personal_info(&employee_id, sections)?;
     ok_json(&json!({"personalInfoId": personal_info_id}))
 }
 

@@ -42,7 +42,12 @@ impl Employee {
     }
 
     fn employee_number(&self) -> Value {
-        self.sections.0.get("basicInfo").and_then(|b| b.get("employeeNumber")).cloned().unwrap_or(Value::Null)
+        self.sections
+            .0
+            .get("basicInfo")
+            .and_then(|b| b.get("employeeNumber"))
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 }
 
@@ -65,7 +70,9 @@ pub(crate) struct Store {
 }
 
 pub(crate) fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 impl Store {
@@ -78,7 +85,10 @@ impl Store {
             debtor_id: Uuid::new_v4().to_string(),
         };
         self.company_index.insert(id.clone(), self.companies.len());
-        self.companies.push(Company { item, employees: Vec::new() });
+        self.companies.push(Company {
+            item,
+            employees: Vec::new(),
+        });
         id
     }
 
@@ -95,7 +105,11 @@ impl Store {
 
     /// Creates an employee. A missing employee number is assigned as the
     /// company's highest number + 1 (*assumed*: Nmbrs can auto-number).
-    pub(crate) fn create_employee(&mut self, company_id: &str, mut sections: Sections) -> Result<String, StoreError> {
+    pub(crate) fn create_employee(
+        &mut self,
+        company_id: &str,
+        mut sections: Sections,
+    ) -> Result<String, StoreError> {
         let ci = *self
             .company_index
             .get(company_id)
@@ -138,7 +152,11 @@ impl Store {
 
     /// Replaces (does not merge) the personal info: a field absent from the
     /// body is null afterwards. Each PUT makes a new period record, so a new id.
-    pub(crate) fn replace_personal_info(&mut self, employee_id: &str, sections: Sections) -> Result<String, StoreError> {
+    pub(crate) fn replace_personal_info(
+        &mut self,
+        employee_id: &str,
+        sections: Sections,
+    ) -> Result<String, StoreError> {
         let e = self
             .employee_mut(employee_id)
             .ok_or_else(|| StoreError::UnknownEmployee(employee_id.to_string()))?;
@@ -151,15 +169,21 @@ impl Store {
     /// Sets one field by dotted path, as a person editing in the Nmbrs UI would.
     /// The record keeps its `personalInfoId` (an edit of the current period).
     pub(crate) fn edit_field(&mut self, employee_id: &str, path: &str, value: Value) -> bool {
-        let Some(e) = self.employee_mut(employee_id) else { return false };
+        let Some(e) = self.employee_mut(employee_id) else {
+            return false;
+        };
         let parts: Vec<&str> = path.split('.').collect();
         if parts.iter().any(|p| p.is_empty()) {
             return false;
         }
-        let Some((last, parents)) = parts.split_last() else { return false };
+        let Some((last, parents)) = parts.split_last() else {
+            return false;
+        };
         let mut cur = &mut e.sections.0;
         for p in parents {
-            let entry = cur.entry(p.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            let entry = cur
+                .entry(p.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
             if !entry.is_object() {
                 *entry = Value::Object(Map::new());
             }
@@ -173,14 +197,25 @@ impl Store {
     }
 
     pub(crate) fn company_employees(&self, company_id: &str) -> Result<Vec<&Employee>, StoreError> {
-        Ok(self.company(company_id)?.employees.iter().map(|&i| &self.employees[i]).collect())
+        Ok(self
+            .company(company_id)?
+            .employees
+            .iter()
+            .map(|&i| &self.employees[i])
+            .collect())
     }
 
-    pub(crate) fn company_employee_list(&self, company_id: &str) -> Result<Vec<EmployeeListItem>, StoreError> {
+    pub(crate) fn company_employee_list(
+        &self,
+        company_id: &str,
+    ) -> Result<Vec<EmployeeListItem>, StoreError> {
         Ok(self
             .company_employees(company_id)?
             .into_iter()
-            .map(|e| EmployeeListItem { employee_id: e.employee_id.clone(), employee_number: e.employee_number() })
+            .map(|e| EmployeeListItem {
+                employee_id: e.employee_id.clone(),
+                employee_number: e.employee_number(),
+            })
             .collect())
     }
 
@@ -204,16 +239,29 @@ pub(crate) struct PageRequest {
 pub(crate) fn paginate<T>(items: Vec<T>, req: PageRequest) -> Page<T> {
     let size = req.size.max(1);
     let total = items.len() as u64;
-    let total_pages = u32::try_from(total.div_ceil(u64::from(size))).unwrap_or(u32::MAX).max(1);
+    let total_pages = u32::try_from(total.div_ceil(u64::from(size)))
+        .unwrap_or(u32::MAX)
+        .max(1);
     let start = (u64::from(req.number) - 1).saturating_mul(u64::from(size));
     let data: Vec<T> = if start >= total {
         Vec::new()
     } else {
-        items.into_iter().skip(start as usize).take(size as usize).collect()
+        items
+            .into_iter()
+            .skip(start as usize)
+            .take(size as usize)
+            .collect()
     };
-    let next_page = if req.number < total_pages { (req.number + 1).to_string() } else { String::new() };
-    let previous_page =
-        if req.number > 1 { (req.number - 1).min(total_pages).to_string() } else { String::new() };
+    let next_page = if req.number < total_pages {
+        (req.number + 1).to_string()
+    } else {
+        String::new()
+    };
+    let previous_page = if req.number > 1 {
+        (req.number - 1).min(total_pages).to_string()
+    } else {
+        String::new()
+    };
     Page {
         pagination: Pagination {
             page_number: req.number,
@@ -241,11 +289,23 @@ mod tests {
     fn pages_walk_to_the_end() {
         let p1 = page(1, 2, 5);
         assert_eq!(p1.data, [0, 1]);
-        assert_eq!((p1.pagination.next_page.as_str(), p1.pagination.previous_page.as_str()), ("2", ""));
+        assert_eq!(
+            (
+                p1.pagination.next_page.as_str(),
+                p1.pagination.previous_page.as_str()
+            ),
+            ("2", "")
+        );
         assert_eq!(p1.pagination.total_pages, 3);
         let p3 = page(3, 2, 5);
         assert_eq!(p3.data, [4]);
-        assert_eq!((p3.pagination.next_page.as_str(), p3.pagination.previous_page.as_str()), ("", "2"));
+        assert_eq!(
+            (
+                p3.pagination.next_page.as_str(),
+                p3.pagination.previous_page.as_str()
+            ),
+            ("", "2")
+        );
         let p9 = page(9, 2, 5);
         assert!(p9.data.is_empty());
         assert_eq!(p9.pagination.previous_page, "3");
@@ -255,7 +315,14 @@ mod tests {
     fn empty_list_has_one_empty_page() {
         let p = page(1, 100, 0);
         assert!(p.data.is_empty());
-        assert_eq!((p.pagination.total_pages, p.pagination.last_page, p.pagination.total_records), (1, 1, 0));
+        assert_eq!(
+            (
+                p.pagination.total_pages,
+                p.pagination.last_page,
+                p.pagination.total_records
+            ),
+            (1, 1, 0)
+        );
         assert_eq!(p.pagination.next_page, "");
     }
 
@@ -263,7 +330,8 @@ mod tests {
     fn edit_field_sets_nested_values() {
         let mut s = Store::default();
         let c = s.add_company("1", "C");
-        let sections = super::super::validation::normalise_lenient(&json!({"basicInfo": {"lastName": "A"}}));
+        let sections =
+            super::super::validation::normalise_lenient(&json!({"basicInfo": {"lastName": "A"}}));
         let e = s.create_employee(&c, sections).expect("company exists");
         assert!(s.edit_field(&e, "basicInfo.lastName", json!("B")));
         assert!(s.edit_field(&e, "partnerInfo.partnerName", json!("P")));

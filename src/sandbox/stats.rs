@@ -40,6 +40,10 @@ impl CallStats {
 
     /// Sum of `by_route` entries whose key starts with `prefix` (e.g. `"PUT "`).
     pub fn calls_matching(&self, prefix: &str) -> u64 {
-        self.by_route.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v).sum()
+        self.by_route
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| v)
+            .sum()
     }
 }

@@ -15,14 +15,21 @@ use super::model::{
 /// Top-level keys other than the five sections (`personalInfoId`, `createdAt`,
 /// anything else) are ignored: a client that GETs, modifies and PUTs the whole
 /// object sends them back, and a real server ignores read-only properties.
-pub(crate) fn validate_personal_info(value: &Value, path: &str) -> Result<Sections, Vec<FieldError>> {
+pub(crate) fn validate_personal_info(
+    value: &Value,
+    path: &str,
+) -> Result<Sections, Vec<FieldError>> {
     let Some(obj) = value.as_object() else {
         return Err(vec![FieldError::new(path, "must be a JSON object")]);
     };
     let mut errors = Vec::new();
     let sections = normalise(obj, &mut errors);
     check_rules(&sections, &mut errors);
-    if errors.is_empty() { Ok(sections) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(sections)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Normalises without validating rules (used by direct seeding, where a test
@@ -56,7 +63,11 @@ fn normalise(obj: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Sections
 
 fn field<'a>(sections: &'a Sections, path: &str) -> &'a Value {
     let (section, name) = path.split_once('.').unwrap_or((path, ""));
-    sections.0.get(section).and_then(|s| s.get(name)).unwrap_or(&Value::Null)
+    sections
+        .0
+        .get(section)
+        .and_then(|s| s.get(name))
+        .unwrap_or(&Value::Null)
 }
 
 fn check_rules(sections: &Sections, errors: &mut Vec<FieldError>) {
@@ -80,7 +91,9 @@ fn check_rules(sections: &Sections, errors: &mut Vec<FieldError>) {
 
     match field(sections, "basicInfo.employeeNumber") {
         Value::Null => {}
-        Value::Number(n) if n.as_i64().is_some_and(|i| i > 0 && i <= i64::from(i32::MAX)) => {}
+        Value::Number(n)
+            if n.as_i64()
+                .is_some_and(|i| i > 0 && i <= i64::from(i32::MAX)) => {}
         _ => errors.push(FieldError::new(
             "basicInfo.employeeNumber",
             "must be a positive integer",
@@ -92,7 +105,10 @@ fn check_rules(sections: &Sections, errors: &mut Vec<FieldError>) {
     {
         errors.push(FieldError::new(
             "birthInfo.birthDate",
-            format!("'{}' is not a valid date in the form YYYY-MM-DD", truncate(s)),
+            format!(
+                "'{}' is not a valid date in the form YYYY-MM-DD",
+                truncate(s)
+            ),
         ));
     }
 
@@ -102,7 +118,10 @@ fn check_rules(sections: &Sections, errors: &mut Vec<FieldError>) {
         {
             errors.push(FieldError::new(
                 *path,
-                format!("'{}' is not a valid e-mail address (expected name@domain.tld)", truncate(s)),
+                format!(
+                    "'{}' is not a valid e-mail address (expected name@domain.tld)",
+                    truncate(s)
+                ),
             ));
         }
     }
@@ -114,21 +133,32 @@ fn check_period(sections: &Sections, errors: &mut Vec<FieldError>) {
     let year = field(sections, "period.year");
     let period = field(sections, "period.period");
     if year.is_null() && period.is_null() {
-        errors.push(FieldError::new("period", "is required ({\"year\": YYYY, \"period\": 1..53})"));
+        errors.push(FieldError::new(
+            "period",
+            "is required ({\"year\": YYYY, \"period\": 1..53})",
+        ));
         return;
     }
     match year.as_i64() {
         Some(y) if year.is_i64() && YEAR_RANGE.contains(&y) => {}
         _ => errors.push(FieldError::new(
             "period.year",
-            format!("must be an integer from {} to {}", YEAR_RANGE.start(), YEAR_RANGE.end()),
+            format!(
+                "must be an integer from {} to {}",
+                YEAR_RANGE.start(),
+                YEAR_RANGE.end()
+            ),
         )),
     }
     match period.as_i64() {
         Some(p) if period.is_i64() && PERIOD_RANGE.contains(&p) => {}
         _ => errors.push(FieldError::new(
             "period.period",
-            format!("must be an integer from {} to {}", PERIOD_RANGE.start(), PERIOD_RANGE.end()),
+            format!(
+                "must be an integer from {} to {}",
+                PERIOD_RANGE.start(),
+                PERIOD_RANGE.end()
+            ),
         )),
     }
 }
@@ -168,22 +198,35 @@ pub(crate) fn is_email(s: &str) -> bool {
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return false;
     }
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     if local.is_empty() || domain.contains('@') {
         return false;
     }
     let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 || labels.iter().any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-')) {
+    if labels.len() < 2
+        || labels
+            .iter()
+            .any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-'))
+    {
         return false;
     }
     let tld = labels[labels.len() - 1];
-    tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic())
-        && labels.iter().all(|l| l.chars().all(|c| c.is_alphanumeric() || c == '-'))
+    tld.len() >= 2
+        && tld.chars().all(|c| c.is_ascii_alphabetic())
+        && labels
+            .iter()
+            .all(|l| l.chars().all(|c| c.is_alphanumeric() || c == '-'))
 }
 
 fn truncate(s: &str) -> String {
     // Keep error messages short even for over-long input.
-    if s.chars().count() > 40 { format!("{}…", s.chars().take(40).collect::<String>()) } else { s.to_string() }
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -210,7 +253,10 @@ mod tests {
     #[test]
     fn valid_body_normalises_missing_fields_to_null() {
         let s = validate_personal_info(&valid(), "body").expect("valid");
-        assert_eq!(s.0["partnerInfo"], json!({"partnerName": null, "maritalStatus": null}));
+        assert_eq!(
+            s.0["partnerInfo"],
+            json!({"partnerName": null, "maritalStatus": null})
+        );
         assert_eq!(s.0["contactInfo"]["businessEmail"], Value::Null);
         assert_eq!(s.0["basicInfo"]["firstNameInFull"], Value::Null);
     }
@@ -279,7 +325,17 @@ mod tests {
         assert!(parse_date("2000-2-29").is_none());
         assert!(parse_date("2000-02-29T00:00:00").is_none());
         assert!(is_email("a.b+c@mail.example.nl"));
-        for bad in ["", "a", "a@b", "@b.com", "a@b.c", "a b@c.com", "a@@b.com", "a@b..com", "a@b.c0m"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.com",
+            "a@b.c",
+            "a b@c.com",
+            "a@@b.com",
+            "a@b..com",
+            "a@b.c0m",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }
