@@ -348,11 +348,29 @@ fn secret(key: &str, value: &Option<SecretString>, file: &Option<PathBuf>) -> Re
     }
 }
 
+/// Where a key's value came from: the file that set it, else the environment (values from variables
+/// carry no origin), else the built-in defaults.
 fn origin_of(raw: &config::Config, key: &str) -> String {
-    raw.get::<config::Value>(key)
+    // `get::<Value>` deserialises and drops the origin; the parent table keeps it.
+    let value = match key.rsplit_once('.') {
+        Some((parent, child)) => raw.get_table(parent).ok().and_then(|t| t.get(child).cloned()),
+        None => raw.get::<config::Value>(key).ok(),
+    };
+    let env_var = format!("environment variable {ENV_PREFIX}__{}", key.to_uppercase().replace('.', "__"));
+    match value.as_ref().and_then(|v| v.origin()) {
+        Some("the environment") => return env_var,
+        Some(file) => return file.to_owned(),
+        None => {}
+    }
+    let defaults = config::Config::builder()
+        .add_source(config::File::from_str(BUILT_IN_DEFAULTS, config::FileFormat::Toml))
+        .build()
         .ok()
-        .and_then(|v| v.origin().map(str::to_owned))
-        .unwrap_or_else(|| "built-in defaults".into())
+        .and_then(|d| d.get::<config::Value>(key).ok());
+    match (value, defaults) {
+        (Some(v), Some(d)) if v.to_string() == d.to_string() => "built-in defaults".into(),
+        _ => env_var,
+    }
 }
 
 fn field_names() -> String {
@@ -423,7 +441,13 @@ mod tests {
         let err = Settings::load_with_env(None, env(&[("NMBRS_SYNC__NMBRS__MAX_CONCURRENCY", "0")]))
             .expect_err("must fail");
         let msg = err.to_string();
-        assert!(msg.contains("nmbrs.max_concurrency") && msg.contains("environment"), "{msg}");
+        assert!(msg.contains("nmbrs.max_concurrency") && msg.contains("NMBRS_SYNC__NMBRS__MAX_CONCURRENCY"), "{msg}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "[nmbrs]\npage_size = 0\n").expect("write");
+        let err = Settings::load_with_env(Some(&file), env(&[])).expect_err("must fail");
+        let msg = err.to_string();
+        assert!(msg.contains("nmbrs.page_size") && msg.contains("bad.toml"), "{msg}");
         let err = Settings::load_with_env(None, env(&[("NMBRS_SYNC__HRIS__COLUMNS__LAST_NAME", "x; DROP TABLE y")]))
             .expect_err("must fail");
         assert!(err.to_string().contains("hris.columns.last_name"), "{err}");
