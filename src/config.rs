@@ -188,6 +188,17 @@ impl Settings {
         Self::load_with_env(file, config::Environment::with_prefix(ENV_PREFIX))
     }
 
+    /// The built-in defaults alone (no files, no environment): the base the demo, tests and
+    /// benchmarks adjust in code.
+    ///
+    /// Errors: none in practice (the defaults are compiled in); typed for form's sake.
+    pub fn built_in() -> Result<Settings, ConfigError> {
+        let raw = config::Config::builder()
+            .add_source(config::File::from_str(BUILT_IN_DEFAULTS, config::FileFormat::Toml))
+            .build()?;
+        Ok(raw.try_deserialize()?)
+    }
+
     fn load_with_env(file: Option<&Path>, env: config::Environment) -> Result<Settings, ConfigError> {
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(BUILT_IN_DEFAULTS, config::FileFormat::Toml))

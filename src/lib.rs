@@ -4,10 +4,14 @@
 //! [`hris`] (read the HRIS table) → [`nmbrs`] (read Nmbrs) → [`plan`] (decide, pure) →
 //! [`apply`] (write with retries) → [`state`] (links, snapshots, audit). [`sync`] runs a cycle.
 
+pub mod apply;
+pub mod commands;
 pub mod config;
 pub mod fields;
 pub mod hris;
 pub mod nmbrs;
 pub mod plan;
+pub mod report;
 pub mod sandbox;
 pub mod state;
+pub mod sync;

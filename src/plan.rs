@@ -430,8 +430,7 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
             continue;
         }
         if let Some(l) = link
-            && l.status == LinkStatus::Quarantined
-            && l.quarantined_hash.as_deref() == Some(rec.values.digest().as_str())
+            && still_quarantined(l, &rec.values)
         {
             decisions.push(Decision::Skip { hris_id: rec.hris_id.clone(), employee_id: None, reason: SkipReason::Quarantined });
             continue;
@@ -484,11 +483,16 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
     decisions
 }
 
+/// Quarantined, and the HRIS row is as it was then (no recorded digest: until released by hand).
+fn still_quarantined(link: &Link, values: &FieldValues) -> bool {
+    link.status == LinkStatus::Quarantined && link.quarantined_hash.as_deref().is_none_or(|h| h == values.digest())
+}
+
 /// A row linked before this cycle.
 fn plan_linked(rec: &HrisRecord, link: &Link, by_id: &HashMap<&str, &NmbrsEmployee>, rules: &Rules) -> Decision {
     let employee_id = link.employee_id.clone().unwrap_or_default();
     let released = link.status == LinkStatus::Quarantined;
-    if released && link.quarantined_hash.as_deref() == Some(rec.values.digest().as_str()) {
+    if still_quarantined(link, &rec.values) {
         return Decision::Skip { hris_id: rec.hris_id.clone(), employee_id: Some(employee_id), reason: SkipReason::Quarantined };
     }
     let Some(e) = by_id.get(employee_id.as_str()) else {

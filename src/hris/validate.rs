@@ -49,6 +49,8 @@ pub struct RawRow {
 /// A valid HRIS record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HrisRecord {
+    /// SQLite rowid (for messages).
+    pub rowid: i64,
     pub hris_id: String,
     pub company_number: String,
     /// The `nmbrs_employee_id` column: written by this daemon, used as a link hint after a crash.
@@ -175,6 +177,7 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
     }
     match (hris_id, company_number) {
         (Some(hris_id), Some(company_number)) if problems.is_empty() => Ok(HrisRecord {
+            rowid: raw.rowid,
             hris_id,
             company_number,
             nmbrs_employee_id: crate::fields::normalize(raw.nmbrs_employee_id.as_deref()),

@@ -87,11 +87,11 @@ fn lisa() -> FieldValues {
 }
 
 fn row(id: &str, v: FieldValues) -> HrisRow {
-    Ok(HrisRecord { hris_id: id.into(), company_number: "2".into(), nmbrs_employee_id: None, values: v })
+    Ok(HrisRecord { rowid: 1, hris_id: id.into(), company_number: "2".into(), nmbrs_employee_id: None, values: v })
 }
 
 fn linked_row(id: &str, emp: &str, v: FieldValues) -> HrisRow {
-    Ok(HrisRecord { hris_id: id.into(), company_number: "2".into(), nmbrs_employee_id: Some(emp.into()), values: v })
+    Ok(HrisRecord { rowid: 1, hris_id: id.into(), company_number: "2".into(), nmbrs_employee_id: Some(emp.into()), values: v })
 }
 
 fn emp(id: &str, v: FieldValues) -> NmbrsEmployee {

@@ -209,6 +209,11 @@ impl Sandbox {
         self.inner.store().add_company(number, name)
     }
 
+    /// The `companyId` of the company with this `number`, if any.
+    pub fn company_id(&self, number: &str) -> Option<String> {
+        self.inner.store().companies().into_iter().find(|c| c.number == number).map(|c| c.company_id)
+    }
+
     /// Registers an OAuth client with its scopes; returns its first refresh token.
     pub fn add_client(&self, client_id: &str, client_secret: &str, scopes: &[&str]) -> String {
         self.inner

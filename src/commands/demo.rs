@@ -1,0 +1,188 @@
+//! `nmbrs-sync demo`: the seed scenarios on the built-in sandbox, with no credentials and no network.
+//!
+//! Cycle 1 creates the new hire Lisa "Elisabeth" Hanison (employee number 98072, Company 2,
+//! applicant) and her colleagues and imports an employee only Nmbrs has; cycle 2 sends her new last
+//! name Petterson and partner Rick Petterson (GET → modify → PUT); cycle 3 brings a change made in
+//! Nmbrs back into the HRIS; cycle 4 is a no-op with zero write calls.
+
+use crate::config::Settings;
+use crate::hris::DEFAULT_TABLE_DDL;
+use crate::sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY, Sandbox, SandboxOptions, seed_default};
+use crate::state::audit::{AuditFilter, query};
+use crate::sync::{CycleReport, Syncer};
+use secrecy::SecretString;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// People in the demo HRIS: (hris_id, company number, employee number, first, first in full, last,
+/// type, birth date, gender, business email).
+const PEOPLE: [(&str, &str, i64, &str, &str, &str, &str, &str, &str, &str); 3] = [
+    ("hris-1001", "2", 98072, "Lisa", "Elisabeth", "Hanison", "applicant", "1990-02-01", "female", "lisa.hanison@company2.example"),
+    ("hris-1002", "2", 98073, "Jan", "Johannes", "de Vries", "employee", "1984-07-12", "male", "jan.devries@company2.example"),
+    ("hris-1003", "1", 501, "Aïcha", "Aïcha", "El Amrani", "employee", "1996-11-30", "female", "aicha.elamrani@company1.example"),
+];
+
+/// Runs the demo; returns the exit code.
+pub async fn run() -> u8 {
+    crate::commands::init_logging("warn", crate::config::LogFormat::Text);
+    match demo().await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("nmbrs-sync demo: {e:#}");
+            1
+        }
+    }
+}
+
+/// A fresh directory for the demo's databases; kept after the demo so they can be inspected.
+fn work_dir() -> std::io::Result<PathBuf> {
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let dir = std::env::temp_dir().join(format!("nmbrs-sync-demo-{stamp}"));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Settings pointing at a sandbox and two SQLite files; used by the demo, tests and benchmarks.
+pub fn sandbox_settings(base_url: &str, token_url: &str, refresh_token: &str, hris_db: &Path, state_db: &Path) -> anyhow::Result<Settings> {
+    let mut s = Settings::built_in()?;
+    s.nmbrs.base_url = base_url.to_owned();
+    s.nmbrs.token_url = token_url.to_owned();
+    s.nmbrs.client_id = DEFAULT_CLIENT_ID.to_owned();
+    s.nmbrs.client_secret = Some(SecretString::from(DEFAULT_CLIENT_SECRET));
+    s.nmbrs.subscription_key = Some(SecretString::from(DEFAULT_SUBSCRIPTION_KEY));
+    s.nmbrs.refresh_token = Some(SecretString::from(refresh_token.to_owned()));
+    s.nmbrs.max_requests_per_sec = 200;
+    s.hris.database_url = format!("sqlite:{}", hris_db.display());
+    s.state.database_url = format!("sqlite:{}", state_db.display());
+    Ok(s)
+}
+
+async fn demo() -> anyhow::Result<()> {
+    let dir = work_dir()?;
+    let sandbox = Sandbox::new(SandboxOptions::default());
+    let refresh_token = seed_default(&sandbox);
+    let company2 = sandbox.company_id("2").ok_or_else(|| anyhow::anyhow!("sandbox has no company 2"))?;
+    // Someone already on the Nmbrs payroll whom the HRIS does not know yet: imported.
+    sandbox.seed_employee(
+        &company2,
+        json!({
+            "basicInfo": {"employeeNumber": 97001, "firstName": "Rosa", "firstNameInFull": "Rosalind", "lastName": "Bakker", "employeeType": "employee"},
+            "birthInfo": {"birthDate": "1979-03-14", "birthCountryCodeISO": "NL", "nationalityCodeISO": "NL", "gender": "female"},
+            "contactInfo": {"businessEmail": "rosa.bakker@company2.example"},
+            "period": {"year": 2024, "period": 1}
+        }),
+    );
+    let running = sandbox.start(0).await?;
+    let hris_db = dir.join("hris.db");
+    let state_db = dir.join("state.db");
+    let hris_url = format!("sqlite:{}", hris_db.display());
+    let hris = crate::state::open_sqlite(&format!("{hris_url}?mode=rwc"), 1).await?;
+    sqlx::query(DEFAULT_TABLE_DDL).execute(&hris).await?;
+    for p in PEOPLE {
+        sqlx::query(
+            "INSERT INTO hris_employees (hris_id, company_number, employee_number, first_name, first_name_in_full, last_name, employee_type,
+               birth_date, birth_country_code_iso, nationality_code_iso, gender, business_email, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'NL', 'NL', ?, ?, datetime('now'))",
+        )
+        .bind(p.0)
+        .bind(p.1)
+        .bind(p.2)
+        .bind(p.3)
+        .bind(p.4)
+        .bind(p.5)
+        .bind(p.6)
+        .bind(p.7)
+        .bind(p.8)
+        .bind(p.9)
+        .execute(&hris)
+        .await?;
+    }
+
+    let settings = sandbox_settings(&running.base_url(), &running.token_url(), &refresh_token, &hris_db, &state_db)?;
+    let syncer = Syncer::new(settings).await?;
+    println!("nmbrs-sync demo");
+    println!("  Nmbrs sandbox: {}  (in memory, loopback only)", running.base_url());
+    println!("  HRIS database: {}", hris_db.display());
+    println!("  state + audit database: {}", state_db.display());
+
+    let cycle = |title: &'static str| {
+        let syncer = syncer.clone();
+        let sandbox = sandbox.clone();
+        async move {
+            println!("\n== {title}");
+            let before = sandbox.stats();
+            let report = syncer.run_cycle("demo", false, Arc::new(AtomicBool::new(false))).await?;
+            let after = sandbox.stats();
+            print_run(&syncer, &report).await?;
+            println!(
+                "   sandbox saw {} API calls, {} of them writes",
+                after.total - before.total,
+                after.writes - before.writes
+            );
+            anyhow::Ok(report)
+        }
+    };
+
+    cycle("Cycle 1: first sync — new hires created in Nmbrs (intent → POST → id written back), Nmbrs-only employee imported").await?;
+
+    sqlx::query("UPDATE hris_employees SET last_name = 'Petterson', partner_name = 'Rick Petterson', marital_status = 'married', updated_at = datetime('now') WHERE hris_id = 'hris-1001'")
+        .execute(&hris)
+        .await?;
+    cycle("Cycle 2: Lisa's last name changes to Petterson and partner Rick Petterson is added in the HRIS — GET → modify → PUT").await?;
+
+    let lisa_id: String = sqlx::query_scalar("SELECT nmbrs_employee_id FROM hris_employees WHERE hris_id = 'hris-1001'").fetch_one(&hris).await?;
+    sandbox.edit_personal_info(&lisa_id, "contactInfo.privateMobilePhone", json!("+31 6 1234 5678"));
+    sandbox.edit_personal_info(&lisa_id, "basicInfo.employeeType", json!("employee"));
+    cycle("Cycle 3: payroll edits Lisa in Nmbrs (mobile number, applicant → employee) — the change flows back to the HRIS").await?;
+    let (last, phone, kind): (String, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT last_name, private_mobile_phone, employee_type FROM hris_employees WHERE hris_id = 'hris-1001'").fetch_one(&hris).await?;
+    println!("   HRIS row hris-1001 now: last_name={last}, private_mobile_phone={}, employee_type={}", phone.unwrap_or_default(), kind.unwrap_or_default());
+
+    let report: CycleReport = cycle("Cycle 4: nothing changed — reads only, zero writes").await?;
+    println!("\nThe no-op cycle made {} API calls and {} writes.", report.api_calls, report.write_calls);
+    println!("Inspect what happened:");
+    println!("  sqlite3 {} \"SELECT id, run_id, action, hris_id, fields FROM audit_log WHERE action <> 'read'\"", state_db.display());
+    println!("  NMBRS_SYNC__STATE__DATABASE_URL=sqlite:{} nmbrs-sync audit", state_db.display());
+    running.shutdown().await;
+    Ok(())
+}
+
+/// Prints a run's decisions (reads and intents left out) and its summary.
+async fn print_run(syncer: &Syncer, report: &CycleReport) -> anyhow::Result<()> {
+    let rows = query(syncer.state.pool(), &AuditFilter { run_id: Some(report.run_id), ..Default::default() }).await?;
+    for r in rows.iter().filter(|r| !matches!(r.action.as_str(), "read" | "create_intent")) {
+        let fields = r.fields.as_deref().map(compact_fields).unwrap_or_default();
+        let http = r.http_method.as_deref().map(|m| format!(" [{m} {}]", r.http_status.map(|s| s.to_string()).unwrap_or_default())).unwrap_or_default();
+        println!(
+            "   {:<10} {:<16} {:<38}{http} {fields}{}",
+            r.action,
+            r.hris_id.as_deref().unwrap_or(""),
+            r.employee_id.as_deref().unwrap_or(""),
+            r.message.as_deref().map(|m| format!(" — {m}")).unwrap_or_default()
+        );
+    }
+    println!("   {}", report.summary());
+    Ok(())
+}
+
+/// `{"f": [a, b]}` → `f: a → b`.
+fn compact_fields(json: &str) -> String {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(json) else { return json.to_owned() };
+    map.iter()
+        .map(|(k, v)| match v.as_array().map(Vec::as_slice) {
+            Some([a, b]) => format!("{k}: {} → {}", show(a), show(b)),
+            _ => format!("{k}: {v}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn show(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "∅".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,398 @@
+//! One sync cycle: read the HRIS → read Nmbrs → plan → apply → record, company by company.
+//!
+//! Companies are handled one at a time so memory holds one company's rows and employees, not the
+//! whole estate; inside a company independent records are applied concurrently
+//! (`nmbrs.max_concurrency`), each record's own steps in order.
+
+use crate::apply::{Applier, Counts};
+use crate::config::{ConfigError, PeriodSetting, Settings};
+use crate::fields::{Field, FieldValues};
+use crate::hris::validate::{FieldProblem, Rejection, today_utc};
+use crate::hris::{HrisDb, HrisError, HrisRow};
+use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
+use crate::plan::{CompanyInput, Decision, NmbrsEmployee, Rules, plan_company};
+use crate::state::{AuditEntry, LinkStatus, StateDb, StateError, parse_time};
+use futures::StreamExt;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+/// Why a cycle could not run at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CycleError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Hris(#[from] HrisError),
+    #[error("{0}")]
+    Nmbrs(String),
+    #[error("could not build the HTTP client: {0}")]
+    Http(String),
+}
+
+/// How a run ended (`sync_runs.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Every record in agreement or deliberately skipped.
+    Succeeded,
+    /// Finished; some records failed.
+    Partial,
+    /// Stopped by a shutdown request.
+    Interrupted,
+    /// Nothing could be synced (credentials refused...).
+    Failed,
+}
+
+impl RunStatus {
+    /// Stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Partial => "partial",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    /// Exit code of `sync --once` (SPEC.md).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            RunStatus::Succeeded | RunStatus::Interrupted => 0,
+            RunStatus::Partial => 1,
+            RunStatus::Failed => 2,
+        }
+    }
+}
+
+/// What a cycle did.
+#[derive(Clone, Debug)]
+pub struct CycleReport {
+    pub run_id: i64,
+    pub status: RunStatus,
+    pub counts: Counts,
+    /// API requests sent (retries included, token endpoint excluded).
+    pub api_calls: u64,
+    /// POST/PUT requests sent.
+    pub write_calls: u64,
+    pub retries: u64,
+    pub duration: Duration,
+    /// Why the run failed, when it did.
+    pub error: Option<String>,
+}
+
+impl CycleReport {
+    /// The one-line summary printed and logged at the end of a cycle.
+    pub fn summary(&self) -> String {
+        let c = &self.counts;
+        format!(
+            "run {} {}: {} records — created {}, linked {}, updated {}, pulled {}, imported {}, unchanged {}, conflicts {}, skipped {}, rejected {}, failed {}, quarantined {}; {} API calls ({} writes, {} retries) in {:.1} s{}",
+            self.run_id,
+            self.status.as_str(),
+            c.records,
+            c.created,
+            c.linked,
+            c.updated,
+            c.pulled,
+            c.imported,
+            c.unchanged,
+            c.conflicts,
+            c.skipped,
+            c.rejected,
+            c.failed,
+            c.quarantined,
+            self.api_calls,
+            self.write_calls,
+            self.retries,
+            self.duration.as_secs_f64(),
+            self.error.as_deref().map(|e| format!(" — {e}")).unwrap_or_default()
+        )
+    }
+}
+
+/// Everything a cycle needs, built once from settings and reused by the daemon.
+#[derive(Clone, Debug)]
+pub struct Syncer {
+    pub settings: Arc<Settings>,
+    pub client: NmbrsClient,
+    pub hris: HrisDb,
+    pub state: StateDb,
+    pub rules: Rules,
+}
+
+/// The payroll period from `sync.period` at `now` (`current` = this year and month).
+pub fn period_for(setting: &PeriodSetting, now: OffsetDateTime) -> Period {
+    match setting {
+        PeriodSetting::Explicit { year, period } => Period { year: *year, period: *period },
+        PeriodSetting::Named(_) => Period { year: now.year(), period: u8::from(now.month()) },
+    }
+}
+
+impl Syncer {
+    /// Opens both databases and builds the client.
+    ///
+    /// Errors: [`CycleError`] for bad secrets, unreachable databases or a missing table/column.
+    pub async fn new(settings: Settings) -> Result<Syncer, CycleError> {
+        let secrets = settings.secrets()?;
+        let columns = settings.columns().map_err(|(key, message)| ConfigError::Invalid { key, origin: "settings".into(), message })?;
+        let state = StateDb::open(&settings.state.database_url).await?;
+        let hris = HrisDb::open(&settings.hris.database_url, &settings.hris.table, columns).await?;
+        let client = NmbrsClient::new(&settings, &secrets, state.clone()).map_err(|e| CycleError::Http(e.to_string()))?;
+        let rules = Rules {
+            fields: hris.synced_fields(),
+            owners: settings.field_owners(),
+            conflict_policy: settings.sync.conflict_policy,
+            import_from_nmbrs: settings.sync.import_from_nmbrs,
+        };
+        Ok(Syncer { settings: Arc::new(settings), client, hris, state, rules })
+    }
+
+    /// Runs one cycle. `stop` asks it to finish the records in flight and end as `interrupted`.
+    ///
+    /// Errors: only when the run could not even be recorded (state database); every other failure
+    /// is in the report (status `failed` / `partial`).
+    pub async fn run_cycle(&self, trigger: &str, dry_run: bool, stop: Arc<AtomicBool>) -> Result<CycleReport, CycleError> {
+        let started = Instant::now();
+        self.state.close_abandoned_runs().await?;
+        let run_id = self.state.start_run(trigger, dry_run).await?;
+        let span = tracing::info_span!("run", run_id, dry_run);
+        let before = snapshot_counters(&self.client);
+        let result = tracing::Instrument::instrument(self.cycle(run_id, dry_run, &stop), span).await;
+        let after = snapshot_counters(&self.client);
+        let (counts, error, interrupted) = match result {
+            Ok((counts, interrupted)) => (counts, None, interrupted),
+            Err((counts, e)) => (counts, Some(e), false),
+        };
+        let status = if error.is_some() {
+            RunStatus::Failed
+        } else if interrupted {
+            RunStatus::Interrupted
+        } else if counts.failures() > 0 {
+            RunStatus::Partial
+        } else {
+            RunStatus::Succeeded
+        };
+        let report = CycleReport {
+            run_id,
+            status,
+            counts,
+            api_calls: after.0 - before.0,
+            write_calls: after.1 - before.1,
+            retries: after.2 - before.2,
+            duration: started.elapsed(),
+            error,
+        };
+        let counts_json = serde_json::to_string(&report.counts).unwrap_or_else(|_| "{}".into());
+        self.state.finish_run(run_id, status.as_str(), &counts_json, report.api_calls, report.error.as_deref()).await?;
+        metrics::counter!("nmbrs_sync_runs_total", "status" => status.as_str()).increment(1);
+        metrics::histogram!("nmbrs_sync_cycle_duration_seconds").record(report.duration.as_secs_f64());
+        if status == RunStatus::Succeeded || status == RunStatus::Partial {
+            metrics::gauge!("nmbrs_sync_last_success_timestamp_seconds").set(OffsetDateTime::now_utc().unix_timestamp() as f64);
+        }
+        tracing::info!(run_id, status = status.as_str(), "{}", report.summary());
+        Ok(report)
+    }
+
+    /// The cycle body. `Err` carries the counts so far and the reason nothing more could be done.
+    async fn cycle(&self, run_id: i64, dry_run: bool, stop: &AtomicBool) -> Result<(Counts, bool), (Counts, String)> {
+        let mut counts = Counts::default();
+        let companies = match self.client.companies().await {
+            Ok(r) => {
+                let _ = self.state.audit(&[AuditEntry::new(Some(run_id), "read").http(r.call).message(format!("{} companies", r.body.len()))]).await;
+                r.body
+            }
+            Err(e) => return Err((counts, self.fatal(run_id, None, &e).await)),
+        };
+        let today = today_utc();
+        let known: Vec<String> = companies.iter().map(|c| c.number.clone()).collect();
+
+        // Rows whose company number no visible company has.
+        let outside = self.hris.rows_outside(&known, today).await.map_err(|e| (counts.clone(), e.to_string()))?;
+        if !outside.is_empty() {
+            let decisions = outside.into_iter().map(|row| Decision::Reject(unknown_company(row))).collect();
+            let applier = self.applier(run_id, dry_run, &Company { company_id: String::new(), number: String::new(), name: None });
+            self.apply_all(&applier, decisions, &mut counts, stop).await.map_err(|e| (counts.clone(), e))?;
+        }
+
+        let hris_numbers: HashSet<String> = self.hris.company_numbers().await.map_err(|e| (counts.clone(), e.to_string()))?.into_iter().collect();
+        for company in &companies {
+            if stop.load(Ordering::SeqCst) {
+                return Ok((counts, true));
+            }
+            let has_links = !self.state.links_for_company(&company.company_id).await.map_err(|e| (counts.clone(), e.to_string()))?.is_empty();
+            // Without imports, a company the HRIS never mentions costs no calls.
+            if !self.rules.import_from_nmbrs && !hris_numbers.contains(&company.number) && !has_links {
+                continue;
+            }
+            let span = tracing::info_span!("company", company_id = company.company_id.as_str(), number = company.number.as_str());
+            let r = tracing::Instrument::instrument(self.company(run_id, dry_run, company, today, &mut counts, stop), span).await;
+            if let Err(e) = r {
+                return Err((counts, e));
+            }
+        }
+        Ok((counts, stop.load(Ordering::SeqCst)))
+    }
+
+    async fn company(&self, run_id: i64, dry_run: bool, company: &Company, today: time::Date, counts: &mut Counts, stop: &AtomicBool) -> Result<(), String> {
+        let links = self.state.links_for_company(&company.company_id).await.map_err(|e| e.to_string())?;
+        let listing = match self.client.company_personal_info(&company.company_id).await {
+            Ok(r) => r,
+            Err(e) if e.is_fatal() => return Err(self.fatal(run_id, Some(&company.company_id), &e).await),
+            Err(e) => {
+                // The company is skipped this cycle: planning on a partial view could duplicate employees.
+                tracing::error!(error = %e, "company listing failed; company skipped this cycle");
+                let _ = self
+                    .state
+                    .audit(&[AuditEntry::new(Some(run_id), "error")
+                        .company(Some(&company.company_id))
+                        .http(e.call.clone())
+                        .message(format!("company {} not synced this cycle: {e}", company.number))])
+                    .await;
+                let rows = self.hris.rows_for_company(&company.number, today).await.map_err(|e| e.to_string())?;
+                counts.records += rows.len() as u64;
+                counts.failed += rows.len() as u64;
+                return Ok(());
+            }
+        };
+        let _ = self
+            .state
+            .audit(&[AuditEntry::new(Some(run_id), "read").company(Some(&company.company_id)).http(listing.call).message(format!("{} employees", listing.body.len()))])
+            .await;
+        let nmbrs: Vec<NmbrsEmployee> = listing
+            .body
+            .iter()
+            .map(|item| NmbrsEmployee { employee_id: item.employee_id.clone(), personal_info_id: item.personal_info_id(), values: self.mask(item.values()) })
+            .collect();
+        drop(listing.body);
+        let rows = self.hris.rows_for_company(&company.number, today).await.map_err(|e| e.to_string())?;
+
+        // Rows of this company linked elsewhere (moved), and intents whose POST may still be in flight.
+        let linked_here: HashSet<&str> = links.iter().map(|l| l.hris_id.as_str()).collect();
+        let mut foreign = Vec::new();
+        for rec in rows.iter().flatten() {
+            if !linked_here.contains(rec.hris_id.as_str())
+                && let Some(l) = self.state.link(&rec.hris_id).await.map_err(|e| e.to_string())?
+                && l.company_id != company.company_id
+                && l.employee_id.is_some()
+            {
+                foreign.push(l);
+            }
+        }
+        let grace = time::Duration::seconds(self.settings.nmbrs.timeout_secs as i64 + 5);
+        let now = OffsetDateTime::now_utc();
+        let in_flight: HashSet<String> = links
+            .iter()
+            .filter(|l| l.status == LinkStatus::PendingCreate)
+            .filter(|l| l.intent_at.as_deref().and_then(parse_time).is_some_and(|t| now - t < grace))
+            .map(|l| l.hris_id.clone())
+            .collect();
+        let input = CompanyInput {
+            company_id: &company.company_id,
+            company_number: &company.number,
+            hris: &rows,
+            links: &links,
+            foreign_links: &foreign,
+            nmbrs: &nmbrs,
+            intents_in_flight: &in_flight,
+        };
+        let decisions = plan_company(&input, &self.rules);
+        drop((rows, nmbrs, links));
+        let applier = self.applier(run_id, dry_run, company);
+        self.apply_all(&applier, decisions, counts, stop).await
+    }
+
+    /// Applies decisions concurrently; logs progress; stops starting new ones when asked.
+    async fn apply_all(&self, applier: &Applier, decisions: Vec<Decision>, counts: &mut Counts, stop: &AtomicBool) -> Result<(), String> {
+        let total = decisions.len();
+        let mut done = 0usize;
+        let mut last_progress = Instant::now();
+        let mut results = futures::stream::iter(decisions)
+            .take_while(|_| std::future::ready(!stop.load(Ordering::SeqCst)))
+            .map(|d| applier.apply(d))
+            .buffer_unordered(self.settings.nmbrs.max_concurrency);
+        let mut fatal = None;
+        while let Some(r) = results.next().await {
+            done += 1;
+            counts.add(&r);
+            if r.fatal.is_some() && fatal.is_none() {
+                stop.store(true, Ordering::SeqCst);
+                fatal = r.fatal;
+            }
+            if last_progress.elapsed() >= Duration::from_secs(5) {
+                tracing::info!(company_id = applier.company_id.as_str(), applied = done, total, "progress");
+                last_progress = Instant::now();
+            }
+        }
+        match fatal {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn applier(&self, run_id: i64, dry_run: bool, company: &Company) -> Applier {
+        Applier {
+            client: self.client.clone(),
+            hris: self.hris.clone(),
+            state: self.state.clone(),
+            run_id,
+            dry_run,
+            company_id: company.company_id.clone(),
+            company_number: company.number.clone(),
+            fields: self.rules.fields.clone(),
+            period: period_for(&self.settings.sync.period, OffsetDateTime::now_utc()),
+            quarantine_after: self.settings.sync.quarantine_after,
+        }
+    }
+
+    /// Drops fields the HRIS does not map, so both sides hash alike.
+    fn mask(&self, mut v: FieldValues) -> FieldValues {
+        for f in Field::ALL {
+            if !self.rules.fields.contains(&f) {
+                v.set(f, None);
+            }
+        }
+        v
+    }
+
+    async fn fatal(&self, run_id: i64, company_id: Option<&str>, e: &ApiError) -> String {
+        let message = e.to_string();
+        tracing::error!(error = %message, "cycle stopped");
+        let _ = self.state.audit(&[AuditEntry::new(Some(run_id), "error").company(company_id).http(e.call.clone()).message(message.clone())]).await;
+        message
+    }
+}
+
+fn snapshot_counters(c: &NmbrsClient) -> (u64, u64, u64) {
+    let k = c.counters();
+    (k.requests.load(Ordering::Relaxed), k.writes.load(Ordering::Relaxed), k.retries.load(Ordering::Relaxed))
+}
+
+/// A row whose company number no visible Nmbrs company has.
+fn unknown_company(row: HrisRow) -> Rejection {
+    let (mut rej, number) = match row {
+        Ok(rec) => (
+            Rejection {
+                rowid: rec.rowid,
+                hris_id: Some(rec.hris_id),
+                employee_number: rec.values.get(Field::EmployeeNumber).map(str::to_owned),
+                problems: vec![],
+            },
+            Some(rec.company_number),
+        ),
+        Err(rej) => (rej, None),
+    };
+    if rej.problems.iter().all(|p| p.field != "company_number") {
+        rej.problems.push(FieldProblem {
+            field: "company_number".into(),
+            message: format!(
+                "`{}` is not the number of any Nmbrs company this API client can see; fix the number or grant access to the company",
+                number.as_deref().map(crate::hris::validate::printable).unwrap_or_default()
+            ),
+        });
+    }
+    rej
+}
+
