@@ -13,7 +13,9 @@ use crate::nmbrs::client::ApiErrorKind;
 use crate::nmbrs::model::{create_body, put_body, values_from_personal_info};
 use crate::nmbrs::{ApiError, NmbrsClient, Period};
 use crate::plan::{Change, Conflict, Decision, NewLink, RecordUpdate, Resolution, SkipReason};
-use crate::state::{AuditEntry, Direction, HttpCall, Link, LinkStatus, StateDb, StateError, utc_now};
+use crate::state::{
+    AuditEntry, Direction, HttpCall, Link, LinkStatus, StateDb, StateError, utc_now,
+};
 use serde::Serialize;
 
 /// What happened to one record.
@@ -92,7 +94,12 @@ pub struct RecordResult {
 
 impl RecordResult {
     fn of(outcome: Outcome) -> RecordResult {
-        RecordResult { outcome, pushed: false, pulled: false, fatal: None }
+        RecordResult {
+            outcome,
+            pushed: false,
+            pulled: false,
+            fatal: None,
+        }
     }
 }
 
@@ -126,13 +133,29 @@ pub struct Applier {
 
 /// `{field: [before, after]}` JSON of changes.
 fn changes_json(changes: &[Change]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> =
-        changes.iter().map(|c| (c.field.name().to_owned(), serde_json::json!([c.before, c.after]))).collect();
+    let map: serde_json::Map<String, serde_json::Value> = changes
+        .iter()
+        .map(|c| {
+            (
+                c.field.name().to_owned(),
+                serde_json::json!([c.before, c.after]),
+            )
+        })
+        .collect();
     serde_json::Value::Object(map).to_string()
 }
 
 fn all_set(values: &FieldValues, fields: &[Field]) -> Vec<Change> {
-    fields.iter().filter_map(|&f| values.get(f).map(|v| Change { field: f, before: None, after: Some(v.to_owned()) })).collect()
+    fields
+        .iter()
+        .filter_map(|&f| {
+            values.get(f).map(|v| Change {
+                field: f,
+                before: None,
+                after: Some(v.to_owned()),
+            })
+        })
+        .collect()
 }
 
 impl Applier {
@@ -146,7 +169,11 @@ impl Applier {
 
     /// Applies one decision. Never panics on outside data; errors become the record's failure.
     pub async fn apply(&self, decision: Decision) -> RecordResult {
-        let span = tracing::info_span!("record", hris_id = tracing::field::Empty, employee_id = tracing::field::Empty);
+        let span = tracing::info_span!(
+            "record",
+            hris_id = tracing::field::Empty,
+            employee_id = tracing::field::Empty
+        );
         let _e = span.enter();
         // The HRIS values' digest: a quarantined record is released when its row changes.
         let digest = match &decision {
@@ -157,10 +184,25 @@ impl Applier {
         let (hris_id, employee_id) = match &decision {
             Decision::Update(u) => (u.hris_id.clone(), Some(u.employee_id.clone())),
             Decision::Create { hris_id, .. } => (hris_id.clone(), None),
-            Decision::Import { hris_id, employee } => (hris_id.clone(), Some(employee.employee_id.clone())),
-            Decision::Reject(r) => (r.hris_id.clone().unwrap_or_else(|| format!("rowid:{}", r.rowid)), None),
-            Decision::Fail { hris_id, employee_id, .. } => (hris_id.clone(), employee_id.clone()),
-            Decision::Skip { hris_id, employee_id, .. } => (hris_id.clone(), employee_id.clone()),
+            Decision::Import { hris_id, employee } => {
+                (hris_id.clone(), Some(employee.employee_id.clone()))
+            }
+            Decision::Reject(r) => (
+                r.hris_id
+                    .clone()
+                    .unwrap_or_else(|| format!("rowid:{}", r.rowid)),
+                None,
+            ),
+            Decision::Fail {
+                hris_id,
+                employee_id,
+                ..
+            } => (hris_id.clone(), employee_id.clone()),
+            Decision::Skip {
+                hris_id,
+                employee_id,
+                ..
+            } => (hris_id.clone(), employee_id.clone()),
         };
         span.record("hris_id", hris_id.as_str());
         if let Some(e) = &employee_id {
@@ -169,23 +211,64 @@ impl Applier {
         drop(_e);
         let result = match decision {
             Decision::Update(u) => self.update(*u).await,
-            Decision::Create { hris_id, values, after_intent } => self.create(&hris_id, &values, after_intent).await,
+            Decision::Create {
+                hris_id,
+                values,
+                after_intent,
+            } => self.create(&hris_id, &values, after_intent).await,
             Decision::Import { hris_id, employee } => self.import(&hris_id, &employee).await,
             Decision::Reject(rej) => self.reject(&rej).await,
-            Decision::Fail { hris_id, employee_id, message } => self.fail(&hris_id, employee_id.as_deref(), &message, None, None).await,
-            Decision::Skip { hris_id, employee_id, reason } => self.skip(&hris_id, employee_id.as_deref(), reason).await,
+            Decision::Fail {
+                hris_id,
+                employee_id,
+                message,
+            } => {
+                self.fail(&hris_id, employee_id.as_deref(), &message, None, None)
+                    .await
+            }
+            Decision::Skip {
+                hris_id,
+                employee_id,
+                reason,
+            } => self.skip(&hris_id, employee_id.as_deref(), reason).await,
         };
         let result = match result {
             Ok(r) => r,
             Err(ApplyError::Api(e)) if e.is_fatal() => {
-                let _ = self.state.audit(&[self.entry("error", &hris_id, employee_id.as_deref()).http(e.call.clone()).message(e.to_string())]).await;
-                RecordResult { fatal: Some(e.to_string()), ..RecordResult::of(Outcome::Failed) }
+                let _ = self
+                    .state
+                    .audit(&[self
+                        .entry("error", &hris_id, employee_id.as_deref())
+                        .http(e.call.clone())
+                        .message(e.to_string())])
+                    .await;
+                RecordResult {
+                    fatal: Some(e.to_string()),
+                    ..RecordResult::of(Outcome::Failed)
+                }
             }
             Err(ApplyError::Api(e)) => {
                 let call = e.call.clone();
-                self.fail(&hris_id, employee_id.as_deref(), &e.to_string(), Some(call), digest).await.unwrap_or_else(|err| state_failure(&err))
+                self.fail(
+                    &hris_id,
+                    employee_id.as_deref(),
+                    &e.to_string(),
+                    Some(call),
+                    digest,
+                )
+                .await
+                .unwrap_or_else(|err| state_failure(&err))
             }
-            Err(other) => self.fail(&hris_id, employee_id.as_deref(), &other.to_string(), None, digest).await.unwrap_or_else(|err| state_failure(&err)),
+            Err(other) => self
+                .fail(
+                    &hris_id,
+                    employee_id.as_deref(),
+                    &other.to_string(),
+                    None,
+                    digest,
+                )
+                .await
+                .unwrap_or_else(|err| state_failure(&err)),
         };
         metrics::counter!("nmbrs_sync_records_total", "outcome" => format!("{:?}", result.outcome).to_lowercase()).increment(1);
         result
@@ -194,10 +277,19 @@ impl Applier {
     async fn reject(&self, rej: &crate::hris::Rejection) -> Result<RecordResult, ApplyError> {
         let message = rej.message();
         tracing::warn!(rowid = rej.rowid, "HRIS row rejected");
-        let hris_id = rej.hris_id.clone().unwrap_or_else(|| format!("rowid:{}", rej.rowid));
-        let problems: serde_json::Map<String, serde_json::Value> =
-            rej.problems.iter().map(|p| (p.field.clone(), serde_json::Value::from(p.message.clone()))).collect();
-        let entry = self.entry("reject", &hris_id, None).message(message).fields(serde_json::Value::Object(problems).to_string());
+        let hris_id = rej
+            .hris_id
+            .clone()
+            .unwrap_or_else(|| format!("rowid:{}", rej.rowid));
+        let problems: serde_json::Map<String, serde_json::Value> = rej
+            .problems
+            .iter()
+            .map(|p| (p.field.clone(), serde_json::Value::from(p.message.clone())))
+            .collect();
+        let entry = self
+            .entry("reject", &hris_id, None)
+            .message(message)
+            .fields(serde_json::Value::Object(problems).to_string());
         if self.dry_run {
             self.state.audit(&[entry]).await?;
             return Ok(RecordResult::of(Outcome::Rejected));
@@ -236,7 +328,10 @@ impl Applier {
         }
         let mut tx = self.state.begin().await?;
         tx.audit(&entry).await?;
-        let mut link = tx.get_link(hris_id).await?.unwrap_or_else(|| Link::new(hris_id, &self.company_id, LinkStatus::Failed));
+        let mut link = tx
+            .get_link(hris_id)
+            .await?
+            .unwrap_or_else(|| Link::new(hris_id, &self.company_id, LinkStatus::Failed));
         link.failures += 1;
         link.last_error = Some(message.chars().take(1000).collect());
         let mut outcome = Outcome::Failed;
@@ -258,8 +353,15 @@ impl Applier {
         Ok(RecordResult::of(outcome))
     }
 
-    async fn skip(&self, hris_id: &str, employee_id: Option<&str>, reason: SkipReason) -> Result<RecordResult, ApplyError> {
-        let entry = self.entry("skip", hris_id, employee_id).message(reason.as_str());
+    async fn skip(
+        &self,
+        hris_id: &str,
+        employee_id: Option<&str>,
+        reason: SkipReason,
+    ) -> Result<RecordResult, ApplyError> {
+        let entry = self
+            .entry("skip", hris_id, employee_id)
+            .message(reason.as_str());
         match reason.status() {
             // Report a vanished side once, when it is first seen, not every cycle.
             Some(status) => {
@@ -270,7 +372,12 @@ impl Applier {
                 if let Some(mut link) = tx.get_link(hris_id).await?
                     && link.status != status
                 {
-                    tracing::warn!(hris_id, employee_id, reason = reason.as_str(), "record vanished on one side");
+                    tracing::warn!(
+                        hris_id,
+                        employee_id,
+                        reason = reason.as_str(),
+                        "record vanished on one side"
+                    );
                     link.status = status;
                     tx.put_link(&link).await?;
                     tx.audit(&entry).await?;
@@ -282,22 +389,45 @@ impl Applier {
         Ok(RecordResult::of(Outcome::Skipped))
     }
 
-    async fn create(&self, hris_id: &str, values: &FieldValues, after_intent: bool) -> Result<RecordResult, ApplyError> {
+    async fn create(
+        &self,
+        hris_id: &str,
+        values: &FieldValues,
+        after_intent: bool,
+    ) -> Result<RecordResult, ApplyError> {
         let created_fields = all_set(values, &self.fields);
         if self.dry_run {
-            self.state.audit(&[self.entry("create", hris_id, None).direction(Direction::ToNmbrs).fields(changes_json(&created_fields))]).await?;
+            self.state
+                .audit(&[self
+                    .entry("create", hris_id, None)
+                    .direction(Direction::ToNmbrs)
+                    .fields(changes_json(&created_fields))])
+                .await?;
             return Ok(RecordResult::of(Outcome::Created));
         }
         // 1. The intent, before anything leaves the building.
         let mut tx = self.state.begin().await?;
-        let mut link = tx.get_link(hris_id).await?.unwrap_or_else(|| Link::new(hris_id, &self.company_id, LinkStatus::PendingCreate));
+        let mut link = tx
+            .get_link(hris_id)
+            .await?
+            .unwrap_or_else(|| Link::new(hris_id, &self.company_id, LinkStatus::PendingCreate));
         link.company_id = self.company_id.clone();
         link.status = LinkStatus::PendingCreate;
         link.create_intent = Some(values.to_json());
         link.intent_at = Some(utc_now());
         tx.put_link(&link).await?;
-        let note = if after_intent { "earlier create intent looked up: not in the Nmbrs listing; creating" } else { "new employee" };
-        tx.audit(&self.entry("create_intent", hris_id, None).direction(Direction::ToNmbrs).message(note)).await?;
+        let note = if after_intent {
+            "earlier create intent looked up: not in the Nmbrs listing; creating"
+        } else {
+            "new employee"
+        };
+        tx.audit(
+            &self
+                .entry("create_intent", hris_id, None)
+                .direction(Direction::ToNmbrs)
+                .message(note),
+        )
+        .await?;
         tx.commit().await?;
 
         // 2. The POST.
@@ -323,15 +453,24 @@ impl Applier {
         link.snapshot = Some(base.to_json());
         link.snapshot_hash = Some(base.digest());
         tx.put_link(&link).await?;
-        tx.audit(&self.entry("create", hris_id, Some(&employee_id)).direction(Direction::ToNmbrs).fields(changes_json(&created_fields)).http(created.call))
-            .await?;
+        tx.audit(
+            &self
+                .entry("create", hris_id, Some(&employee_id))
+                .direction(Direction::ToNmbrs)
+                .fields(changes_json(&created_fields))
+                .http(created.call),
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!(hris_id, employee_id, "employee created");
 
         // 4. The id into the HRIS row.
         self.hris.set_employee_id(hris_id, &employee_id).await?;
         self.state
-            .audit(&[self.entry("write_back", hris_id, Some(&employee_id)).direction(Direction::ToHris).message("nmbrs_employee_id written to the HRIS row")])
+            .audit(&[self
+                .entry("write_back", hris_id, Some(&employee_id))
+                .direction(Direction::ToHris)
+                .message("nmbrs_employee_id written to the HRIS row")])
             .await?;
 
         // 5. Fields the create body cannot carry.
@@ -339,7 +478,13 @@ impl Applier {
             .fields
             .iter()
             .filter(|f| !f.in_create_body())
-            .filter_map(|&f| values.get(f).map(|v| Change { field: f, before: None, after: Some(v.to_owned()) }))
+            .filter_map(|&f| {
+                values.get(f).map(|v| Change {
+                    field: f,
+                    before: None,
+                    after: Some(v.to_owned()),
+                })
+            })
             .collect();
         if !rest.is_empty() {
             let update = RecordUpdate {
@@ -363,20 +508,33 @@ impl Applier {
                 if let ApplyError::Api(api) = e
                     && api.is_fatal()
                 {
-                    return Ok(RecordResult { fatal: Some(api.to_string()), ..RecordResult::of(Outcome::Created) });
+                    return Ok(RecordResult {
+                        fatal: Some(api.to_string()),
+                        ..RecordResult::of(Outcome::Created)
+                    });
                 }
             }
         }
         Ok(RecordResult::of(Outcome::Created))
     }
 
-    async fn create_failed(&self, hris_id: &str, e: ApiError, values: &FieldValues) -> Result<RecordResult, ApplyError> {
+    async fn create_failed(
+        &self,
+        hris_id: &str,
+        e: ApiError,
+        values: &FieldValues,
+    ) -> Result<RecordResult, ApplyError> {
         if e.is_fatal() {
             return Err(e.into());
         }
         // Only these prove the POST created nothing; anything else keeps the intent for lookup.
-        let certainly_not_created =
-            matches!(e.kind, ApiErrorKind::Rejected { .. } | ApiErrorKind::NotFound | ApiErrorKind::Exhausted { .. } | ApiErrorKind::Forbidden(_));
+        let certainly_not_created = matches!(
+            e.kind,
+            ApiErrorKind::Rejected { .. }
+                | ApiErrorKind::NotFound
+                | ApiErrorKind::Exhausted { .. }
+                | ApiErrorKind::Forbidden(_)
+        );
         if certainly_not_created {
             let mut tx = self.state.begin().await?;
             if let Some(mut link) = tx.get_link(hris_id).await? {
@@ -389,21 +547,36 @@ impl Applier {
         }
         let message = match &e.kind {
             ApiErrorKind::Rejected { fields, .. } if !fields.is_empty() => {
-                format!("{e}; Nmbrs objected to {}: fix the HRIS row, it is retried next cycle", fields.join(", "))
+                format!(
+                    "{e}; Nmbrs objected to {}: fix the HRIS row, it is retried next cycle",
+                    fields.join(", ")
+                )
             }
             _ => e.to_string(),
         };
-        self.fail(hris_id, None, &message, Some(e.call), Some(values.digest())).await
+        self.fail(hris_id, None, &message, Some(e.call), Some(values.digest()))
+            .await
     }
 
-    async fn import(&self, hris_id: &str, e: &crate::plan::NmbrsEmployee) -> Result<RecordResult, ApplyError> {
+    async fn import(
+        &self,
+        hris_id: &str,
+        e: &crate::plan::NmbrsEmployee,
+    ) -> Result<RecordResult, ApplyError> {
         let fields = changes_json(&all_set(&e.values, &self.fields));
-        let entry = self.entry("import", hris_id, Some(&e.employee_id)).direction(Direction::ToHris).fields(fields);
+        let entry = self
+            .entry("import", hris_id, Some(&e.employee_id))
+            .direction(Direction::ToHris)
+            .fields(fields);
         if self.dry_run {
             self.state.audit(&[entry]).await?;
             return Ok(RecordResult::of(Outcome::Imported));
         }
-        if !self.hris.insert(hris_id, &self.company_number, &e.employee_id, &e.values).await? {
+        if !self
+            .hris
+            .insert(hris_id, &self.company_number, &e.employee_id, &e.values)
+            .await?
+        {
             return self
                 .fail(hris_id, Some(&e.employee_id), &format!("HRIS row {hris_id} already exists with another company number; not importing employee {} twice", e.employee_id), None, None)
                 .await;
@@ -417,7 +590,7 @@ impl Applier {
         tx.put_link(&link).await?;
         tx.audit(&entry).await?;
         tx.commit().await?;
-        Ok(RecordResult { pulled: true, ..RecordResult::of(Outcome::Imported) })
+        Ok(RecordResult::of(Outcome::Imported))
     }
 
     async fn update(&self, u: RecordUpdate) -> Result<RecordResult, ApplyError> {
@@ -429,11 +602,16 @@ impl Applier {
             && u.link == NewLink::Existing
             && !u.write_back_employee_id
             && !u.released
-            && u.conflicts.iter().all(|c| c.resolution == Resolution::Parked);
+            && u.conflicts
+                .iter()
+                .all(|c| c.resolution == Resolution::Parked);
         if only_parked && !u.conflicts.is_empty() && !self.dry_run {
             // Already reported and parked with the same fields: nothing new to say or write.
             let link = self.state.link(&u.hris_id).await?;
-            if link.is_some_and(|l| l.status == LinkStatus::Conflict && l.last_error.as_deref() == Some(conflict_summary(&u.conflicts).as_str())) {
+            if link.is_some_and(|l| {
+                l.status == LinkStatus::Conflict
+                    && l.last_error.as_deref() == Some(conflict_summary(&u.conflicts).as_str())
+            }) {
                 return Ok(RecordResult::of(Outcome::Conflict));
             }
         }
@@ -443,9 +621,15 @@ impl Applier {
     async fn update_inner(&self, u: RecordUpdate) -> Result<RecordResult, ApplyError> {
         let mut audit = Vec::new();
         let mut personal_info_id = u.personal_info_id.clone();
-        let parked = u.conflicts.iter().any(|c| c.resolution == Resolution::Parked);
+        let parked = u
+            .conflicts
+            .iter()
+            .any(|c| c.resolution == Resolution::Parked);
         if let NewLink::Matched(rule) = u.link {
-            audit.push(self.entry("link", &u.hris_id, Some(&u.employee_id)).message(format!("matched an existing Nmbrs employee by {rule}")));
+            audit.push(
+                self.entry("link", &u.hris_id, Some(&u.employee_id))
+                    .message(format!("matched an existing Nmbrs employee by {rule}")),
+            );
         }
         if u.link == NewLink::IntentReconciled {
             audit.push(self.entry("link", &u.hris_id, Some(&u.employee_id)).message("create intent reconciled: the employee was found in the Nmbrs listing; not posted again"));
@@ -462,28 +646,57 @@ impl Applier {
             );
         }
         if u.released {
-            audit.push(self.entry("release", &u.hris_id, Some(&u.employee_id)).message("the HRIS row changed since quarantine: trying again"));
+            audit.push(
+                self.entry("release", &u.hris_id, Some(&u.employee_id))
+                    .message("the HRIS row changed since quarantine: trying again"),
+            );
         }
         if self.dry_run {
             if !u.to_nmbrs.is_empty() {
-                audit.push(self.entry("update", &u.hris_id, Some(&u.employee_id)).direction(Direction::ToNmbrs).fields(changes_json(&u.to_nmbrs)));
+                audit.push(
+                    self.entry("update", &u.hris_id, Some(&u.employee_id))
+                        .direction(Direction::ToNmbrs)
+                        .fields(changes_json(&u.to_nmbrs)),
+                );
             }
             if !u.to_hris.is_empty() {
-                audit.push(self.entry("pull", &u.hris_id, Some(&u.employee_id)).direction(Direction::ToHris).fields(changes_json(&u.to_hris)));
+                audit.push(
+                    self.entry("pull", &u.hris_id, Some(&u.employee_id))
+                        .direction(Direction::ToHris)
+                        .fields(changes_json(&u.to_hris)),
+                );
             }
             self.state.audit(&audit).await?;
-            return Ok(RecordResult { pushed: !u.to_nmbrs.is_empty(), pulled: !u.to_hris.is_empty(), ..RecordResult::of(outcome_of(&u, parked)) });
+            return Ok(RecordResult {
+                pushed: !u.to_nmbrs.is_empty(),
+                pulled: !u.to_hris.is_empty(),
+                ..RecordResult::of(outcome_of(&u, parked))
+            });
         }
 
         // Nmbrs: GET → check → modify → PUT.
         if !u.to_nmbrs.is_empty() {
             let current = self.client.employee(&u.employee_id).await?;
-            audit.push(self.entry("read", &u.hris_id, Some(&u.employee_id)).http(current.call));
+            audit.push(
+                self.entry("read", &u.hris_id, Some(&u.employee_id))
+                    .http(current.call),
+            );
             let Some(pi) = current.body.current_personal_info().cloned() else {
-                return Err(ApiError { kind: ApiErrorKind::Decode("GET /employees/{employeeId} returned no personalInfo".into()), call: HttpCall::default() }.into());
+                return Err(ApiError {
+                    kind: ApiErrorKind::Decode(
+                        "GET /employees/{employeeId} returned no personalInfo".into(),
+                    ),
+                    call: HttpCall::default(),
+                }
+                .into());
             };
             let now = values_from_personal_info(&pi);
-            let moved: Vec<&str> = u.to_nmbrs.iter().filter(|c| now.get(c.field) != c.before.as_deref()).map(|c| c.field.name()).collect();
+            let moved: Vec<&str> = u
+                .to_nmbrs
+                .iter()
+                .filter(|c| now.get(c.field) != c.before.as_deref())
+                .map(|c| c.field.name())
+                .collect();
             if !moved.is_empty() {
                 audit.push(self.entry("skip", &u.hris_id, Some(&u.employee_id)).message(format!(
                     "{} changed in Nmbrs after this cycle read it; not overwriting, the next cycle merges again",
@@ -492,33 +705,62 @@ impl Applier {
                 self.state.audit(&audit).await?;
                 return Ok(RecordResult::of(Outcome::Skipped));
             }
-            let changes: Vec<(Field, Option<&str>)> = u.to_nmbrs.iter().map(|c| (c.field, c.after.as_deref())).collect();
+            let changes: Vec<(Field, Option<&str>)> = u
+                .to_nmbrs
+                .iter()
+                .map(|c| (c.field, c.after.as_deref()))
+                .collect();
             let body = put_body(&pi, &changes, self.period);
             let put = self.client.put_personal_info(&u.employee_id, &body).await?;
             if put.body.is_some() {
                 personal_info_id = put.body;
             }
-            audit.push(self.entry("update", &u.hris_id, Some(&u.employee_id)).direction(Direction::ToNmbrs).fields(changes_json(&u.to_nmbrs)).http(put.call));
+            audit.push(
+                self.entry("update", &u.hris_id, Some(&u.employee_id))
+                    .direction(Direction::ToNmbrs)
+                    .fields(changes_json(&u.to_nmbrs))
+                    .http(put.call),
+            );
         }
 
         // HRIS: only if the row still holds what the plan read.
         if !u.to_hris.is_empty() {
-            let changes: Vec<(Field, Option<&str>, Option<&str>)> = u.to_hris.iter().map(|c| (c.field, c.before.as_deref(), c.after.as_deref())).collect();
+            let changes: Vec<(Field, Option<&str>, Option<&str>)> = u
+                .to_hris
+                .iter()
+                .map(|c| (c.field, c.before.as_deref(), c.after.as_deref()))
+                .collect();
             if !self.hris.pull(&u.hris_id, &changes).await? {
                 audit.push(self.entry("skip", &u.hris_id, Some(&u.employee_id)).message("the HRIS row changed during this cycle; not overwriting, the next cycle merges again"));
                 self.state.audit(&audit).await?;
-                return Ok(RecordResult { pushed: !u.to_nmbrs.is_empty(), ..RecordResult::of(Outcome::Skipped) });
+                return Ok(RecordResult {
+                    pushed: !u.to_nmbrs.is_empty(),
+                    ..RecordResult::of(Outcome::Skipped)
+                });
             }
-            audit.push(self.entry("pull", &u.hris_id, Some(&u.employee_id)).direction(Direction::ToHris).fields(changes_json(&u.to_hris)));
+            audit.push(
+                self.entry("pull", &u.hris_id, Some(&u.employee_id))
+                    .direction(Direction::ToHris)
+                    .fields(changes_json(&u.to_hris)),
+            );
         }
         if u.write_back_employee_id {
-            self.hris.set_employee_id(&u.hris_id, &u.employee_id).await?;
-            audit.push(self.entry("write_back", &u.hris_id, Some(&u.employee_id)).direction(Direction::ToHris).message("nmbrs_employee_id written to the HRIS row"));
+            self.hris
+                .set_employee_id(&u.hris_id, &u.employee_id)
+                .await?;
+            audit.push(
+                self.entry("write_back", &u.hris_id, Some(&u.employee_id))
+                    .direction(Direction::ToHris)
+                    .message("nmbrs_employee_id written to the HRIS row"),
+            );
         }
 
         // State: the new base and its explanation, together.
         let mut tx = self.state.begin().await?;
-        let mut link = tx.get_link(&u.hris_id).await?.unwrap_or_else(|| Link::new(&u.hris_id, &self.company_id, LinkStatus::Linked));
+        let mut link = tx
+            .get_link(&u.hris_id)
+            .await?
+            .unwrap_or_else(|| Link::new(&u.hris_id, &self.company_id, LinkStatus::Linked));
         link.company_id = self.company_id.clone();
         link.employee_id = Some(u.employee_id.clone());
         link.personal_info_id = personal_info_id;
@@ -540,7 +782,11 @@ impl Applier {
             tx.audit(e).await?;
         }
         tx.commit().await?;
-        Ok(RecordResult { pushed: !u.to_nmbrs.is_empty(), pulled: !u.to_hris.is_empty(), ..RecordResult::of(outcome_of(&u, parked)) })
+        Ok(RecordResult {
+            pushed: !u.to_nmbrs.is_empty(),
+            pulled: !u.to_hris.is_empty(),
+            ..RecordResult::of(outcome_of(&u, parked))
+        })
     }
 }
 
@@ -558,11 +804,18 @@ fn outcome_of(u: &RecordUpdate, parked: bool) -> Outcome {
 
 /// "conflict: field, field" — stored as the link's `last_error` while parked.
 fn conflict_summary(conflicts: &[Conflict]) -> String {
-    let parked: Vec<&str> = conflicts.iter().filter(|c| c.resolution == Resolution::Parked).map(|c| c.field.name()).collect();
+    let parked: Vec<&str> = conflicts
+        .iter()
+        .filter(|c| c.resolution == Resolution::Parked)
+        .map(|c| c.field.name())
+        .collect();
     format!("conflict (manual): {}", parked.join(", "))
 }
 
 fn state_failure(err: &ApplyError) -> RecordResult {
     tracing::error!(error = %err, "could not record a failure in the state database");
-    RecordResult { fatal: Some(format!("state database failure: {err}")), ..RecordResult::of(Outcome::Failed) }
+    RecordResult {
+        fatal: Some(format!("state database failure: {err}")),
+        ..RecordResult::of(Outcome::Failed)
+    }
 }

@@ -21,7 +21,11 @@ pub enum ConfigError {
     Load(#[from] config::ConfigError),
     /// A key has a value of the right type but an unusable meaning.
     #[error("configuration key `{key}` (from {origin}): {message}")]
-    Invalid { key: String, origin: String, message: String },
+    Invalid {
+        key: String,
+        origin: String,
+        message: String,
+    },
 }
 
 /// All settings. Field docs give units.
@@ -194,14 +198,23 @@ impl Settings {
     /// Errors: none in practice (the defaults are compiled in); typed for form's sake.
     pub fn built_in() -> Result<Settings, ConfigError> {
         let raw = config::Config::builder()
-            .add_source(config::File::from_str(BUILT_IN_DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::from_str(
+                BUILT_IN_DEFAULTS,
+                config::FileFormat::Toml,
+            ))
             .build()?;
         Ok(raw.try_deserialize()?)
     }
 
-    fn load_with_env(file: Option<&Path>, env: config::Environment) -> Result<Settings, ConfigError> {
+    fn load_with_env(
+        file: Option<&Path>,
+        env: config::Environment,
+    ) -> Result<Settings, ConfigError> {
         let mut builder = config::Config::builder()
-            .add_source(config::File::from_str(BUILT_IN_DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::from_str(
+                BUILT_IN_DEFAULTS,
+                config::FileFormat::Toml,
+            ))
             .add_source(config::File::with_name("config/default.toml").required(false));
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).required(true));
@@ -220,58 +233,97 @@ impl Settings {
             origin: origin_of(raw, key),
             message,
         };
-        for (key, url) in [("nmbrs.base_url", &self.nmbrs.base_url), ("nmbrs.token_url", &self.nmbrs.token_url)] {
+        for (key, url) in [
+            ("nmbrs.base_url", &self.nmbrs.base_url),
+            ("nmbrs.token_url", &self.nmbrs.token_url),
+        ] {
             if reqwest::Url::parse(url).is_err() {
                 return Err(invalid(key, format!("`{url}` is not an absolute URL")));
             }
         }
         if self.nmbrs.timeout_secs == 0 {
-            return Err(invalid("nmbrs.timeout_secs", "must be at least 1 second".into()));
+            return Err(invalid(
+                "nmbrs.timeout_secs",
+                "must be at least 1 second".into(),
+            ));
         }
         if self.nmbrs.max_concurrency == 0 {
-            return Err(invalid("nmbrs.max_concurrency", "must be at least 1".into()));
+            return Err(invalid(
+                "nmbrs.max_concurrency",
+                "must be at least 1".into(),
+            ));
         }
         if self.nmbrs.max_requests_per_sec == 0 {
-            return Err(invalid("nmbrs.max_requests_per_sec", "must be at least 1 request/s".into()));
+            return Err(invalid(
+                "nmbrs.max_requests_per_sec",
+                "must be at least 1 request/s".into(),
+            ));
         }
         if self.nmbrs.page_size == 0 {
             return Err(invalid("nmbrs.page_size", "must be at least 1".into()));
         }
         if self.retry.max_attempts == 0 {
-            return Err(invalid("retry.max_attempts", "must be at least 1 (the first attempt)".into()));
+            return Err(invalid(
+                "retry.max_attempts",
+                "must be at least 1 (the first attempt)".into(),
+            ));
         }
         if self.retry.multiplier < 1.0 {
             return Err(invalid("retry.multiplier", "must be at least 1.0".into()));
         }
         if self.sync.quarantine_after == 0 {
-            return Err(invalid("sync.quarantine_after", "must be at least 1 cycle".into()));
+            return Err(invalid(
+                "sync.quarantine_after",
+                "must be at least 1 cycle".into(),
+            ));
         }
         for key in self.sync.field_owner.keys() {
             if Field::from_name(key).is_none() {
-                return Err(invalid(&format!("sync.field_owner.{key}"), format!("unknown field; known: {}", field_names())));
+                return Err(invalid(
+                    &format!("sync.field_owner.{key}"),
+                    format!("unknown field; known: {}", field_names()),
+                ));
             }
         }
         if let PeriodSetting::Named(name) = &self.sync.period
             && name != "current"
         {
-            return Err(invalid("sync.period", format!("`{name}`: use \"current\" or {{ year = 2021, period = 4 }}")));
+            return Err(invalid(
+                "sync.period",
+                format!("`{name}`: use \"current\" or {{ year = 2021, period = 4 }}"),
+            ));
         }
         if let PeriodSetting::Explicit { period, year } = &self.sync.period
             && (!(1..=53).contains(period) || !(1900..=9999).contains(year))
         {
-            return Err(invalid("sync.period", format!("year {year}, period {period} is out of range (period 1..=53)")));
+            return Err(invalid(
+                "sync.period",
+                format!("year {year}, period {period} is out of range (period 1..=53)"),
+            ));
         }
         if self.hris.table.is_empty() || !is_identifier(&self.hris.table) {
-            return Err(invalid("hris.table", format!("`{}` is not a plain table name ([A-Za-z_][A-Za-z0-9_]*)", self.hris.table)));
+            return Err(invalid(
+                "hris.table",
+                format!(
+                    "`{}` is not a plain table name ([A-Za-z_][A-Za-z0-9_]*)",
+                    self.hris.table
+                ),
+            ));
         }
-        self.columns().map_err(|(key, message)| invalid(&key, message))?;
+        self.columns()
+            .map_err(|(key, message)| invalid(&key, message))?;
         Ok(())
     }
 
     /// The resolved HRIS column map. Errors: `(key, message)` for a bad column name.
     pub fn columns(&self) -> Result<ColumnMap, (String, String)> {
         let col = |name: &str| -> Result<Option<String>, (String, String)> {
-            let value = self.hris.columns.get(name).cloned().unwrap_or_else(|| name.to_owned());
+            let value = self
+                .hris
+                .columns
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| name.to_owned());
             if value.is_empty() {
                 return Ok(None);
             }
@@ -284,14 +336,31 @@ impl Settings {
             Ok(Some(value))
         };
         for key in self.hris.columns.keys() {
-            let known = ["hris_id", "company_number", "updated_at", "nmbrs_employee_id"].contains(&key.as_str())
+            let known = [
+                "hris_id",
+                "company_number",
+                "updated_at",
+                "nmbrs_employee_id",
+            ]
+            .contains(&key.as_str())
                 || Field::from_name(key).is_some();
             if !known {
-                return Err((format!("hris.columns.{key}"), format!("unknown column key; known: hris_id, company_number, updated_at, nmbrs_employee_id, {}", field_names())));
+                return Err((
+                    format!("hris.columns.{key}"),
+                    format!(
+                        "unknown column key; known: hris_id, company_number, updated_at, nmbrs_employee_id, {}",
+                        field_names()
+                    ),
+                ));
             }
         }
         let required = |name: &str| -> Result<String, (String, String)> {
-            col(name)?.ok_or_else(|| (format!("hris.columns.{name}"), "this column is required".to_owned()))
+            col(name)?.ok_or_else(|| {
+                (
+                    format!("hris.columns.{name}"),
+                    "this column is required".to_owned(),
+                )
+            })
         };
         let mut fields: [Option<String>; FIELD_COUNT] = Default::default();
         for f in Field::ALL {
@@ -299,7 +368,10 @@ impl Settings {
         }
         for f in [Field::LastName, Field::EmployeeNumber, Field::BirthDate] {
             if fields[f.index()].is_none() {
-                return Err((format!("hris.columns.{f}"), "this field is needed to create and match employees".into()));
+                return Err((
+                    format!("hris.columns.{f}"),
+                    "this field is needed to create and match employees".into(),
+                ));
             }
         }
         Ok(ColumnMap {
@@ -328,14 +400,30 @@ impl Settings {
     pub fn secrets(&self) -> Result<Secrets, ConfigError> {
         let n = &self.nmbrs;
         Ok(Secrets {
-            client_secret: secret("nmbrs.client_secret", &n.client_secret, &n.client_secret_file)?,
-            refresh_token: secret("nmbrs.refresh_token", &n.refresh_token, &n.refresh_token_file)?,
-            subscription_key: secret("nmbrs.subscription_key", &n.subscription_key, &n.subscription_key_file)?,
+            client_secret: secret(
+                "nmbrs.client_secret",
+                &n.client_secret,
+                &n.client_secret_file,
+            )?,
+            refresh_token: secret(
+                "nmbrs.refresh_token",
+                &n.refresh_token,
+                &n.refresh_token_file,
+            )?,
+            subscription_key: secret(
+                "nmbrs.subscription_key",
+                &n.subscription_key,
+                &n.subscription_key_file,
+            )?,
         })
     }
 }
 
-fn secret(key: &str, value: &Option<SecretString>, file: &Option<PathBuf>) -> Result<SecretString, ConfigError> {
+fn secret(
+    key: &str,
+    value: &Option<SecretString>,
+    file: &Option<PathBuf>,
+) -> Result<SecretString, ConfigError> {
     let invalid = |message: String| ConfigError::Invalid {
         key: key.to_owned(),
         origin: "settings".into(),
@@ -351,7 +439,9 @@ fn secret(key: &str, value: &Option<SecretString>, file: &Option<PathBuf>) -> Re
         return Ok(SecretString::from(trimmed.to_owned()));
     }
     match value {
-        Some(v) if !v.expose_secret().trim().is_empty() => Ok(SecretString::from(v.expose_secret().trim().to_owned())),
+        Some(v) if !v.expose_secret().trim().is_empty() => {
+            Ok(SecretString::from(v.expose_secret().trim().to_owned()))
+        }
         _ => Err(invalid(format!(
             "not set: give `{key}` or `{key}_file` (env NMBRS_SYNC__{})",
             key.to_uppercase().replace('.', "__")
@@ -364,17 +454,26 @@ fn secret(key: &str, value: &Option<SecretString>, file: &Option<PathBuf>) -> Re
 fn origin_of(raw: &config::Config, key: &str) -> String {
     // `get::<Value>` deserialises and drops the origin; the parent table keeps it.
     let value = match key.rsplit_once('.') {
-        Some((parent, child)) => raw.get_table(parent).ok().and_then(|t| t.get(child).cloned()),
+        Some((parent, child)) => raw
+            .get_table(parent)
+            .ok()
+            .and_then(|t| t.get(child).cloned()),
         None => raw.get::<config::Value>(key).ok(),
     };
-    let env_var = format!("environment variable {ENV_PREFIX}__{}", key.to_uppercase().replace('.', "__"));
+    let env_var = format!(
+        "environment variable {ENV_PREFIX}__{}",
+        key.to_uppercase().replace('.', "__")
+    );
     match value.as_ref().and_then(|v| v.origin()) {
         Some("the environment") => return env_var,
         Some(file) => return file.to_owned(),
         None => {}
     }
     let defaults = config::Config::builder()
-        .add_source(config::File::from_str(BUILT_IN_DEFAULTS, config::FileFormat::Toml))
+        .add_source(config::File::from_str(
+            BUILT_IN_DEFAULTS,
+            config::FileFormat::Toml,
+        ))
         .build()
         .ok()
         .and_then(|d| d.get::<config::Value>(key).ok());
@@ -385,7 +484,11 @@ fn origin_of(raw: &config::Config, key: &str) -> String {
 }
 
 fn field_names() -> String {
-    Field::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+    Field::ALL
+        .iter()
+        .map(|f| f.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A plain SQL identifier; such names are safe to splice into the HRIS queries.
@@ -402,7 +505,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(vars: &[(&str, &str)]) -> config::Environment {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         config::Environment::with_prefix(ENV_PREFIX).source(Some(map))
     }
 
@@ -412,7 +518,10 @@ mod tests {
         assert_eq!(s.hris.table, "hris_employees");
         assert_eq!(s.sync.conflict_policy, ConflictPolicy::HrisWins);
         assert!(s.sync.import_from_nmbrs);
-        assert_eq!(s.columns().expect("columns").fields[Field::LastName.index()].as_deref(), Some("last_name"));
+        assert_eq!(
+            s.columns().expect("columns").fields[Field::LastName.index()].as_deref(),
+            Some("last_name")
+        );
     }
 
     #[test]
@@ -435,7 +544,10 @@ mod tests {
         assert_eq!(s.nmbrs.page_size, 7);
         assert_eq!(s.sync.conflict_policy, ConflictPolicy::Manual);
         assert_eq!(s.field_owners()[Field::Gender.index()], FieldOwner::Nmbrs);
-        assert_eq!(s.columns().expect("columns").fields[Field::LastName.index()].as_deref(), Some("surname"));
+        assert_eq!(
+            s.columns().expect("columns").fields[Field::LastName.index()].as_deref(),
+            Some("surname")
+        );
         let secrets = s.secrets().expect("secrets");
         assert_eq!(secrets.subscription_key.expose_secret(), "12345");
         let debug = format!("{s:?} {secrets:?}");
@@ -446,24 +558,41 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_key_and_origin() {
-        let err = Settings::load_with_env(None, env(&[("NMBRS_SYNC__SYNC__CONFLICT_POLICY", "coin_flip")]))
-            .expect_err("must fail");
+        let err = Settings::load_with_env(
+            None,
+            env(&[("NMBRS_SYNC__SYNC__CONFLICT_POLICY", "coin_flip")]),
+        )
+        .expect_err("must fail");
         assert!(err.to_string().contains("conflict_policy"), "{err}");
-        let err = Settings::load_with_env(None, env(&[("NMBRS_SYNC__NMBRS__MAX_CONCURRENCY", "0")]))
-            .expect_err("must fail");
+        let err =
+            Settings::load_with_env(None, env(&[("NMBRS_SYNC__NMBRS__MAX_CONCURRENCY", "0")]))
+                .expect_err("must fail");
         let msg = err.to_string();
-        assert!(msg.contains("nmbrs.max_concurrency") && msg.contains("NMBRS_SYNC__NMBRS__MAX_CONCURRENCY"), "{msg}");
+        assert!(
+            msg.contains("nmbrs.max_concurrency")
+                && msg.contains("NMBRS_SYNC__NMBRS__MAX_CONCURRENCY"),
+            "{msg}"
+        );
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "[nmbrs]\npage_size = 0\n").expect("write");
         let err = Settings::load_with_env(Some(&file), env(&[])).expect_err("must fail");
         let msg = err.to_string();
-        assert!(msg.contains("nmbrs.page_size") && msg.contains("bad.toml"), "{msg}");
-        let err = Settings::load_with_env(None, env(&[("NMBRS_SYNC__HRIS__COLUMNS__LAST_NAME", "x; DROP TABLE y")]))
-            .expect_err("must fail");
+        assert!(
+            msg.contains("nmbrs.page_size") && msg.contains("bad.toml"),
+            "{msg}"
+        );
+        let err = Settings::load_with_env(
+            None,
+            env(&[("NMBRS_SYNC__HRIS__COLUMNS__LAST_NAME", "x; DROP TABLE y")]),
+        )
+        .expect_err("must fail");
         assert!(err.to_string().contains("hris.columns.last_name"), "{err}");
-        let err = Settings::load_with_env(None, env(&[("NMBRS_SYNC__SYNC__FIELD_OWNER__SALARY", "hris")]))
-            .expect_err("must fail");
+        let err = Settings::load_with_env(
+            None,
+            env(&[("NMBRS_SYNC__SYNC__FIELD_OWNER__SALARY", "hris")]),
+        )
+        .expect_err("must fail");
         assert!(err.to_string().contains("sync.field_owner.salary"), "{err}");
     }
 
@@ -471,7 +600,10 @@ mod tests {
     fn missing_secret_names_key_and_env_var() {
         let s = Settings::load_with_env(None, env(&[])).expect("loads");
         let err = s.secrets().expect_err("no secrets configured");
-        assert!(err.to_string().contains("NMBRS_SYNC__NMBRS__CLIENT_SECRET"), "{err}");
+        assert!(
+            err.to_string().contains("NMBRS_SYNC__NMBRS__CLIENT_SECRET"),
+            "{err}"
+        );
     }
 
     #[test]

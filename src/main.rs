@@ -90,7 +90,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("nmbrs-sync: cannot start the async runtime: {e}");
@@ -102,11 +105,41 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Sync { once: _, dry_run } => commands::sync_once(config, dry_run).await,
             Command::Demo => commands::demo::run().await,
-            Command::Sandbox { port, latency_ms, rate_limit, error_rate, drop_rate, max_page_size } => {
-                commands::sandbox(port, latency_ms, rate_limit, error_rate, drop_rate, max_page_size).await
+            Command::Sandbox {
+                port,
+                latency_ms,
+                rate_limit,
+                error_rate,
+                drop_rate,
+                max_page_size,
+            } => {
+                commands::sandbox(
+                    port,
+                    latency_ms,
+                    rate_limit,
+                    error_rate,
+                    drop_rate,
+                    max_page_size,
+                )
+                .await
             }
-            Command::Audit { run, employee, hris_id, action, since, json, verify } => {
-                let filter = nmbrs_sync::state::audit::AuditFilter { run_id: run, employee_id: employee, hris_id, action, since, limit: None };
+            Command::Audit {
+                run,
+                employee,
+                hris_id,
+                action,
+                since,
+                json,
+                verify,
+            } => {
+                let filter = nmbrs_sync::state::audit::AuditFilter {
+                    run_id: run,
+                    employee_id: employee,
+                    hris_id,
+                    action,
+                    since,
+                    limit: None,
+                };
                 commands::audit(config, filter, json, verify).await
             }
             Command::Status { json } => commands::status(config, json).await,

@@ -38,7 +38,12 @@ pub struct Rules {
 impl Rules {
     /// Every field, owned by both sides, with `policy`.
     pub fn all_fields(policy: ConflictPolicy) -> Rules {
-        Rules { fields: Field::ALL.to_vec(), owners: [FieldOwner::Both; FIELD_COUNT], conflict_policy: policy, import_from_nmbrs: true }
+        Rules {
+            fields: Field::ALL.to_vec(),
+            owners: [FieldOwner::Both; FIELD_COUNT],
+            conflict_policy: policy,
+            import_from_nmbrs: true,
+        }
     }
 }
 
@@ -147,10 +152,18 @@ impl SkipReason {
     /// Text for audit rows and reports.
     pub fn as_str(self) -> &'static str {
         match self {
-            SkipReason::Quarantined => "quarantined: failed too many cycles in a row; release it with `nmbrs-sync release HRIS_ID` or change the HRIS row",
-            SkipReason::VanishedHris => "the HRIS row is gone; the Nmbrs employee is kept (deletes are never propagated)",
-            SkipReason::VanishedNmbrs => "the Nmbrs employee is gone from its company listing; the HRIS row is kept (deletes are never propagated)",
-            SkipReason::CreateInFlight => "a create for this row was sent moments ago; it is looked up next cycle",
+            SkipReason::Quarantined => {
+                "quarantined: failed too many cycles in a row; release it with `nmbrs-sync release HRIS_ID` or change the HRIS row"
+            }
+            SkipReason::VanishedHris => {
+                "the HRIS row is gone; the Nmbrs employee is kept (deletes are never propagated)"
+            }
+            SkipReason::VanishedNmbrs => {
+                "the Nmbrs employee is gone from its company listing; the HRIS row is kept (deletes are never propagated)"
+            }
+            SkipReason::CreateInFlight => {
+                "a create for this row was sent moments ago; it is looked up next cycle"
+            }
         }
     }
 
@@ -170,14 +183,29 @@ pub enum Decision {
     /// Linked (now or before); apply the changes (may be a no-op).
     Update(Box<RecordUpdate>),
     /// No employee in Nmbrs: record an intent, POST, write the id back.
-    Create { hris_id: String, values: FieldValues, after_intent: bool },
+    Create {
+        hris_id: String,
+        values: FieldValues,
+        after_intent: bool,
+    },
     /// An employee only Nmbrs has: insert an HRIS row.
-    Import { hris_id: String, employee: NmbrsEmployee },
+    Import {
+        hris_id: String,
+        employee: NmbrsEmployee,
+    },
     /// The HRIS row is invalid.
     Reject(Rejection),
     /// The record cannot be planned (ambiguous match, moved company...); `message` says what to do.
-    Fail { hris_id: String, employee_id: Option<String>, message: String },
-    Skip { hris_id: String, employee_id: Option<String>, reason: SkipReason },
+    Fail {
+        hris_id: String,
+        employee_id: Option<String>,
+        message: String,
+    },
+    Skip {
+        hris_id: String,
+        employee_id: Option<String>,
+        reason: SkipReason,
+    },
 }
 
 /// Outcome of the per-field three-way merge.
@@ -218,7 +246,9 @@ pub fn merge_field(
     // Both changed, or no base to tell.
     let winner = match (owner, policy) {
         (FieldOwner::Hris, _) | (FieldOwner::Both, ConflictPolicy::HrisWins) => Resolution::HrisWon,
-        (FieldOwner::Nmbrs, _) | (FieldOwner::Both, ConflictPolicy::NmbrsWins) => Resolution::NmbrsWon,
+        (FieldOwner::Nmbrs, _) | (FieldOwner::Both, ConflictPolicy::NmbrsWins) => {
+            Resolution::NmbrsWon
+        }
         (FieldOwner::Both, ConflictPolicy::Manual) => Resolution::Parked,
     };
     let winner = match winner {
@@ -232,6 +262,16 @@ pub fn merge_field(
 /// Fields that must never be blanked in the HRIS by a pull (they identify the person).
 const REQUIRED: [Field; 3] = [Field::LastName, Field::EmployeeNumber, Field::BirthDate];
 
+/// The merge of a whole record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Merged {
+    pub to_nmbrs: Vec<Change>,
+    pub to_hris: Vec<Change>,
+    pub conflicts: Vec<Conflict>,
+    /// The new base snapshot; `None` = keep none (a parked field has no known base).
+    pub base_after: Option<FieldValues>,
+}
+
 /// Merges a whole record. `base` is the parsed snapshot (`None` = no snapshot yet).
 /// Errors: the message for a pull that would blank a required field.
 pub fn merge_record(
@@ -239,7 +279,7 @@ pub fn merge_record(
     base: Option<&FieldValues>,
     hris: &FieldValues,
     nmbrs: &FieldValues,
-) -> Result<(Vec<Change>, Vec<Change>, Vec<Conflict>, Option<FieldValues>), String> {
+) -> Result<Merged, String> {
     let mut to_nmbrs = Vec::new();
     let mut to_hris = Vec::new();
     let mut conflicts = Vec::new();
@@ -248,8 +288,20 @@ pub fn merge_record(
     for &f in &rules.fields {
         let (h, n) = (hris.get(f), nmbrs.get(f));
         let b = base.map(|b| b.get(f));
-        let push = |to: &mut Vec<Change>| to.push(Change { field: f, before: n.map(str::to_owned), after: h.map(str::to_owned) });
-        let pull = |to: &mut Vec<Change>| to.push(Change { field: f, before: h.map(str::to_owned), after: n.map(str::to_owned) });
+        let push = |to: &mut Vec<Change>| {
+            to.push(Change {
+                field: f,
+                before: n.map(str::to_owned),
+                after: h.map(str::to_owned),
+            })
+        };
+        let pull = |to: &mut Vec<Change>| {
+            to.push(Change {
+                field: f,
+                before: h.map(str::to_owned),
+                after: n.map(str::to_owned),
+            })
+        };
         let outcome = merge_field(rules.owners[f.index()], rules.conflict_policy, b, h, n);
         let agreed = match outcome {
             FieldOutcome::Agreed => h,
@@ -259,7 +311,9 @@ pub fn merge_record(
             }
             FieldOutcome::Pull | FieldOutcome::Conflict(Resolution::NmbrsWon) => {
                 if n.is_none() && REQUIRED.contains(&f) {
-                    return Err(format!("Nmbrs has no {f} for this employee; not blanking it in the HRIS — fill it in Nmbrs"));
+                    return Err(format!(
+                        "Nmbrs has no {f} for this employee; not blanking it in the HRIS — fill it in Nmbrs"
+                    ));
                 }
                 pull(&mut to_hris);
                 n
@@ -283,7 +337,12 @@ pub fn merge_record(
         }
         base_after.set(f, agreed);
     }
-    Ok((to_nmbrs, to_hris, conflicts, keep_snapshot.then_some(base_after)))
+    Ok(Merged {
+        to_nmbrs,
+        to_hris,
+        conflicts,
+        base_after: keep_snapshot.then_some(base_after),
+    })
 }
 
 /// The result of looking an unlinked record up among the company's unlinked employees.
@@ -303,7 +362,11 @@ fn same(a: Option<&str>, b: Option<&str>) -> bool {
 }
 
 /// SPEC rule 1 for one record among `free` (unlinked, unclaimed) employees.
-fn find_match<'a>(values: &FieldValues, hint: Option<&str>, free: &[&'a NmbrsEmployee]) -> Match<'a> {
+fn find_match<'a>(
+    values: &FieldValues,
+    hint: Option<&str>,
+    free: &[&'a NmbrsEmployee],
+) -> Match<'a> {
     if let Some(hint) = hint
         && let Some(e) = free.iter().find(|e| e.employee_id == hint)
     {
@@ -311,17 +374,27 @@ fn find_match<'a>(values: &FieldValues, hint: Option<&str>, free: &[&'a NmbrsEmp
     }
     let ids = |v: &[&NmbrsEmployee]| v.iter().map(|e| e.employee_id.clone()).collect::<Vec<_>>();
     let number = values.get(Field::EmployeeNumber);
-    let by_number: Vec<&NmbrsEmployee> = free.iter().copied().filter(|e| number.is_some() && e.values.get(Field::EmployeeNumber) == number).collect();
+    let by_number: Vec<&NmbrsEmployee> = free
+        .iter()
+        .copied()
+        .filter(|e| number.is_some() && e.values.get(Field::EmployeeNumber) == number)
+        .collect();
     if !by_number.is_empty() {
         let confirmed: Vec<&NmbrsEmployee> = by_number
             .iter()
             .copied()
-            .filter(|e| same(e.values.get(Field::LastName), values.get(Field::LastName)) || e.values.get(Field::BirthDate) == values.get(Field::BirthDate))
+            .filter(|e| {
+                same(e.values.get(Field::LastName), values.get(Field::LastName))
+                    || e.values.get(Field::BirthDate) == values.get(Field::BirthDate)
+            })
             .collect();
         let narrowed: Vec<&NmbrsEmployee> = confirmed
             .iter()
             .copied()
-            .filter(|e| same(e.values.get(Field::LastName), values.get(Field::LastName)) && e.values.get(Field::BirthDate) == values.get(Field::BirthDate))
+            .filter(|e| {
+                same(e.values.get(Field::LastName), values.get(Field::LastName))
+                    && e.values.get(Field::BirthDate) == values.get(Field::BirthDate)
+            })
             .collect();
         return match (confirmed.as_slice(), narrowed.as_slice()) {
             ([one], _) | (_, [one]) => Match::One(one, "employee number"),
@@ -334,7 +407,11 @@ fn find_match<'a>(values: &FieldValues, hint: Option<&str>, free: &[&'a NmbrsEmp
                 ids(&by_number),
             ),
             _ => Match::Refused(
-                format!("employee number {} matches several Nmbrs employees: {}; link the row by hand", number.unwrap_or("?"), ids(&confirmed).join(", ")),
+                format!(
+                    "employee number {} matches several Nmbrs employees: {}; link the row by hand",
+                    number.unwrap_or("?"),
+                    ids(&confirmed).join(", ")
+                ),
                 ids(&confirmed),
             ),
         };
@@ -345,7 +422,9 @@ fn find_match<'a>(values: &FieldValues, hint: Option<&str>, free: &[&'a NmbrsEmp
         .filter(|e| {
             values.get(Field::LastName).is_some()
                 && same(e.values.get(Field::LastName), values.get(Field::LastName))
-                && (e.values.get(Field::FirstName).is_none() || values.get(Field::FirstName).is_none() || same(e.values.get(Field::FirstName), values.get(Field::FirstName)))
+                && (e.values.get(Field::FirstName).is_none()
+                    || values.get(Field::FirstName).is_none()
+                    || same(e.values.get(Field::FirstName), values.get(Field::FirstName)))
                 && values.get(Field::BirthDate).is_some()
                 && e.values.get(Field::BirthDate) == values.get(Field::BirthDate)
         })
@@ -353,17 +432,39 @@ fn find_match<'a>(values: &FieldValues, hint: Option<&str>, free: &[&'a NmbrsEmp
     match by_name.as_slice() {
         [] => Match::None,
         [one] => Match::One(one, "name and birth date"),
-        several => Match::Refused(format!("name and birth date match several Nmbrs employees: {}; link the row by hand", ids(several).join(", ")), ids(several)),
+        several => Match::Refused(
+            format!(
+                "name and birth date match several Nmbrs employees: {}; link the row by hand",
+                ids(several).join(", ")
+            ),
+            ids(several),
+        ),
     }
 }
 
 /// Plans one company. Returns one decision per HRIS row, per vanished link and per importable
 /// Nmbrs employee.
 pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
-    let links: HashMap<&str, &Link> = input.links.iter().map(|l| (l.hris_id.as_str(), l)).collect();
-    let foreign: HashMap<&str, &Link> = input.foreign_links.iter().map(|l| (l.hris_id.as_str(), l)).collect();
-    let by_id: HashMap<&str, &NmbrsEmployee> = input.nmbrs.iter().map(|e| (e.employee_id.as_str(), e)).collect();
-    let linked_ids: HashSet<&str> = input.links.iter().filter_map(|l| l.employee_id.as_deref()).collect();
+    let links: HashMap<&str, &Link> = input
+        .links
+        .iter()
+        .map(|l| (l.hris_id.as_str(), l))
+        .collect();
+    let foreign: HashMap<&str, &Link> = input
+        .foreign_links
+        .iter()
+        .map(|l| (l.hris_id.as_str(), l))
+        .collect();
+    let by_id: HashMap<&str, &NmbrsEmployee> = input
+        .nmbrs
+        .iter()
+        .map(|e| (e.employee_id.as_str(), e))
+        .collect();
+    let linked_ids: HashSet<&str> = input
+        .links
+        .iter()
+        .filter_map(|l| l.employee_id.as_deref())
+        .collect();
     let mut claimed: HashSet<String> = HashSet::new();
     let mut decisions = Vec::with_capacity(input.hris.len());
 
@@ -406,17 +507,26 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
             continue;
         }
         match links.get(rec.hris_id.as_str()) {
-            Some(l) if l.employee_id.is_some() => decisions.push(plan_linked(rec, l, &by_id, rules)),
+            Some(l) if l.employee_id.is_some() => {
+                decisions.push(plan_linked(rec, l, &by_id, rules))
+            }
             l => unlinked.push((rec, l.copied())),
         }
     }
 
     // Pass 2: unlinked rows and pending intents, matched among employees nobody holds.
     for (rec, link) in unlinked {
-        let free: Vec<&NmbrsEmployee> =
-            input.nmbrs.iter().filter(|e| !linked_ids.contains(e.employee_id.as_str()) && !claimed.contains(&e.employee_id)).collect();
+        let free: Vec<&NmbrsEmployee> = input
+            .nmbrs
+            .iter()
+            .filter(|e| {
+                !linked_ids.contains(e.employee_id.as_str()) && !claimed.contains(&e.employee_id)
+            })
+            .collect();
         let pending = link.filter(|l| l.status == LinkStatus::PendingCreate);
-        let intent = pending.and_then(|l| l.create_intent.as_deref()).and_then(|j| FieldValues::from_json(j).ok());
+        let intent = pending
+            .and_then(|l| l.create_intent.as_deref())
+            .and_then(|j| FieldValues::from_json(j).ok());
         if pending.is_none()
             && let Some(n) = rec.values.get(Field::EmployeeNumber)
             && let Some(rows) = number_count.get(n)
@@ -432,14 +542,22 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
         if let Some(l) = link
             && still_quarantined(l, &rec.values)
         {
-            decisions.push(Decision::Skip { hris_id: rec.hris_id.clone(), employee_id: None, reason: SkipReason::Quarantined });
+            decisions.push(Decision::Skip {
+                hris_id: rec.hris_id.clone(),
+                employee_id: None,
+                reason: SkipReason::Quarantined,
+            });
             continue;
         }
         let lookup = intent.as_ref().unwrap_or(&rec.values);
         match find_match(lookup, rec.nmbrs_employee_id.as_deref(), &free) {
             Match::One(e, rule) => {
                 claimed.insert(e.employee_id.clone());
-                let how = if intent.is_some() { NewLink::IntentReconciled } else { NewLink::Matched(rule) };
+                let how = if intent.is_some() {
+                    NewLink::IntentReconciled
+                } else {
+                    NewLink::Matched(rule)
+                };
                 // After a reconciled intent, the posted values are the base: they are what Nmbrs got.
                 let base = intent.as_ref().map(|i| {
                     let mut b = i.clone();
@@ -452,19 +570,35 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
             }
             Match::Refused(message, candidates) => {
                 claimed.extend(candidates);
-                decisions.push(Decision::Fail { hris_id: rec.hris_id.clone(), employee_id: None, message });
+                decisions.push(Decision::Fail {
+                    hris_id: rec.hris_id.clone(),
+                    employee_id: None,
+                    message,
+                });
             }
             Match::None if pending.is_some() && input.intents_in_flight.contains(&rec.hris_id) => {
-                decisions.push(Decision::Skip { hris_id: rec.hris_id.clone(), employee_id: None, reason: SkipReason::CreateInFlight });
+                decisions.push(Decision::Skip {
+                    hris_id: rec.hris_id.clone(),
+                    employee_id: None,
+                    reason: SkipReason::CreateInFlight,
+                });
             }
-            Match::None => decisions.push(Decision::Create { hris_id: rec.hris_id.clone(), values: rec.values.clone(), after_intent: pending.is_some() }),
+            Match::None => decisions.push(Decision::Create {
+                hris_id: rec.hris_id.clone(),
+                values: rec.values.clone(),
+                after_intent: pending.is_some(),
+            }),
         }
     }
 
     // Links whose HRIS row is gone.
     for l in input.links {
         if l.employee_id.is_some() && !seen_rows.contains(l.hris_id.as_str()) {
-            decisions.push(Decision::Skip { hris_id: l.hris_id.clone(), employee_id: l.employee_id.clone(), reason: SkipReason::VanishedHris });
+            decisions.push(Decision::Skip {
+                hris_id: l.hris_id.clone(),
+                employee_id: l.employee_id.clone(),
+                reason: SkipReason::VanishedHris,
+            });
         }
     }
 
@@ -474,10 +608,16 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
             if linked_ids.contains(e.employee_id.as_str()) || claimed.contains(&e.employee_id) {
                 continue;
             }
-            if e.values.get(Field::EmployeeNumber).is_some_and(|n| rejected_numbers.contains(n)) {
+            if e.values
+                .get(Field::EmployeeNumber)
+                .is_some_and(|n| rejected_numbers.contains(n))
+            {
                 continue; // probably the rejected row's person: wait until that row is fixed
             }
-            decisions.push(Decision::Import { hris_id: format!("nmbrs-{}", e.employee_id), employee: e.clone() });
+            decisions.push(Decision::Import {
+                hris_id: format!("nmbrs-{}", e.employee_id),
+                employee: e.clone(),
+            });
         }
     }
     decisions
@@ -485,18 +625,35 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
 
 /// Quarantined, and the HRIS row is as it was then (no recorded digest: until released by hand).
 fn still_quarantined(link: &Link, values: &FieldValues) -> bool {
-    link.status == LinkStatus::Quarantined && link.quarantined_hash.as_deref().is_none_or(|h| h == values.digest())
+    link.status == LinkStatus::Quarantined
+        && link
+            .quarantined_hash
+            .as_deref()
+            .is_none_or(|h| h == values.digest())
 }
 
 /// A row linked before this cycle.
-fn plan_linked(rec: &HrisRecord, link: &Link, by_id: &HashMap<&str, &NmbrsEmployee>, rules: &Rules) -> Decision {
+fn plan_linked(
+    rec: &HrisRecord,
+    link: &Link,
+    by_id: &HashMap<&str, &NmbrsEmployee>,
+    rules: &Rules,
+) -> Decision {
     let employee_id = link.employee_id.clone().unwrap_or_default();
     let released = link.status == LinkStatus::Quarantined;
     if still_quarantined(link, &rec.values) {
-        return Decision::Skip { hris_id: rec.hris_id.clone(), employee_id: Some(employee_id), reason: SkipReason::Quarantined };
+        return Decision::Skip {
+            hris_id: rec.hris_id.clone(),
+            employee_id: Some(employee_id),
+            reason: SkipReason::Quarantined,
+        };
     }
     let Some(e) = by_id.get(employee_id.as_str()) else {
-        return Decision::Skip { hris_id: rec.hris_id.clone(), employee_id: Some(employee_id), reason: SkipReason::VanishedNmbrs };
+        return Decision::Skip {
+            hris_id: rec.hris_id.clone(),
+            employee_id: Some(employee_id),
+            reason: SkipReason::VanishedNmbrs,
+        };
     };
     let write_back = rec.nmbrs_employee_id.as_deref() != Some(employee_id.as_str());
     // Fast path: both sides hash to the stored snapshot.
@@ -530,12 +687,22 @@ fn plan_linked(rec: &HrisRecord, link: &Link, by_id: &HashMap<&str, &NmbrsEmploy
             return Decision::Fail {
                 hris_id: rec.hris_id.clone(),
                 employee_id: Some(employee_id),
-                message: format!("the stored base snapshot is unreadable ({err}); the record needs a person to check both sides"),
+                message: format!(
+                    "the stored base snapshot is unreadable ({err}); the record needs a person to check both sides"
+                ),
             };
         }
         None => None,
     };
-    update_for(rec, e, NewLink::Existing, base.as_ref(), link.snapshot_hash.as_deref(), released, rules)
+    update_for(
+        rec,
+        e,
+        NewLink::Existing,
+        base.as_ref(),
+        link.snapshot_hash.as_deref(),
+        released,
+        rules,
+    )
 }
 
 fn update_for(
@@ -548,14 +715,25 @@ fn update_for(
     rules: &Rules,
 ) -> Decision {
     match merge_record(rules, base, &rec.values, &e.values) {
-        Err(message) => Decision::Fail { hris_id: rec.hris_id.clone(), employee_id: Some(e.employee_id.clone()), message },
-        Ok((to_nmbrs, to_hris, conflicts, base_after)) => {
-            let snapshot_changed = base_after.as_ref().map(FieldValues::digest).as_deref() != stored_hash;
+        Err(message) => Decision::Fail {
+            hris_id: rec.hris_id.clone(),
+            employee_id: Some(e.employee_id.clone()),
+            message,
+        },
+        Ok(Merged {
+            to_nmbrs,
+            to_hris,
+            conflicts,
+            base_after,
+        }) => {
+            let snapshot_changed =
+                base_after.as_ref().map(FieldValues::digest).as_deref() != stored_hash;
             Decision::Update(Box::new(RecordUpdate {
                 hris_id: rec.hris_id.clone(),
                 employee_id: e.employee_id.clone(),
                 personal_info_id: e.personal_info_id.clone(),
-                write_back_employee_id: rec.nmbrs_employee_id.as_deref() != Some(e.employee_id.as_str()),
+                write_back_employee_id: rec.nmbrs_employee_id.as_deref()
+                    != Some(e.employee_id.as_str()),
                 link,
                 released,
                 hris: rec.values.clone(),

@@ -76,11 +76,19 @@ pub async fn status(state: &StateDb) -> Result<StatusReport, StateError> {
         state.links_with_status(statuses).await.map(|links| {
             links
                 .into_iter()
-                .map(|l| RecordRow { hris_id: l.hris_id, employee_id: l.employee_id, status: l.status.to_string(), failures: l.failures, last_error: l.last_error })
+                .map(|l| RecordRow {
+                    hris_id: l.hris_id,
+                    employee_id: l.employee_id,
+                    status: l.status.to_string(),
+                    failures: l.failures,
+                    last_error: l.last_error,
+                })
                 .collect::<Vec<_>>()
         })
     };
-    let token = sqlx::query("SELECT access_expires_at, scopes FROM oauth_state WHERE id = 1").fetch_optional(state.pool()).await?;
+    let token = sqlx::query("SELECT access_expires_at, scopes FROM oauth_state WHERE id = 1")
+        .fetch_optional(state.pool())
+        .await?;
     let (access_token_expires_at, granted_scopes) = match token {
         Some(r) => (r.try_get("access_expires_at")?, r.try_get("scopes")?),
         None => (None, None),
@@ -91,7 +99,11 @@ pub async fn status(state: &StateDb) -> Result<StatusReport, StateError> {
         quarantined: records(&[LinkStatus::Quarantined]).await?,
         failing: records(&[LinkStatus::Failed]).await?,
         pending_creates: records(&[LinkStatus::PendingCreate]).await?,
-        linked_records: sqlx::query_scalar("SELECT count(*) FROM employee_links WHERE employee_id IS NOT NULL").fetch_one(state.pool()).await?,
+        linked_records: sqlx::query_scalar(
+            "SELECT count(*) FROM employee_links WHERE employee_id IS NOT NULL",
+        )
+        .fetch_one(state.pool())
+        .await?,
         access_token_expires_at,
         granted_scopes,
     })
@@ -106,7 +118,13 @@ impl StatusReport {
             let _ = writeln!(out, "  (none yet)");
         }
         for r in &self.runs {
-            let c = |k: &str| r.counts.as_ref().and_then(|c| c.get(k)).and_then(|v| v.as_u64()).unwrap_or(0);
+            let c = |k: &str| {
+                r.counts
+                    .as_ref()
+                    .and_then(|c| c.get(k))
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0)
+            };
             let _ = writeln!(
                 out,
                 "  #{:<4} {:<24} {:<9} {:<11}{} {:>6.1} s  records {} created {} updated {} pulled {} conflicts {} failed {}  calls {}{}",
@@ -123,13 +141,19 @@ impl StatusReport {
                 c("conflicts"),
                 c("failed") + c("rejected") + c("quarantined"),
                 r.api_calls.unwrap_or(0),
-                r.error.as_deref().map(|e| format!("\n         error: {e}")).unwrap_or_default()
+                r.error
+                    .as_deref()
+                    .map(|e| format!("\n         error: {e}"))
+                    .unwrap_or_default()
             );
         }
         let _ = writeln!(out, "Linked records: {}", self.linked_records);
         for (title, rows) in [
             ("Open conflicts (conflict_policy = manual)", &self.conflicts),
-            ("Quarantined (release with `nmbrs-sync release HRIS_ID`)", &self.quarantined),
+            (
+                "Quarantined (release with `nmbrs-sync release HRIS_ID`)",
+                &self.quarantined,
+            ),
             ("Failing", &self.failing),
             ("Create intents awaiting lookup", &self.pending_creates),
         ] {
@@ -149,7 +173,10 @@ impl StatusReport {
             out,
             "Access token: {}",
             match &self.access_token_expires_at {
-                Some(t) => format!("expires {t} (scopes: {})", self.granted_scopes.as_deref().unwrap_or("not stated")),
+                Some(t) => format!(
+                    "expires {t} (scopes: {})",
+                    self.granted_scopes.as_deref().unwrap_or("not stated")
+                ),
                 None => "none issued yet".into(),
             }
         );

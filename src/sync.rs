@@ -108,7 +108,10 @@ impl CycleReport {
             self.write_calls,
             self.retries,
             self.duration.as_secs_f64(),
-            self.error.as_deref().map(|e| format!(" — {e}")).unwrap_or_default()
+            self.error
+                .as_deref()
+                .map(|e| format!(" — {e}"))
+                .unwrap_or_default()
         )
     }
 }
@@ -126,8 +129,14 @@ pub struct Syncer {
 /// The payroll period from `sync.period` at `now` (`current` = this year and month).
 pub fn period_for(setting: &PeriodSetting, now: OffsetDateTime) -> Period {
     match setting {
-        PeriodSetting::Explicit { year, period } => Period { year: *year, period: *period },
-        PeriodSetting::Named(_) => Period { year: now.year(), period: u8::from(now.month()) },
+        PeriodSetting::Explicit { year, period } => Period {
+            year: *year,
+            period: *period,
+        },
+        PeriodSetting::Named(_) => Period {
+            year: now.year(),
+            period: u8::from(now.month()),
+        },
     }
 }
 
@@ -137,30 +146,49 @@ impl Syncer {
     /// Errors: [`CycleError`] for bad secrets, unreachable databases or a missing table/column.
     pub async fn new(settings: Settings) -> Result<Syncer, CycleError> {
         let secrets = settings.secrets()?;
-        let columns = settings.columns().map_err(|(key, message)| ConfigError::Invalid { key, origin: "settings".into(), message })?;
+        let columns = settings
+            .columns()
+            .map_err(|(key, message)| ConfigError::Invalid {
+                key,
+                origin: "settings".into(),
+                message,
+            })?;
         let state = StateDb::open(&settings.state.database_url).await?;
         let hris = HrisDb::open(&settings.hris.database_url, &settings.hris.table, columns).await?;
-        let client = NmbrsClient::new(&settings, &secrets, state.clone()).map_err(|e| CycleError::Http(e.to_string()))?;
+        let client = NmbrsClient::new(&settings, &secrets, state.clone())
+            .map_err(|e| CycleError::Http(e.to_string()))?;
         let rules = Rules {
             fields: hris.synced_fields(),
             owners: settings.field_owners(),
             conflict_policy: settings.sync.conflict_policy,
             import_from_nmbrs: settings.sync.import_from_nmbrs,
         };
-        Ok(Syncer { settings: Arc::new(settings), client, hris, state, rules })
+        Ok(Syncer {
+            settings: Arc::new(settings),
+            client,
+            hris,
+            state,
+            rules,
+        })
     }
 
     /// Runs one cycle. `stop` asks it to finish the records in flight and end as `interrupted`.
     ///
     /// Errors: only when the run could not even be recorded (state database); every other failure
     /// is in the report (status `failed` / `partial`).
-    pub async fn run_cycle(&self, trigger: &str, dry_run: bool, stop: Arc<AtomicBool>) -> Result<CycleReport, CycleError> {
+    pub async fn run_cycle(
+        &self,
+        trigger: &str,
+        dry_run: bool,
+        stop: Arc<AtomicBool>,
+    ) -> Result<CycleReport, CycleError> {
         let started = Instant::now();
         self.state.close_abandoned_runs().await?;
         let run_id = self.state.start_run(trigger, dry_run).await?;
         let span = tracing::info_span!("run", run_id, dry_run);
         let before = snapshot_counters(&self.client);
-        let result = tracing::Instrument::instrument(self.cycle(run_id, dry_run, &stop), span).await;
+        let result =
+            tracing::Instrument::instrument(self.cycle(run_id, dry_run, &stop), span).await;
         let after = snapshot_counters(&self.client);
         let (counts, error, interrupted) = match result {
             Ok((counts, interrupted)) => (counts, None, interrupted),
@@ -186,22 +214,42 @@ impl Syncer {
             error,
         };
         let counts_json = serde_json::to_string(&report.counts).unwrap_or_else(|_| "{}".into());
-        self.state.finish_run(run_id, status.as_str(), &counts_json, report.api_calls, report.error.as_deref()).await?;
+        self.state
+            .finish_run(
+                run_id,
+                status.as_str(),
+                &counts_json,
+                report.api_calls,
+                report.error.as_deref(),
+            )
+            .await?;
         metrics::counter!("nmbrs_sync_runs_total", "status" => status.as_str()).increment(1);
-        metrics::histogram!("nmbrs_sync_cycle_duration_seconds").record(report.duration.as_secs_f64());
+        metrics::histogram!("nmbrs_sync_cycle_duration_seconds")
+            .record(report.duration.as_secs_f64());
         if status == RunStatus::Succeeded || status == RunStatus::Partial {
-            metrics::gauge!("nmbrs_sync_last_success_timestamp_seconds").set(OffsetDateTime::now_utc().unix_timestamp() as f64);
+            metrics::gauge!("nmbrs_sync_last_success_timestamp_seconds")
+                .set(OffsetDateTime::now_utc().unix_timestamp() as f64);
         }
         tracing::info!(run_id, status = status.as_str(), "{}", report.summary());
         Ok(report)
     }
 
     /// The cycle body. `Err` carries the counts so far and the reason nothing more could be done.
-    async fn cycle(&self, run_id: i64, dry_run: bool, stop: &AtomicBool) -> Result<(Counts, bool), (Counts, String)> {
+    async fn cycle(
+        &self,
+        run_id: i64,
+        dry_run: bool,
+        stop: &AtomicBool,
+    ) -> Result<(Counts, bool), (Counts, String)> {
         let mut counts = Counts::default();
         let companies = match self.client.companies().await {
             Ok(r) => {
-                let _ = self.state.audit(&[AuditEntry::new(Some(run_id), "read").http(r.call).message(format!("{} companies", r.body.len()))]).await;
+                let _ = self
+                    .state
+                    .audit(&[AuditEntry::new(Some(run_id), "read")
+                        .http(r.call)
+                        .message(format!("{} companies", r.body.len()))])
+                    .await;
                 r.body
             }
             Err(e) => return Err((counts, self.fatal(run_id, None, &e).await)),
@@ -210,25 +258,64 @@ impl Syncer {
         let known: Vec<String> = companies.iter().map(|c| c.number.clone()).collect();
 
         // Rows whose company number no visible company has.
-        let outside = self.hris.rows_outside(&known, today).await.map_err(|e| (counts.clone(), e.to_string()))?;
+        let outside = self
+            .hris
+            .rows_outside(&known, today)
+            .await
+            .map_err(|e| (counts.clone(), e.to_string()))?;
         if !outside.is_empty() {
-            let decisions = outside.into_iter().map(|row| Decision::Reject(unknown_company(row))).collect();
-            let applier = self.applier(run_id, dry_run, &Company { company_id: String::new(), number: String::new(), name: None });
-            self.apply_all(&applier, decisions, &mut counts, stop).await.map_err(|e| (counts.clone(), e))?;
+            let decisions = outside
+                .into_iter()
+                .map(|row| Decision::Reject(unknown_company(row)))
+                .collect();
+            let applier = self.applier(
+                run_id,
+                dry_run,
+                &Company {
+                    company_id: String::new(),
+                    number: String::new(),
+                    name: None,
+                },
+            );
+            self.apply_all(&applier, decisions, &mut counts, stop)
+                .await
+                .map_err(|e| (counts.clone(), e))?;
         }
 
-        let hris_numbers: HashSet<String> = self.hris.company_numbers().await.map_err(|e| (counts.clone(), e.to_string()))?.into_iter().collect();
+        let hris_numbers: HashSet<String> = self
+            .hris
+            .company_numbers()
+            .await
+            .map_err(|e| (counts.clone(), e.to_string()))?
+            .into_iter()
+            .collect();
         for company in &companies {
             if stop.load(Ordering::SeqCst) {
                 return Ok((counts, true));
             }
-            let has_links = !self.state.links_for_company(&company.company_id).await.map_err(|e| (counts.clone(), e.to_string()))?.is_empty();
+            let has_links = !self
+                .state
+                .links_for_company(&company.company_id)
+                .await
+                .map_err(|e| (counts.clone(), e.to_string()))?
+                .is_empty();
             // Without imports, a company the HRIS never mentions costs no calls.
-            if !self.rules.import_from_nmbrs && !hris_numbers.contains(&company.number) && !has_links {
+            if !self.rules.import_from_nmbrs
+                && !hris_numbers.contains(&company.number)
+                && !has_links
+            {
                 continue;
             }
-            let span = tracing::info_span!("company", company_id = company.company_id.as_str(), number = company.number.as_str());
-            let r = tracing::Instrument::instrument(self.company(run_id, dry_run, company, today, &mut counts, stop), span).await;
+            let span = tracing::info_span!(
+                "company",
+                company_id = company.company_id.as_str(),
+                number = company.number.as_str()
+            );
+            let r = tracing::Instrument::instrument(
+                self.company(run_id, dry_run, company, today, &mut counts, stop),
+                span,
+            )
+            .await;
             if let Err(e) = r {
                 return Err((counts, e));
             }
@@ -236,11 +323,25 @@ impl Syncer {
         Ok((counts, stop.load(Ordering::SeqCst)))
     }
 
-    async fn company(&self, run_id: i64, dry_run: bool, company: &Company, today: time::Date, counts: &mut Counts, stop: &AtomicBool) -> Result<(), String> {
-        let links = self.state.links_for_company(&company.company_id).await.map_err(|e| e.to_string())?;
+    async fn company(
+        &self,
+        run_id: i64,
+        dry_run: bool,
+        company: &Company,
+        today: time::Date,
+        counts: &mut Counts,
+        stop: &AtomicBool,
+    ) -> Result<(), String> {
+        let links = self
+            .state
+            .links_for_company(&company.company_id)
+            .await
+            .map_err(|e| e.to_string())?;
         let listing = match self.client.company_personal_info(&company.company_id).await {
             Ok(r) => r,
-            Err(e) if e.is_fatal() => return Err(self.fatal(run_id, Some(&company.company_id), &e).await),
+            Err(e) if e.is_fatal() => {
+                return Err(self.fatal(run_id, Some(&company.company_id), &e).await);
+            }
             Err(e) => {
                 // The company is skipped this cycle: planning on a partial view could duplicate employees.
                 tracing::error!(error = %e, "company listing failed; company skipped this cycle");
@@ -249,9 +350,16 @@ impl Syncer {
                     .audit(&[AuditEntry::new(Some(run_id), "error")
                         .company(Some(&company.company_id))
                         .http(e.call.clone())
-                        .message(format!("company {} not synced this cycle: {e}", company.number))])
+                        .message(format!(
+                            "company {} not synced this cycle: {e}",
+                            company.number
+                        ))])
                     .await;
-                let rows = self.hris.rows_for_company(&company.number, today).await.map_err(|e| e.to_string())?;
+                let rows = self
+                    .hris
+                    .rows_for_company(&company.number, today)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 counts.records += rows.len() as u64;
                 counts.failed += rows.len() as u64;
                 return Ok(());
@@ -259,22 +367,37 @@ impl Syncer {
         };
         let _ = self
             .state
-            .audit(&[AuditEntry::new(Some(run_id), "read").company(Some(&company.company_id)).http(listing.call).message(format!("{} employees", listing.body.len()))])
+            .audit(&[AuditEntry::new(Some(run_id), "read")
+                .company(Some(&company.company_id))
+                .http(listing.call)
+                .message(format!("{} employees", listing.body.len()))])
             .await;
         let nmbrs: Vec<NmbrsEmployee> = listing
             .body
             .iter()
-            .map(|item| NmbrsEmployee { employee_id: item.employee_id.clone(), personal_info_id: item.personal_info_id(), values: self.mask(item.values()) })
+            .map(|item| NmbrsEmployee {
+                employee_id: item.employee_id.clone(),
+                personal_info_id: item.personal_info_id(),
+                values: self.mask(item.values()),
+            })
             .collect();
         drop(listing.body);
-        let rows = self.hris.rows_for_company(&company.number, today).await.map_err(|e| e.to_string())?;
+        let rows = self
+            .hris
+            .rows_for_company(&company.number, today)
+            .await
+            .map_err(|e| e.to_string())?;
 
         // Rows of this company linked elsewhere (moved), and intents whose POST may still be in flight.
         let linked_here: HashSet<&str> = links.iter().map(|l| l.hris_id.as_str()).collect();
         let mut foreign = Vec::new();
         for rec in rows.iter().flatten() {
             if !linked_here.contains(rec.hris_id.as_str())
-                && let Some(l) = self.state.link(&rec.hris_id).await.map_err(|e| e.to_string())?
+                && let Some(l) = self
+                    .state
+                    .link(&rec.hris_id)
+                    .await
+                    .map_err(|e| e.to_string())?
                 && l.company_id != company.company_id
                 && l.employee_id.is_some()
             {
@@ -286,7 +409,12 @@ impl Syncer {
         let in_flight: HashSet<String> = links
             .iter()
             .filter(|l| l.status == LinkStatus::PendingCreate)
-            .filter(|l| l.intent_at.as_deref().and_then(parse_time).is_some_and(|t| now - t < grace))
+            .filter(|l| {
+                l.intent_at
+                    .as_deref()
+                    .and_then(parse_time)
+                    .is_some_and(|t| now - t < grace)
+            })
             .map(|l| l.hris_id.clone())
             .collect();
         let input = CompanyInput {
@@ -305,7 +433,13 @@ impl Syncer {
     }
 
     /// Applies decisions concurrently; logs progress; stops starting new ones when asked.
-    async fn apply_all(&self, applier: &Applier, decisions: Vec<Decision>, counts: &mut Counts, stop: &AtomicBool) -> Result<(), String> {
+    async fn apply_all(
+        &self,
+        applier: &Applier,
+        decisions: Vec<Decision>,
+        counts: &mut Counts,
+        stop: &AtomicBool,
+    ) -> Result<(), String> {
         let total = decisions.len();
         let mut done = 0usize;
         let mut last_progress = Instant::now();
@@ -322,7 +456,12 @@ impl Syncer {
                 fatal = r.fatal;
             }
             if last_progress.elapsed() >= Duration::from_secs(5) {
-                tracing::info!(company_id = applier.company_id.as_str(), applied = done, total, "progress");
+                tracing::info!(
+                    company_id = applier.company_id.as_str(),
+                    applied = done,
+                    total,
+                    "progress"
+                );
                 last_progress = Instant::now();
             }
         }
@@ -360,14 +499,24 @@ impl Syncer {
     async fn fatal(&self, run_id: i64, company_id: Option<&str>, e: &ApiError) -> String {
         let message = e.to_string();
         tracing::error!(error = %message, "cycle stopped");
-        let _ = self.state.audit(&[AuditEntry::new(Some(run_id), "error").company(company_id).http(e.call.clone()).message(message.clone())]).await;
+        let _ = self
+            .state
+            .audit(&[AuditEntry::new(Some(run_id), "error")
+                .company(company_id)
+                .http(e.call.clone())
+                .message(message.clone())])
+            .await;
         message
     }
 }
 
 fn snapshot_counters(c: &NmbrsClient) -> (u64, u64, u64) {
     let k = c.counters();
-    (k.requests.load(Ordering::Relaxed), k.writes.load(Ordering::Relaxed), k.retries.load(Ordering::Relaxed))
+    (
+        k.requests.load(Ordering::Relaxed),
+        k.writes.load(Ordering::Relaxed),
+        k.retries.load(Ordering::Relaxed),
+    )
 }
 
 /// A row whose company number no visible Nmbrs company has.
@@ -395,4 +544,3 @@ fn unknown_company(row: HrisRow) -> Rejection {
     }
     rej
 }
-

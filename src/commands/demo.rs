@@ -7,7 +7,10 @@
 
 use crate::config::Settings;
 use crate::hris::DEFAULT_TABLE_DDL;
-use crate::sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY, Sandbox, SandboxOptions, seed_default};
+use crate::sandbox::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY, Sandbox, SandboxOptions,
+    seed_default,
+};
 use crate::state::audit::{AuditFilter, query};
 use crate::sync::{CycleReport, Syncer};
 use secrecy::SecretString;
@@ -16,12 +19,57 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-/// People in the demo HRIS: (hris_id, company number, employee number, first, first in full, last,
-/// type, birth date, gender, business email).
-const PEOPLE: [(&str, &str, i64, &str, &str, &str, &str, &str, &str, &str); 3] = [
-    ("hris-1001", "2", 98072, "Lisa", "Elisabeth", "Hanison", "applicant", "1990-02-01", "female", "lisa.hanison@company2.example"),
-    ("hris-1002", "2", 98073, "Jan", "Johannes", "de Vries", "employee", "1984-07-12", "male", "jan.devries@company2.example"),
-    ("hris-1003", "1", 501, "Aïcha", "Aïcha", "El Amrani", "employee", "1996-11-30", "female", "aicha.elamrani@company1.example"),
+/// A person in the demo HRIS.
+struct DemoPerson {
+    hris_id: &'static str,
+    company_number: &'static str,
+    employee_number: i64,
+    first_name: &'static str,
+    first_name_in_full: &'static str,
+    last_name: &'static str,
+    employee_type: &'static str,
+    birth_date: &'static str,
+    gender: &'static str,
+    business_email: &'static str,
+}
+
+const PEOPLE: [DemoPerson; 3] = [
+    DemoPerson {
+        hris_id: "hris-1001",
+        company_number: "2",
+        employee_number: 98072,
+        first_name: "Lisa",
+        first_name_in_full: "Elisabeth",
+        last_name: "Hanison",
+        employee_type: "applicant",
+        birth_date: "1990-02-01",
+        gender: "female",
+        business_email: "lisa.hanison@company2.example",
+    },
+    DemoPerson {
+        hris_id: "hris-1002",
+        company_number: "2",
+        employee_number: 98073,
+        first_name: "Jan",
+        first_name_in_full: "Johannes",
+        last_name: "de Vries",
+        employee_type: "employee",
+        birth_date: "1984-07-12",
+        gender: "male",
+        business_email: "jan.devries@company2.example",
+    },
+    DemoPerson {
+        hris_id: "hris-1003",
+        company_number: "1",
+        employee_number: 501,
+        first_name: "Aïcha",
+        first_name_in_full: "Aïcha",
+        last_name: "El Amrani",
+        employee_type: "employee",
+        birth_date: "1996-11-30",
+        gender: "female",
+        business_email: "aicha.elamrani@company1.example",
+    },
 ];
 
 /// Runs the demo; returns the exit code.
@@ -45,7 +93,13 @@ fn work_dir() -> std::io::Result<PathBuf> {
 }
 
 /// Settings pointing at a sandbox and two SQLite files; used by the demo, tests and benchmarks.
-pub fn sandbox_settings(base_url: &str, token_url: &str, refresh_token: &str, hris_db: &Path, state_db: &Path) -> anyhow::Result<Settings> {
+pub fn sandbox_settings(
+    base_url: &str,
+    token_url: &str,
+    refresh_token: &str,
+    hris_db: &Path,
+    state_db: &Path,
+) -> anyhow::Result<Settings> {
     let mut s = Settings::built_in()?;
     s.nmbrs.base_url = base_url.to_owned();
     s.nmbrs.token_url = token_url.to_owned();
@@ -63,7 +117,9 @@ async fn demo() -> anyhow::Result<()> {
     let dir = work_dir()?;
     let sandbox = Sandbox::new(SandboxOptions::default());
     let refresh_token = seed_default(&sandbox);
-    let company2 = sandbox.company_id("2").ok_or_else(|| anyhow::anyhow!("sandbox has no company 2"))?;
+    let company2 = sandbox
+        .company_id("2")
+        .ok_or_else(|| anyhow::anyhow!("sandbox has no company 2"))?;
     // Someone already on the Nmbrs payroll whom the HRIS does not know yet: imported.
     sandbox.seed_employee(
         &company2,
@@ -86,24 +142,33 @@ async fn demo() -> anyhow::Result<()> {
                birth_date, birth_country_code_iso, nationality_code_iso, gender, business_email, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'NL', 'NL', ?, ?, datetime('now'))",
         )
-        .bind(p.0)
-        .bind(p.1)
-        .bind(p.2)
-        .bind(p.3)
-        .bind(p.4)
-        .bind(p.5)
-        .bind(p.6)
-        .bind(p.7)
-        .bind(p.8)
-        .bind(p.9)
+        .bind(p.hris_id)
+        .bind(p.company_number)
+        .bind(p.employee_number)
+        .bind(p.first_name)
+        .bind(p.first_name_in_full)
+        .bind(p.last_name)
+        .bind(p.employee_type)
+        .bind(p.birth_date)
+        .bind(p.gender)
+        .bind(p.business_email)
         .execute(&hris)
         .await?;
     }
 
-    let settings = sandbox_settings(&running.base_url(), &running.token_url(), &refresh_token, &hris_db, &state_db)?;
+    let settings = sandbox_settings(
+        &running.base_url(),
+        &running.token_url(),
+        &refresh_token,
+        &hris_db,
+        &state_db,
+    )?;
     let syncer = Syncer::new(settings).await?;
     println!("nmbrs-sync demo");
-    println!("  Nmbrs sandbox: {}  (in memory, loopback only)", running.base_url());
+    println!(
+        "  Nmbrs sandbox: {}  (in memory, loopback only)",
+        running.base_url()
+    );
     println!("  HRIS database: {}", hris_db.display());
     println!("  state + audit database: {}", state_db.display());
 
@@ -113,7 +178,9 @@ async fn demo() -> anyhow::Result<()> {
         async move {
             println!("\n== {title}");
             let before = sandbox.stats();
-            let report = syncer.run_cycle("demo", false, Arc::new(AtomicBool::new(false))).await?;
+            let report = syncer
+                .run_cycle("demo", false, Arc::new(AtomicBool::new(false)))
+                .await?;
             let after = sandbox.stats();
             print_run(&syncer, &report).await?;
             println!(
@@ -132,35 +199,78 @@ async fn demo() -> anyhow::Result<()> {
         .await?;
     cycle("Cycle 2: Lisa's last name changes to Petterson and partner Rick Petterson is added in the HRIS — GET → modify → PUT").await?;
 
-    let lisa_id: String = sqlx::query_scalar("SELECT nmbrs_employee_id FROM hris_employees WHERE hris_id = 'hris-1001'").fetch_one(&hris).await?;
-    sandbox.edit_personal_info(&lisa_id, "contactInfo.privateMobilePhone", json!("+31 6 1234 5678"));
+    let lisa_id: String = sqlx::query_scalar(
+        "SELECT nmbrs_employee_id FROM hris_employees WHERE hris_id = 'hris-1001'",
+    )
+    .fetch_one(&hris)
+    .await?;
+    sandbox.edit_personal_info(
+        &lisa_id,
+        "contactInfo.privateMobilePhone",
+        json!("+31 6 1234 5678"),
+    );
     sandbox.edit_personal_info(&lisa_id, "basicInfo.employeeType", json!("employee"));
     cycle("Cycle 3: payroll edits Lisa in Nmbrs (mobile number, applicant → employee) — the change flows back to the HRIS").await?;
     let (last, phone, kind): (String, Option<String>, Option<String>) =
         sqlx::query_as("SELECT last_name, private_mobile_phone, employee_type FROM hris_employees WHERE hris_id = 'hris-1001'").fetch_one(&hris).await?;
-    println!("   HRIS row hris-1001 now: last_name={last}, private_mobile_phone={}, employee_type={}", phone.unwrap_or_default(), kind.unwrap_or_default());
+    println!(
+        "   HRIS row hris-1001 now: last_name={last}, private_mobile_phone={}, employee_type={}",
+        phone.unwrap_or_default(),
+        kind.unwrap_or_default()
+    );
 
     let report: CycleReport = cycle("Cycle 4: nothing changed — reads only, zero writes").await?;
-    println!("\nThe no-op cycle made {} API calls and {} writes.", report.api_calls, report.write_calls);
+    println!(
+        "\nThe no-op cycle made {} API calls and {} writes.",
+        report.api_calls, report.write_calls
+    );
     println!("Inspect what happened:");
-    println!("  sqlite3 {} \"SELECT id, run_id, action, hris_id, fields FROM audit_log WHERE action <> 'read'\"", state_db.display());
-    println!("  NMBRS_SYNC__STATE__DATABASE_URL=sqlite:{} nmbrs-sync audit", state_db.display());
+    println!(
+        "  sqlite3 {} \"SELECT id, run_id, action, hris_id, fields FROM audit_log WHERE action <> 'read'\"",
+        state_db.display()
+    );
+    println!(
+        "  NMBRS_SYNC__STATE__DATABASE_URL=sqlite:{} nmbrs-sync audit",
+        state_db.display()
+    );
     running.shutdown().await;
     Ok(())
 }
 
 /// Prints a run's decisions (reads and intents left out) and its summary.
 async fn print_run(syncer: &Syncer, report: &CycleReport) -> anyhow::Result<()> {
-    let rows = query(syncer.state.pool(), &AuditFilter { run_id: Some(report.run_id), ..Default::default() }).await?;
-    for r in rows.iter().filter(|r| !matches!(r.action.as_str(), "read" | "create_intent")) {
+    let rows = query(
+        syncer.state.pool(),
+        &AuditFilter {
+            run_id: Some(report.run_id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    for r in rows
+        .iter()
+        .filter(|r| !matches!(r.action.as_str(), "read" | "create_intent"))
+    {
         let fields = r.fields.as_deref().map(compact_fields).unwrap_or_default();
-        let http = r.http_method.as_deref().map(|m| format!(" [{m} {}]", r.http_status.map(|s| s.to_string()).unwrap_or_default())).unwrap_or_default();
+        let http = r
+            .http_method
+            .as_deref()
+            .map(|m| {
+                format!(
+                    " [{m} {}]",
+                    r.http_status.map(|s| s.to_string()).unwrap_or_default()
+                )
+            })
+            .unwrap_or_default();
         println!(
             "   {:<10} {:<16} {:<38}{http} {fields}{}",
             r.action,
             r.hris_id.as_deref().unwrap_or(""),
             r.employee_id.as_deref().unwrap_or(""),
-            r.message.as_deref().map(|m| format!(" — {m}")).unwrap_or_default()
+            r.message
+                .as_deref()
+                .map(|m| format!(" — {m}"))
+                .unwrap_or_default()
         );
     }
     println!("   {}", report.summary());
@@ -169,7 +279,9 @@ async fn print_run(syncer: &Syncer, report: &CycleReport) -> anyhow::Result<()> 
 
 /// `{"f": [a, b]}` → `f: a → b`.
 fn compact_fields(json: &str) -> String {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(json) else { return json.to_owned() };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(json) else {
+        return json.to_owned();
+    };
     map.iter()
         .map(|(k, v)| match v.as_array().map(Vec::as_slice) {
             Some([a, b]) => format!("{k}: {} → {}", show(a), show(b)),

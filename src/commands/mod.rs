@@ -19,8 +19,12 @@ pub const EXIT_UNUSABLE: u8 = 2;
 /// Installs the tracing subscriber: `log.level` (or `RUST_LOG`) and `log.format`, on stderr.
 pub fn init_logging(level: &str, format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(level)).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
@@ -41,10 +45,12 @@ fn load(config: Option<&Path>) -> Result<Settings, u8> {
 }
 
 async fn open_state(settings: &Settings) -> Result<StateDb, u8> {
-    StateDb::open(&settings.state.database_url).await.map_err(|e| {
-        eprintln!("nmbrs-sync: {e}");
-        EXIT_UNUSABLE
-    })
+    StateDb::open(&settings.state.database_url)
+        .await
+        .map_err(|e| {
+            eprintln!("nmbrs-sync: {e}");
+            EXIT_UNUSABLE
+        })
 }
 
 /// `sync --once [--dry-run]`: one cycle; exit 0 / 1 / 2 as SPEC.md says. Ctrl-C or SIGTERM finishes
@@ -92,13 +98,14 @@ pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -111,13 +118,24 @@ pub async fn shutdown_signal() {
 }
 
 /// `sandbox`: serves the seeded sandbox until Ctrl-C / SIGTERM.
-pub async fn sandbox(port: u16, latency_ms: u64, rate_limit: Option<u32>, error_rate: f64, drop_rate: f64, max_page_size: u32) -> u8 {
+pub async fn sandbox(
+    port: u16,
+    latency_ms: u64,
+    rate_limit: Option<u32>,
+    error_rate: f64,
+    drop_rate: f64,
+    max_page_size: u32,
+) -> u8 {
     init_logging("info", LogFormat::Text);
     let options = SandboxOptions {
         latency: Duration::from_millis(latency_ms),
         rate_limit_per_sec: rate_limit,
         max_page_size,
-        faults: FaultOptions { error_rate, drop_rate, ..FaultOptions::default() },
+        faults: FaultOptions {
+            error_rate,
+            drop_rate,
+            ..FaultOptions::default()
+        },
         ..SandboxOptions::default()
     };
     let sandbox = Sandbox::new(options);
@@ -130,14 +148,33 @@ pub async fn sandbox(port: u16, latency_ms: u64, rate_limit: Option<u32>, error_
         }
     };
     // These are the sandbox's own throw-away credentials, printed so a config can be rehearsed.
-    println!("Nmbrs sandbox listening (Ctrl-C to stop). Companies \"1\" and \"2\". Point nmbrs-sync at it with:");
-    println!("  export NMBRS_SYNC__NMBRS__BASE_URL={}", running.base_url());
-    println!("  export NMBRS_SYNC__NMBRS__TOKEN_URL={}", running.token_url());
-    println!("  export NMBRS_SYNC__NMBRS__CLIENT_ID={}", crate::sandbox::DEFAULT_CLIENT_ID);
-    println!("  export NMBRS_SYNC__NMBRS__CLIENT_SECRET={}", crate::sandbox::DEFAULT_CLIENT_SECRET);
-    println!("  export NMBRS_SYNC__NMBRS__SUBSCRIPTION_KEY={}", crate::sandbox::DEFAULT_SUBSCRIPTION_KEY);
+    println!(
+        "Nmbrs sandbox listening (Ctrl-C to stop). Companies \"1\" and \"2\". Point nmbrs-sync at it with:"
+    );
+    println!(
+        "  export NMBRS_SYNC__NMBRS__BASE_URL={}",
+        running.base_url()
+    );
+    println!(
+        "  export NMBRS_SYNC__NMBRS__TOKEN_URL={}",
+        running.token_url()
+    );
+    println!(
+        "  export NMBRS_SYNC__NMBRS__CLIENT_ID={}",
+        crate::sandbox::DEFAULT_CLIENT_ID
+    );
+    println!(
+        "  export NMBRS_SYNC__NMBRS__CLIENT_SECRET={}",
+        crate::sandbox::DEFAULT_CLIENT_SECRET
+    );
+    println!(
+        "  export NMBRS_SYNC__NMBRS__SUBSCRIPTION_KEY={}",
+        crate::sandbox::DEFAULT_SUBSCRIPTION_KEY
+    );
     println!("  export NMBRS_SYNC__NMBRS__REFRESH_TOKEN={refresh_token}");
-    println!("(the refresh token rotates on first use; nmbrs-sync keeps the newest in its state database)");
+    println!(
+        "(the refresh token rotates on first use; nmbrs-sync keeps the newest in its state database)"
+    );
     shutdown_signal().await;
     running.shutdown().await;
     0
@@ -181,14 +218,21 @@ pub async fn audit(config: Option<&Path>, filter: AuditFilter, json: bool, verif
             println!("{}", serde_json::to_string(r).unwrap_or_default());
         }
     } else {
-        println!("{:>6} {:>4} {:<24} {:<13} {:<14} {:<38} {:<8} {}", "id", "run", "at (UTC)", "action", "hris_id", "employee_id", "http", "details");
+        println!(
+            "{:>6} {:>4} {:<24} {:<13} {:<14} {:<38} {:<8} details",
+            "id", "run", "at (UTC)", "action", "hris_id", "employee_id", "http"
+        );
         for r in &rows {
             let http = match (&r.http_method, r.http_status) {
                 (Some(m), Some(s)) => format!("{m} {s}"),
                 (Some(m), None) => format!("{m} -"),
                 _ => String::new(),
             };
-            let details = [r.fields.as_deref(), r.message.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+            let details = [r.fields.as_deref(), r.message.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
             println!(
                 "{:>6} {:>4} {:<24} {:<13} {:<14} {:<38} {:<8} {}{}",
                 r.id,
@@ -219,7 +263,10 @@ pub async fn status(config: Option<&Path>, json: bool) -> u8 {
     match crate::report::status(&state).await {
         Ok(report) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
             } else {
                 print!("{}", report.render());
             }
@@ -249,7 +296,10 @@ pub async fn release(config: Option<&Path>, hris_id: &str) -> u8 {
             return Ok(1);
         };
         if link.status != LinkStatus::Quarantined {
-            println!("{hris_id} is not quarantined (status {}); nothing to release", link.status);
+            println!(
+                "{hris_id} is not quarantined (status {}); nothing to release",
+                link.status
+            );
             return Ok(0);
         }
         link.status = if link.create_intent.is_some() {
@@ -262,7 +312,13 @@ pub async fn release(config: Option<&Path>, hris_id: &str) -> u8 {
         link.failures = 0;
         link.quarantined_hash = None;
         tx.put_link(&link).await?;
-        tx.audit(&AuditEntry::new(None, "release").hris(Some(hris_id)).employee(link.employee_id.as_deref()).message("released from quarantine by an operator")).await?;
+        tx.audit(
+            &AuditEntry::new(None, "release")
+                .hris(Some(hris_id))
+                .employee(link.employee_id.as_deref())
+                .message("released from quarantine by an operator"),
+        )
+        .await?;
         tx.commit().await?;
         println!("{hris_id} released; the next cycle tries it again");
         Ok(0)

@@ -22,8 +22,14 @@ pub enum HrisError {
     Open { url: String, source: sqlx::Error },
     #[error("HRIS table `{table}` was not found in `{url}`; check `hris.table`")]
     NoTable { url: String, table: String },
-    #[error("HRIS column `{column}` (configured by `{key}`) is not in table `{table}`; fix `{key}` or set it to \"\" to leave the field out")]
-    NoColumn { table: String, column: String, key: String },
+    #[error(
+        "HRIS column `{column}` (configured by `{key}`) is not in table `{table}`; fix `{key}` or set it to \"\" to leave the field out"
+    )]
+    NoColumn {
+        table: String,
+        column: String,
+        key: String,
+    },
     #[error("HRIS query failed: {0}")]
     Query(#[from] sqlx::Error),
 }
@@ -46,7 +52,10 @@ fn q(ident: &str) -> String {
 
 /// `CAST` to text, but a BLOB reads as NULL (its `typeof` reports it): BLOB bytes need not be UTF-8.
 fn as_text(col: &str) -> String {
-    format!("CASE typeof({c}) WHEN 'blob' THEN NULL ELSE CAST({c} AS TEXT) END", c = q(col))
+    format!(
+        "CASE typeof({c}) WHEN 'blob' THEN NULL ELSE CAST({c} AS TEXT) END",
+        c = q(col)
+    )
 }
 
 impl HrisDb {
@@ -57,20 +66,39 @@ impl HrisDb {
     pub async fn open(url: &str, table: &str, columns: ColumnMap) -> Result<HrisDb, HrisError> {
         use sqlx::sqlite::SqliteConnectOptions;
         use std::str::FromStr;
-        let open_err = |source| HrisError::Open { url: url.into(), source };
+        let open_err = |source| HrisError::Open {
+            url: url.into(),
+            source,
+        };
         let options = SqliteConnectOptions::from_str(url)
             .map_err(open_err)?
             .create_if_missing(false)
             .busy_timeout(std::time::Duration::from_secs(30));
-        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(2).connect_with(options).await.map_err(open_err)?;
-        let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)").bind(table).fetch_all(&pool).await?;
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .map_err(open_err)?;
+        let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+            .bind(table)
+            .fetch_all(&pool)
+            .await?;
         if present.is_empty() {
-            return Err(HrisError::NoTable { url: url.into(), table: table.into() });
+            return Err(HrisError::NoTable {
+                url: url.into(),
+                table: table.into(),
+            });
         }
         let mut expected: Vec<(String, &str)> = vec![
             ("hris.columns.hris_id".into(), columns.hris_id.as_str()),
-            ("hris.columns.company_number".into(), columns.company_number.as_str()),
-            ("hris.columns.nmbrs_employee_id".into(), columns.nmbrs_employee_id.as_str()),
+            (
+                "hris.columns.company_number".into(),
+                columns.company_number.as_str(),
+            ),
+            (
+                "hris.columns.nmbrs_employee_id".into(),
+                columns.nmbrs_employee_id.as_str(),
+            ),
         ];
         if let Some(c) = &columns.updated_at {
             expected.push(("hris.columns.updated_at".into(), c));
@@ -82,7 +110,11 @@ impl HrisDb {
         }
         for (key, column) in expected {
             if !present.iter().any(|p| p.eq_ignore_ascii_case(column)) {
-                return Err(HrisError::NoColumn { table: table.into(), column: column.into(), key });
+                return Err(HrisError::NoColumn {
+                    table: table.into(),
+                    column: column.into(),
+                    key,
+                });
             }
         }
         let mut select = format!(
@@ -97,12 +129,20 @@ impl HrisDb {
             select.push_str(&format!(", {}, typeof({})", as_text(c), q(c)));
         }
         select.push_str(&format!(" FROM {}", q(table)));
-        Ok(HrisDb { pool, table: table.to_owned(), columns, select })
+        Ok(HrisDb {
+            pool,
+            table: table.to_owned(),
+            columns,
+            select,
+        })
     }
 
     /// The synced fields (those mapped to a column), in index order.
     pub fn synced_fields(&self) -> Vec<Field> {
-        Field::ALL.into_iter().filter(|f| self.columns.fields[f.index()].is_some()).collect()
+        Field::ALL
+            .into_iter()
+            .filter(|f| self.columns.fields[f.index()].is_some())
+            .collect()
     }
 
     /// Distinct company numbers in the table (trimmed; NULL/empty left out).
@@ -113,17 +153,34 @@ impl HrisDb {
             col = q(&self.columns.company_number),
             t = q(&self.table)
         );
-        Ok(sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql)).fetch_all(&self.pool).await?.into_iter().flatten().collect())
+        Ok(sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     /// Rows of one company number, validated one by one as they stream in.
-    pub async fn rows_for_company(&self, company_number: &str, today: time::Date) -> Result<Vec<HrisRow>, HrisError> {
-        let sql = format!("{} WHERE TRIM({}) = ? ORDER BY rowid", self.select, as_text(&self.columns.company_number));
+    pub async fn rows_for_company(
+        &self,
+        company_number: &str,
+        today: time::Date,
+    ) -> Result<Vec<HrisRow>, HrisError> {
+        let sql = format!(
+            "{} WHERE TRIM({}) = ? ORDER BY rowid",
+            self.select,
+            as_text(&self.columns.company_number)
+        );
         self.read(sql, Some(company_number), today).await
     }
 
     /// Rows whose company number is missing or not one of `known` (each is rejected by the caller).
-    pub async fn rows_outside(&self, known: &[String], today: time::Date) -> Result<Vec<HrisRow>, HrisError> {
+    pub async fn rows_outside(
+        &self,
+        known: &[String],
+        today: time::Date,
+    ) -> Result<Vec<HrisRow>, HrisError> {
         let list = serde_json::to_string(known).unwrap_or_else(|_| "[]".into());
         let sql = format!(
             "{} WHERE {c} IS NULL OR TRIM({c}) NOT IN (SELECT value FROM json_each(?)) ORDER BY rowid",
@@ -133,7 +190,12 @@ impl HrisDb {
         self.read(sql, Some(&list), today).await
     }
 
-    async fn read(&self, sql: String, bind: Option<&str>, today: time::Date) -> Result<Vec<HrisRow>, HrisError> {
+    async fn read(
+        &self,
+        sql: String,
+        bind: Option<&str>,
+        today: time::Date,
+    ) -> Result<Vec<HrisRow>, HrisError> {
         let fields = self.synced_fields();
         let mut query = sqlx::query(AssertSqlSafe(sql));
         if let Some(b) = bind {
@@ -164,19 +226,34 @@ impl HrisDb {
 
     /// Writes the Nmbrs `employeeId` into the row's `nmbrs_employee_id` column.
     pub async fn set_employee_id(&self, hris_id: &str, employee_id: &str) -> Result<(), HrisError> {
-        let sql = format!("UPDATE {} SET {} = ? WHERE {} = ?", q(&self.table), q(&self.columns.nmbrs_employee_id), q(&self.columns.hris_id));
-        sqlx::query(AssertSqlSafe(sql)).bind(employee_id).bind(hris_id).execute(&self.pool).await?;
+        let sql = format!(
+            "UPDATE {} SET {} = ? WHERE {} = ?",
+            q(&self.table),
+            q(&self.columns.nmbrs_employee_id),
+            q(&self.columns.hris_id)
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(employee_id)
+            .bind(hris_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// Writes Nmbrs-side changes into a row, only if each changed field still holds the value the
     /// plan read (`before`): a row edited during the cycle is left alone and re-planned next cycle.
     /// Returns whether the row was written.
-    pub async fn pull(&self, hris_id: &str, changes: &[(Field, Option<&str>, Option<&str>)]) -> Result<bool, HrisError> {
+    pub async fn pull(
+        &self,
+        hris_id: &str,
+        changes: &[(Field, Option<&str>, Option<&str>)],
+    ) -> Result<bool, HrisError> {
         let mut sets = Vec::new();
         let mut guards = Vec::new();
         for (f, _, _) in changes {
-            let Some(col) = &self.columns.fields[f.index()] else { continue };
+            let Some(col) = &self.columns.fields[f.index()] else {
+                continue;
+            };
             sets.push(format!("{} = ?", q(col)));
             guards.push(format!("NULLIF(TRIM({}), '') IS ?", as_text(col)));
         }
@@ -194,14 +271,20 @@ impl HrisDb {
             guards.join(" AND ")
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (f, _, after) in changes.iter().filter(|(f, _, _)| self.columns.fields[f.index()].is_some()) {
+        for (f, _, after) in changes
+            .iter()
+            .filter(|(f, _, _)| self.columns.fields[f.index()].is_some())
+        {
             query = bind_value(query, *f, *after);
         }
         if self.columns.updated_at.is_some() {
             query = query.bind(crate::state::utc_now());
         }
         query = query.bind(hris_id);
-        for (_, before, _) in changes.iter().filter(|(f, _, _)| self.columns.fields[f.index()].is_some()) {
+        for (_, before, _) in changes
+            .iter()
+            .filter(|(f, _, _)| self.columns.fields[f.index()].is_some())
+        {
             query = query.bind(before.map(str::to_owned));
         }
         Ok(query.execute(&self.pool).await?.rows_affected() == 1)
@@ -209,8 +292,18 @@ impl HrisDb {
 
     /// Inserts a row for an employee that exists only in Nmbrs (`sync.import_from_nmbrs`).
     /// Idempotent: an existing `hris_id` is left as it is. Returns whether a row was inserted.
-    pub async fn insert(&self, hris_id: &str, company_number: &str, employee_id: &str, values: &FieldValues) -> Result<bool, HrisError> {
-        let mut cols = vec![q(&self.columns.hris_id), q(&self.columns.company_number), q(&self.columns.nmbrs_employee_id)];
+    pub async fn insert(
+        &self,
+        hris_id: &str,
+        company_number: &str,
+        employee_id: &str,
+        values: &FieldValues,
+    ) -> Result<bool, HrisError> {
+        let mut cols = vec![
+            q(&self.columns.hris_id),
+            q(&self.columns.company_number),
+            q(&self.columns.nmbrs_employee_id),
+        ];
         let fields = self.synced_fields();
         for f in &fields {
             if let Some(c) = &self.columns.fields[f.index()] {
@@ -221,8 +314,16 @@ impl HrisDb {
             cols.push(q(u));
         }
         let marks = vec!["?"; cols.len()].join(", ");
-        let sql = format!("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING", q(&self.table), cols.join(", "), marks);
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(hris_id).bind(company_number).bind(employee_id);
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING",
+            q(&self.table),
+            cols.join(", "),
+            marks
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(hris_id)
+            .bind(company_number)
+            .bind(employee_id);
         for f in &fields {
             query = bind_value(query, *f, values.get(*f));
         }

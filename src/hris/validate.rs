@@ -84,7 +84,12 @@ impl Rejection {
             Some(id) => format!("HRIS row hris_id={} (rowid {})", printable(id), self.rowid),
             None => format!("HRIS row rowid {}", self.rowid),
         };
-        let problems = self.problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; ");
+        let problems = self
+            .problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect::<Vec<_>>()
+            .join("; ");
         format!("{who} rejected: {problems}; fix the row in the HRIS, it is retried next cycle")
     }
 }
@@ -94,7 +99,17 @@ pub const MAX_TEXT_CHARS: usize = 255;
 
 /// Escapes control characters so a message about a bad value cannot forge log lines; shortens it.
 pub fn printable(s: &str) -> String {
-    let mut out: String = s.chars().take(80).flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect();
+    let mut out: String = s
+        .chars()
+        .take(80)
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
     if s.chars().count() > 80 {
         out.push('…');
     }
@@ -104,7 +119,12 @@ pub fn printable(s: &str) -> String {
 /// Validates one row. `fields` are the synced (mapped) fields.
 pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecord, Rejection> {
     let mut problems = Vec::new();
-    let mut problem = |field: &str, message: String| problems.push(FieldProblem { field: field.to_owned(), message });
+    let mut problem = |field: &str, message: String| {
+        problems.push(FieldProblem {
+            field: field.to_owned(),
+            message,
+        })
+    };
 
     let hris_id = match text_of(&raw.hris_id) {
         Err(m) => {
@@ -112,7 +132,10 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
             None
         }
         Ok(None) => {
-            problem("hris_id", "is empty; every row needs a unique hris_id".into());
+            problem(
+                "hris_id",
+                "is empty; every row needs a unique hris_id".into(),
+            );
             None
         }
         Ok(Some(id)) => {
@@ -128,7 +151,10 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
             None
         }
         Ok(None) => {
-            problem("company_number", "is empty; give the Nmbrs company number".into());
+            problem(
+                "company_number",
+                "is empty; give the Nmbrs company number".into(),
+            );
             None
         }
         Ok(Some(c)) => Some(c),
@@ -136,7 +162,9 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
 
     let mut values = FieldValues::default();
     for &f in fields {
-        let Some(Some(rv)) = raw.values.get(f.index()) else { continue };
+        let Some(Some(rv)) = raw.values.get(f.index()) else {
+            continue;
+        };
         let name = f.name();
         let text = match (f, rv.sql_type) {
             (_, SqlType::Blob) => {
@@ -144,11 +172,23 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
                 continue;
             }
             (Field::EmployeeNumber, SqlType::Real) => {
-                problem(name, format!("`{}` is not a whole number", printable(rv.text.as_deref().unwrap_or(""))));
+                problem(
+                    name,
+                    format!(
+                        "`{}` is not a whole number",
+                        printable(rv.text.as_deref().unwrap_or(""))
+                    ),
+                );
                 continue;
             }
             (f, SqlType::Integer | SqlType::Real) if f != Field::EmployeeNumber => {
-                problem(name, format!("holds a number ({}); expected text", printable(rv.text.as_deref().unwrap_or(""))));
+                problem(
+                    name,
+                    format!(
+                        "holds a number ({}); expected text",
+                        printable(rv.text.as_deref().unwrap_or(""))
+                    ),
+                );
                 continue;
             }
             _ => crate::fields::normalize(rv.text.as_deref()),
@@ -161,7 +201,11 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
         match field_problem(f, &text, today) {
             Some(m) => problem(name, m),
             None => {
-                let canonical = if f == Field::EmployeeNumber { text.parse::<i64>().map(|n| n.to_string()).unwrap_or(text) } else { text };
+                let canonical = if f == Field::EmployeeNumber {
+                    text.parse::<i64>().map(|n| n.to_string()).unwrap_or(text)
+                } else {
+                    text
+                };
                 values.set(f, Some(&canonical));
             }
         }
@@ -171,7 +215,8 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
         if fields.contains(&f) && values.get(f).is_none() && !already {
             problems.push(FieldProblem {
                 field: f.name().to_owned(),
-                message: "is missing; it is required to create and match the employee in Nmbrs".into(),
+                message: "is missing; it is required to create and match the employee in Nmbrs"
+                    .into(),
             });
         }
     }
@@ -183,7 +228,12 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
             nmbrs_employee_id: crate::fields::normalize(raw.nmbrs_employee_id.as_deref()),
             values,
         }),
-        (hris_id, _) => Err(Rejection { rowid: raw.rowid, hris_id, employee_number: values.get(Field::EmployeeNumber).map(str::to_owned), problems }),
+        (hris_id, _) => Err(Rejection {
+            rowid: raw.rowid,
+            hris_id,
+            employee_number: values.get(Field::EmployeeNumber).map(str::to_owned),
+            problems,
+        }),
     }
 }
 
@@ -198,10 +248,15 @@ fn text_of(v: &RawValue) -> Result<Option<String>, String> {
 fn text_problem(s: &str) -> Option<String> {
     let n = s.chars().count();
     if n > MAX_TEXT_CHARS {
-        return Some(format!("is {n} characters long; at most {MAX_TEXT_CHARS} are accepted"));
+        return Some(format!(
+            "is {n} characters long; at most {MAX_TEXT_CHARS} are accepted"
+        ));
     }
     if let Some(c) = s.chars().find(|c| c.is_control()) {
-        return Some(format!("contains the control character {}; remove it", c.escape_unicode()));
+        return Some(format!(
+            "contains the control character {}; remove it",
+            c.escape_unicode()
+        ));
     }
     None
 }
@@ -217,16 +272,32 @@ fn field_problem(f: Field, s: &str, today: Date) -> Option<String> {
         Field::BirthDate => {
             let fmt = format_description!("[year]-[month]-[day]");
             match Date::parse(s, &fmt) {
-                Err(_) => Some(format!("`{}` is not a real date in YYYY-MM-DD form", printable(s))),
+                Err(_) => Some(format!(
+                    "`{}` is not a real date in YYYY-MM-DD form",
+                    printable(s)
+                )),
                 Ok(d) if d > today => Some(format!("{s} is in the future")),
                 Ok(d) if d.year() < 1900 => Some(format!("{s} is before 1900")),
                 Ok(_) => None,
             }
         }
-        Field::PrivateEmail | Field::BusinessEmail => (!is_email(s)).then(|| format!("`{}` is not an email address (name@domain.tld)", printable(s))),
+        Field::PrivateEmail | Field::BusinessEmail => (!is_email(s)).then(|| {
+            format!(
+                "`{}` is not an email address (name@domain.tld)",
+                printable(s)
+            )
+        }),
         Field::BusinessMobilePhone | Field::PrivateMobilePhone => {
-            let ok = s.len() <= 32 && s.chars().any(|c| c.is_ascii_digit()) && s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
-            (!ok).then(|| format!("`{}` is not a phone number (digits, spaces, + - . ( ) only)", printable(s)))
+            let ok = s.len() <= 32
+                && s.chars().any(|c| c.is_ascii_digit())
+                && s.chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            (!ok).then(|| {
+                format!(
+                    "`{}` is not a phone number (digits, spaces, + - . ( ) only)",
+                    printable(s)
+                )
+            })
         }
         Field::BirthCountryCodeIso | Field::NationalityCodeIso => {
             let ok = (2..=3).contains(&s.len()) && s.chars().all(|c| c.is_ascii_uppercase());
@@ -238,14 +309,20 @@ fn field_problem(f: Field, s: &str, today: Date) -> Option<String> {
 
 /// A plain `local@domain.tld` address: one `@`, no spaces, a dot in the domain, no empty labels.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && local.len() <= 64
         && s.len() <= 254
         && !domain.contains('@')
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c))
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c))
         && domain.split('.').count() >= 2
-        && domain.split('.').all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
 }
 
 /// Today's UTC date, for the "not in the future" rule.
@@ -259,20 +336,35 @@ mod tests {
     use time::macros::date;
 
     fn text(s: &str) -> RawValue {
-        RawValue { text: Some(s.into()), sql_type: SqlType::Text }
+        RawValue {
+            text: Some(s.into()),
+            sql_type: SqlType::Text,
+        }
     }
     fn null() -> RawValue {
-        RawValue { text: None, sql_type: SqlType::Null }
+        RawValue {
+            text: None,
+            sql_type: SqlType::Null,
+        }
     }
     fn row(changes: &[(Field, RawValue)]) -> RawRow {
         let mut values: Vec<Option<RawValue>> = vec![Some(null()); Field::ALL.len()];
-        values[Field::EmployeeNumber.index()] = Some(RawValue { text: Some("98072".into()), sql_type: SqlType::Integer });
+        values[Field::EmployeeNumber.index()] = Some(RawValue {
+            text: Some("98072".into()),
+            sql_type: SqlType::Integer,
+        });
         values[Field::LastName.index()] = Some(text("Hanison"));
         values[Field::BirthDate.index()] = Some(text("1990-02-01"));
         for (f, v) in changes {
             values[f.index()] = Some(v.clone());
         }
-        RawRow { rowid: 7, hris_id: text("h-1"), company_number: text("2"), nmbrs_employee_id: None, values }
+        RawRow {
+            rowid: 7,
+            hris_id: text("h-1"),
+            company_number: text("2"),
+            nmbrs_employee_id: None,
+            values,
+        }
     }
     const TODAY: Date = date!(2026 - 11 - 29);
 
@@ -285,7 +377,12 @@ mod tests {
 
     #[test]
     fn good_row_passes_with_unicode_intact() {
-        let rec = validate(&row(&[(Field::FirstName, text(" Zoë 🎉 "))]), &Field::ALL, TODAY).expect("valid");
+        let rec = validate(
+            &row(&[(Field::FirstName, text(" Zoë 🎉 "))]),
+            &Field::ALL,
+            TODAY,
+        )
+        .expect("valid");
         assert_eq!(rec.values.get(Field::FirstName), Some("Zoë 🎉"));
         assert_eq!(rec.values.get(Field::EmployeeNumber), Some("98072"));
         assert_eq!(rec.hris_id, "h-1");
@@ -293,19 +390,70 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        assert_eq!(problems(&row(&[(Field::BirthDate, text("1990-02-30"))])), ["birth_date"]);
-        assert_eq!(problems(&row(&[(Field::BirthDate, text("2990-01-01"))])), ["birth_date"]);
-        assert_eq!(problems(&row(&[(Field::BirthDate, text("01-02-1990"))])), ["birth_date"]);
-        assert_eq!(problems(&row(&[(Field::LastName, text("   "))])), ["last_name"]);
-        assert_eq!(problems(&row(&[(Field::PrivateEmail, text("lisa@@example"))])), ["private_email"]);
-        assert_eq!(problems(&row(&[(Field::BusinessEmail, text("a b@example.com"))])), ["business_email"]);
-        assert_eq!(problems(&row(&[(Field::FirstName, text("Li\u{0}sa"))])), ["first_name"]);
-        assert_eq!(problems(&row(&[(Field::FirstName, text(&"x".repeat(10_000)))])), ["first_name"]);
-        assert_eq!(problems(&row(&[(Field::EmployeeNumber, text("abc"))])), ["employee_number"]);
-        assert_eq!(problems(&row(&[(Field::EmployeeNumber, text("-5"))])), ["employee_number"]);
-        assert_eq!(problems(&row(&[(Field::FirstName, RawValue { text: None, sql_type: SqlType::Blob })])), ["first_name"]);
-        assert_eq!(problems(&row(&[(Field::LastName, RawValue { text: Some("42".into()), sql_type: SqlType::Integer })])), ["last_name"]);
-        assert_eq!(problems(&row(&[(Field::NationalityCodeIso, text("Dutch"))])), ["nationality_code_iso"]);
+        assert_eq!(
+            problems(&row(&[(Field::BirthDate, text("1990-02-30"))])),
+            ["birth_date"]
+        );
+        assert_eq!(
+            problems(&row(&[(Field::BirthDate, text("2990-01-01"))])),
+            ["birth_date"]
+        );
+        assert_eq!(
+            problems(&row(&[(Field::BirthDate, text("01-02-1990"))])),
+            ["birth_date"]
+        );
+        assert_eq!(
+            problems(&row(&[(Field::LastName, text("   "))])),
+            ["last_name"]
+        );
+        assert_eq!(
+            problems(&row(&[(Field::PrivateEmail, text("lisa@@example"))])),
+            ["private_email"]
+        );
+        assert_eq!(
+            problems(&row(&[(Field::BusinessEmail, text("a b@example.com"))])),
+            ["business_email"]
+        );
+        assert_eq!(
+            problems(&row(&[(Field::FirstName, text("Li\u{0}sa"))])),
+            ["first_name"]
+        );
+        assert_eq!(
+            problems(&row(&[(Field::FirstName, text(&"x".repeat(10_000)))])),
+            ["first_name"]
+        );
+        assert_eq!(
+            problems(&row(&[(Field::EmployeeNumber, text("abc"))])),
+            ["employee_number"]
+        );
+        assert_eq!(
+            problems(&row(&[(Field::EmployeeNumber, text("-5"))])),
+            ["employee_number"]
+        );
+        assert_eq!(
+            problems(&row(&[(
+                Field::FirstName,
+                RawValue {
+                    text: None,
+                    sql_type: SqlType::Blob
+                }
+            )])),
+            ["first_name"]
+        );
+        assert_eq!(
+            problems(&row(&[(
+                Field::LastName,
+                RawValue {
+                    text: Some("42".into()),
+                    sql_type: SqlType::Integer
+                }
+            )])),
+            ["last_name"]
+        );
+        assert_eq!(
+            problems(&row(&[(Field::NationalityCodeIso, text("Dutch"))])),
+            ["nationality_code_iso"]
+        );
     }
 
     #[test]
@@ -317,18 +465,35 @@ mod tests {
         let mut r = row(&[]);
         r.company_number = null();
         let rej = validate(&r, &Field::ALL, TODAY).expect_err("no company");
-        assert!(rej.message().contains("hris_id=h-1") && rej.message().contains("company_number"), "{}", rej.message());
+        assert!(
+            rej.message().contains("hris_id=h-1") && rej.message().contains("company_number"),
+            "{}",
+            rej.message()
+        );
     }
 
     #[test]
     fn messages_escape_control_characters() {
-        let rej = validate(&row(&[(Field::FirstName, text("x\n[ERROR] forged"))]), &Field::ALL, TODAY).expect_err("bad");
+        let rej = validate(
+            &row(&[(Field::FirstName, text("x\n[ERROR] forged"))]),
+            &Field::ALL,
+            TODAY,
+        )
+        .expect_err("bad");
         assert!(!rej.message().contains('\n'));
     }
 
     #[test]
     fn sql_meta_characters_are_just_text() {
-        let rec = validate(&row(&[(Field::LastName, text("O'Brien\"; DROP TABLE x; --"))]), &Field::ALL, TODAY).expect("valid");
-        assert_eq!(rec.values.get(Field::LastName), Some("O'Brien\"; DROP TABLE x; --"));
+        let rec = validate(
+            &row(&[(Field::LastName, text("O'Brien\"; DROP TABLE x; --"))]),
+            &Field::ALL,
+            TODAY,
+        )
+        .expect("valid");
+        assert_eq!(
+            rec.values.get(Field::LastName),
+            Some("O'Brien\"; DROP TABLE x; --")
+        );
     }
 }

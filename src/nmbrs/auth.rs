@@ -19,14 +19,22 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 /// The token endpoint refused or could not be reached. Messages name the credential and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("the token endpoint refused the client credentials (invalid_client): check `nmbrs.client_id` and `nmbrs.client_secret`")]
+    #[error(
+        "the token endpoint refused the client credentials (invalid_client): check `nmbrs.client_id` and `nmbrs.client_secret`"
+    )]
     InvalidClient,
-    #[error("the token endpoint refused the refresh token (invalid_grant): it expired, was revoked or was already used; obtain a new one and set `nmbrs.refresh_token`")]
+    #[error(
+        "the token endpoint refused the refresh token (invalid_grant): it expired, was revoked or was already used; obtain a new one and set `nmbrs.refresh_token`"
+    )]
     InvalidGrant,
     #[error("the token endpoint answered HTTP {status} ({error}); check `nmbrs.token_url`")]
     Refused { status: u16, error: String },
     #[error("the token endpoint `{url}` could not be reached after {attempts} attempts: {message}")]
-    Unreachable { url: String, attempts: u32, message: String },
+    Unreachable {
+        url: String,
+        attempts: u32,
+        message: String,
+    },
     #[error("the new refresh token could not be saved, so it was not used: {0}")]
     Persist(String),
 }
@@ -77,7 +85,10 @@ pub struct TokenManager {
 
 impl std::fmt::Debug for TokenManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenManager").field("token_url", &self.token_url).field("client_id", &self.client_id).finish_non_exhaustive()
+        f.debug_struct("TokenManager")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -134,7 +145,10 @@ impl TokenManager {
     /// replaced by another task is left alone (one refresh per expiry, not one per task).
     pub async fn invalidate(&self, used: &SecretString) {
         let mut current = self.current.lock().await;
-        if current.as_ref().is_some_and(|t| t.token.expose_secret() == used.expose_secret()) {
+        if current
+            .as_ref()
+            .is_some_and(|t| t.token.expose_secret() == used.expose_secret())
+        {
             *current = None;
         }
     }
@@ -176,7 +190,8 @@ impl TokenManager {
             tracing::warn!(attempt, "token endpoint unavailable, retrying");
             metrics::counter!("nmbrs_sync_token_retries_total").increment(1);
             tokio::time::sleep(delay).await;
-            delay = (delay.mul_f32(self.retry.multiplier)).min(Duration::from_secs(self.retry.max_interval_secs.max(1)));
+            delay = (delay.mul_f32(self.retry.multiplier))
+                .min(Duration::from_secs(self.retry.max_interval_secs.max(1)));
         };
         let response = response.map_err(|e| TokenError::Unreachable {
             url: self.token_url.clone(),
@@ -185,17 +200,26 @@ impl TokenManager {
         })?;
         let status = response.status();
         if !status.is_success() {
-            let error = response.json::<TokenErrorBody>().await.map(|b| b.error).unwrap_or_default();
+            let error = response
+                .json::<TokenErrorBody>()
+                .await
+                .map(|b| b.error)
+                .unwrap_or_default();
             return Err(match error.as_str() {
                 "invalid_client" => TokenError::InvalidClient,
                 "invalid_grant" => TokenError::InvalidGrant,
                 _ if status.as_u16() == 401 => TokenError::InvalidClient,
-                _ if status.is_server_error() || status.as_u16() == 429 => TokenError::Unreachable {
-                    url: self.token_url.clone(),
-                    attempts: attempt,
-                    message: format!("HTTP {status}"),
+                _ if status.is_server_error() || status.as_u16() == 429 => {
+                    TokenError::Unreachable {
+                        url: self.token_url.clone(),
+                        attempts: attempt,
+                        message: format!("HTTP {status}"),
+                    }
+                }
+                _ => TokenError::Refused {
+                    status: status.as_u16(),
+                    error,
                 },
-                _ => TokenError::Refused { status: status.as_u16(), error },
             });
         }
         let body: TokenResponse = response.json().await.map_err(|e| TokenError::Refused {
@@ -205,9 +229,16 @@ impl TokenManager {
         let lifetime = Duration::from_secs(body.expires_in.unwrap_or(3600));
         let expires_at = OffsetDateTime::now_utc() + lifetime;
         // Persist the rotated refresh token before anything uses the new access token.
-        let next_refresh = body.refresh_token.unwrap_or_else(|| refresh_token.expose_secret().to_owned());
+        let next_refresh = body
+            .refresh_token
+            .unwrap_or_else(|| refresh_token.expose_secret().to_owned());
         self.state
-            .save_refresh_token(&next_refresh, &self.seed_fingerprint, Some(&format_time(expires_at)), body.scope.as_deref())
+            .save_refresh_token(
+                &next_refresh,
+                &self.seed_fingerprint,
+                Some(&format_time(expires_at)),
+                body.scope.as_deref(),
+            )
             .await
             .map_err(|e| TokenError::Persist(e.to_string()))?;
         if let Ok(mut s) = self.scopes.lock() {
@@ -217,7 +248,10 @@ impl TokenManager {
             *e = Some(expires_at);
         }
         metrics::counter!("nmbrs_sync_token_refreshes_total").increment(1);
-        tracing::info!(expires_in_secs = lifetime.as_secs(), "access token refreshed");
+        tracing::info!(
+            expires_in_secs = lifetime.as_secs(),
+            "access token refreshed"
+        );
         Ok(AccessToken {
             token: SecretString::from(body.access_token),
             valid_until: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN).max(lifetime / 2),
@@ -244,5 +278,9 @@ pub(crate) fn without_url(e: &reqwest::Error) -> String {
         detail = s.to_string();
         source = s.source();
     }
-    if detail.is_empty() { kind.to_owned() } else { format!("{kind}: {detail}") }
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {detail}")
+    }
 }

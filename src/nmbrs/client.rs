@@ -38,10 +38,20 @@ pub enum ApiErrorKind {
     NotFound,
     /// A non-retryable 4xx; `fields` names the fields Nmbrs objected to.
     #[error("Nmbrs rejected the request (HTTP {status}): {message}")]
-    Rejected { status: u16, message: String, fields: Vec<String> },
+    Rejected {
+        status: u16,
+        message: String,
+        fields: Vec<String>,
+    },
     /// Retries used up on 429 / 5xx / timeouts / dropped connections.
-    #[error("gave up after {attempts} attempts in {elapsed_secs:.1} s (retry budget: retry.max_attempts / retry.max_elapsed_secs): {last}")]
-    Exhausted { attempts: u32, elapsed_secs: f64, last: String },
+    #[error(
+        "gave up after {attempts} attempts in {elapsed_secs:.1} s (retry budget: retry.max_attempts / retry.max_elapsed_secs): {last}"
+    )]
+    Exhausted {
+        attempts: u32,
+        elapsed_secs: f64,
+        last: String,
+    },
     /// A create may or may not have been processed (timeout, dropped connection, 5xx).
     #[error("outcome unknown ({last}); the create intent will be reconciled by lookup next cycle")]
     Ambiguous { last: String },
@@ -120,13 +130,19 @@ struct Inner {
 
 impl std::fmt::Debug for NmbrsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NmbrsClient").field("base_url", &self.inner.base_url).finish_non_exhaustive()
+        f.debug_struct("NmbrsClient")
+            .field("base_url", &self.inner.base_url)
+            .finish_non_exhaustive()
     }
 }
 
 /// What was wrong with one attempt, and whether it may be retried.
 enum Attempt {
-    Retry { reason: String, retry_after: Option<Duration>, maybe_processed: bool },
+    Retry {
+        reason: String,
+        retry_after: Option<Duration>,
+        maybe_processed: bool,
+    },
     Fail(ApiErrorKind),
 }
 
@@ -134,7 +150,11 @@ impl NmbrsClient {
     /// Builds the client from settings; the state database keeps the rotated refresh token.
     ///
     /// Errors: a reqwest client that cannot be built (TLS backend initialisation).
-    pub fn new(settings: &Settings, secrets: &Secrets, state: StateDb) -> Result<NmbrsClient, reqwest::Error> {
+    pub fn new(
+        settings: &Settings,
+        secrets: &Secrets,
+        state: StateDb,
+    ) -> Result<NmbrsClient, reqwest::Error> {
         let n = &settings.nmbrs;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(n.timeout_secs))
@@ -186,48 +206,96 @@ impl NmbrsClient {
 
     /// Every employee with personal info of a company, all pages:
     /// `GET /companies/{companyId}/employees/personalinfo`.
-    pub async fn company_personal_info(&self, company_id: &str) -> Result<Response<Vec<EmployeeItem>>, ApiError> {
-        self.get_all_pages(&format!("/companies/{}/employees/personalinfo", seg(company_id))).await
+    pub async fn company_personal_info(
+        &self,
+        company_id: &str,
+    ) -> Result<Response<Vec<EmployeeItem>>, ApiError> {
+        self.get_all_pages(&format!(
+            "/companies/{}/employees/personalinfo",
+            seg(company_id)
+        ))
+        .await
     }
 
     /// One employee with current personal info: `GET /employees/{employeeId}` (a one-item page).
     pub async fn employee(&self, employee_id: &str) -> Result<Response<EmployeeItem>, ApiError> {
         let path = format!("/employees/{}", seg(employee_id));
-        let r: Response<Page<EmployeeItem>> = self.send(Method::GET, &path, &[], None, Idempotency::Repeatable).await?;
+        let r: Response<Page<EmployeeItem>> = self
+            .send(Method::GET, &path, &[], None, Idempotency::Repeatable)
+            .await?;
         let call = r.call;
         match r.body.data.into_iter().next() {
             Some(item) => Ok(Response { body: item, call }),
-            None => Err(ApiError { kind: ApiErrorKind::NotFound, call }),
+            None => Err(ApiError {
+                kind: ApiErrorKind::NotFound,
+                call,
+            }),
         }
     }
 
     /// Creates an employee: `POST /companies/{companyId}/employees` → `employeeId`.
-    pub async fn create_employee(&self, company_id: &str, body: &Value) -> Result<Response<String>, ApiError> {
+    pub async fn create_employee(
+        &self,
+        company_id: &str,
+        body: &Value,
+    ) -> Result<Response<String>, ApiError> {
         let path = format!("/companies/{}/employees", seg(company_id));
-        let r: Response<super::model::Created> =
-            self.send(Method::POST, &path, &[], Some(body), Idempotency::CreateOnce).await?;
-        Ok(Response { body: r.body.employee_id, call: r.call })
+        let r: Response<super::model::Created> = self
+            .send(
+                Method::POST,
+                &path,
+                &[],
+                Some(body),
+                Idempotency::CreateOnce,
+            )
+            .await?;
+        Ok(Response {
+            body: r.body.employee_id,
+            call: r.call,
+        })
     }
 
     /// Replaces personal info for a period: `PUT /employees/{employeeId}/personalInfo` → `personalInfoId`.
-    pub async fn put_personal_info(&self, employee_id: &str, body: &Value) -> Result<Response<Option<String>>, ApiError> {
+    pub async fn put_personal_info(
+        &self,
+        employee_id: &str,
+        body: &Value,
+    ) -> Result<Response<Option<String>>, ApiError> {
         let path = format!("/employees/{}/personalInfo", seg(employee_id));
-        let r: Response<super::model::PersonalInfoUpdated> =
-            self.send(Method::PUT, &path, &[], Some(body), Idempotency::Repeatable).await?;
-        Ok(Response { body: r.body.personal_info_id, call: r.call })
+        let r: Response<super::model::PersonalInfoUpdated> = self
+            .send(Method::PUT, &path, &[], Some(body), Idempotency::Repeatable)
+            .await?;
+        Ok(Response {
+            body: r.body.personal_info_id,
+            call: r.call,
+        })
     }
 
     /// Walks a list endpoint page by page. The returned [`HttpCall`] sums the pages (attempts,
     /// duration; `path` is the endpoint). A listing shorter than its `totalRecords` is an error:
     /// planning on a partial list could create an employee that exists on a page not read.
-    async fn get_all_pages<T: DeserializeOwned>(&self, path: &str) -> Result<Response<Vec<T>>, ApiError> {
+    async fn get_all_pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Response<Vec<T>>, ApiError> {
         let mut items = Vec::new();
-        let mut total = HttpCall { method: "GET", path: path.to_owned(), status: None, attempts: 0, duration: Duration::ZERO };
+        let mut total = HttpCall {
+            method: "GET",
+            path: path.to_owned(),
+            status: None,
+            attempts: 0,
+            duration: Duration::ZERO,
+        };
         let mut page_number = 1u32;
         let mut expected = None;
         loop {
-            let query = [("pageNumber", page_number.to_string()), ("pageSize", self.inner.page_size.to_string())];
-            let r: Result<Response<Page<T>>, ApiError> = self.send(Method::GET, path, &query, None, Idempotency::Repeatable).await;
+            let query = [
+                ("pageNumber", page_number.to_string()),
+                ("pageSize", self.inner.page_size.to_string()),
+            ];
+            let r: Result<Response<Page<T>>, ApiError> = self
+                .send(Method::GET, path, &query, None, Idempotency::Repeatable)
+                .await;
             let r = match r {
                 Ok(r) => r,
                 Err(mut e) => {
@@ -259,7 +327,10 @@ impl NmbrsClient {
                 call: total,
             });
         }
-        Ok(Response { body: items, call: total })
+        Ok(Response {
+            body: items,
+            call: total,
+        })
     }
 
     /// Sends one request with pacing, retries and token refresh; decodes a 2xx body as `T`.
@@ -273,7 +344,13 @@ impl NmbrsClient {
     ) -> Result<Response<T>, ApiError> {
         let inner = &self.inner;
         let started = Instant::now();
-        let mut call = HttpCall { method: method_name(&method), path: path.to_owned(), status: None, attempts: 0, duration: Duration::ZERO };
+        let mut call = HttpCall {
+            method: method_name(&method),
+            path: path.to_owned(),
+            status: None,
+            attempts: 0,
+            duration: Duration::ZERO,
+        };
         let mut backoff = backoff(&inner.retry).build();
         let budget = Duration::from_secs(inner.retry.max_elapsed_secs);
         let mut refreshed = false;
@@ -283,7 +360,10 @@ impl NmbrsClient {
                 Ok(t) => t,
                 Err(e) => {
                     call.duration = started.elapsed();
-                    return Err(ApiError { kind: e.into(), call });
+                    return Err(ApiError {
+                        kind: e.into(),
+                        call,
+                    });
                 }
             };
             call.attempts += 1;
@@ -309,23 +389,40 @@ impl NmbrsClient {
             let attempt = match outcome {
                 Err(e) => {
                     call.status = None;
-                    metrics::counter!("nmbrs_sync_api_calls_total", "status" => "transport_error").increment(1);
+                    metrics::counter!("nmbrs_sync_api_calls_total", "status" => "transport_error")
+                        .increment(1);
                     // A refused connection never reached Nmbrs; anything later might have.
-                    Attempt::Retry { reason: without_url(&e), retry_after: None, maybe_processed: !e.is_connect() }
+                    Attempt::Retry {
+                        reason: without_url(&e),
+                        retry_after: None,
+                        maybe_processed: !e.is_connect(),
+                    }
                 }
                 Ok(resp) => {
                     let status = resp.status();
                     call.status = Some(status.as_u16());
                     metrics::counter!("nmbrs_sync_api_calls_total", "status" => status.as_u16().to_string()).increment(1);
-                    tracing::debug!(method = call.method, path, status = status.as_u16(), attempt = call.attempts, "nmbrs call");
+                    tracing::debug!(
+                        method = call.method,
+                        path,
+                        status = status.as_u16(),
+                        attempt = call.attempts,
+                        "nmbrs call"
+                    );
                     if status.is_success() {
                         match resp.json::<T>().await {
                             Ok(body) => {
                                 call.duration = started.elapsed();
                                 return Ok(Response { body, call });
                             }
-                            Err(e) if e.is_decode() => Attempt::Fail(ApiErrorKind::Decode(without_url(&e))),
-                            Err(e) => Attempt::Retry { reason: without_url(&e), retry_after: None, maybe_processed: true },
+                            Err(e) if e.is_decode() => {
+                                Attempt::Fail(ApiErrorKind::Decode(without_url(&e)))
+                            }
+                            Err(e) => Attempt::Retry {
+                                reason: without_url(&e),
+                                retry_after: None,
+                                maybe_processed: true,
+                            },
                         }
                     } else {
                         self.classify(status, resp, &token, &mut refreshed).await
@@ -337,21 +434,34 @@ impl NmbrsClient {
                     call.duration = started.elapsed();
                     return Err(ApiError { kind, call });
                 }
-                Attempt::Retry { reason, retry_after, maybe_processed } => (reason, retry_after, maybe_processed),
+                Attempt::Retry {
+                    reason,
+                    retry_after,
+                    maybe_processed,
+                } => (reason, retry_after, maybe_processed),
             };
             if idempotency == Idempotency::CreateOnce && maybe_processed {
                 call.duration = started.elapsed();
-                return Err(ApiError { kind: ApiErrorKind::Ambiguous { last: reason }, call });
+                return Err(ApiError {
+                    kind: ApiErrorKind::Ambiguous { last: reason },
+                    call,
+                });
             }
             let delay = match retry_after {
                 Some(d) => Some(d),
                 None => backoff.next(),
             };
             let elapsed = started.elapsed();
-            let Some(delay) = delay.filter(|d| call.attempts < inner.retry.max_attempts && elapsed + *d <= budget) else {
+            let Some(delay) = delay
+                .filter(|d| call.attempts < inner.retry.max_attempts && elapsed + *d <= budget)
+            else {
                 call.duration = elapsed;
                 return Err(ApiError {
-                    kind: ApiErrorKind::Exhausted { attempts: call.attempts, elapsed_secs: elapsed.as_secs_f64(), last: reason },
+                    kind: ApiErrorKind::Exhausted {
+                        attempts: call.attempts,
+                        elapsed_secs: elapsed.as_secs_f64(),
+                        last: reason,
+                    },
                     call,
                 });
             };
@@ -361,7 +471,13 @@ impl NmbrsClient {
     }
 
     /// Turns a non-2xx answer into a retry decision or a final error.
-    async fn classify(&self, status: StatusCode, resp: reqwest::Response, token: &SecretString, refreshed: &mut bool) -> Attempt {
+    async fn classify(
+        &self,
+        status: StatusCode,
+        resp: reqwest::Response,
+        token: &SecretString,
+        refreshed: &mut bool,
+    ) -> Attempt {
         let retry_after = resp
             .headers()
             .get(reqwest::header::RETRY_AFTER)
@@ -372,16 +488,27 @@ impl NmbrsClient {
         let message = server_message(&text);
         match status.as_u16() {
             429 => {
-                self.inner.counters.throttled.fetch_add(1, Ordering::Relaxed);
+                self.inner
+                    .counters
+                    .throttled
+                    .fetch_add(1, Ordering::Relaxed);
                 // Everyone waits: the limit is per subscription, not per task.
                 let wait = retry_after.unwrap_or(Duration::from_secs(1));
                 self.pause_all(wait);
-                Attempt::Retry { reason: "429 Too Many Requests".into(), retry_after: Some(wait), maybe_processed: false }
+                Attempt::Retry {
+                    reason: "429 Too Many Requests".into(),
+                    retry_after: Some(wait),
+                    maybe_processed: false,
+                }
             }
             401 if !*refreshed => {
                 *refreshed = true;
                 self.inner.tokens.invalidate(token).await;
-                Attempt::Retry { reason: "401: refreshing the access token".into(), retry_after: Some(Duration::ZERO), maybe_processed: false }
+                Attempt::Retry {
+                    reason: "401: refreshing the access token".into(),
+                    retry_after: Some(Duration::ZERO),
+                    maybe_processed: false,
+                }
             }
             401 => {
                 let credential = if message.to_lowercase().contains("subscription key") {
@@ -389,18 +516,26 @@ impl NmbrsClient {
                 } else {
                     "the bearer token, even freshly refreshed (check `nmbrs.client_id` and the API client's access)"
                 };
-                Attempt::Fail(ApiErrorKind::Unauthorized(format!("Nmbrs refused {credential}: HTTP 401 {message}")))
+                Attempt::Fail(ApiErrorKind::Unauthorized(format!(
+                    "Nmbrs refused {credential}: HTTP 401 {message}"
+                )))
             }
             403 => Attempt::Fail(ApiErrorKind::Forbidden(message)),
             404 => Attempt::Fail(ApiErrorKind::NotFound),
-            s if status.is_server_error() || s == 408 => {
-                Attempt::Retry { reason: format!("HTTP {s} {message}"), retry_after: None, maybe_processed: true }
-            }
+            s if status.is_server_error() || s == 408 => Attempt::Retry {
+                reason: format!("HTTP {s} {message}"),
+                retry_after: None,
+                maybe_processed: true,
+            },
             s => {
                 let fields = serde_json::from_str::<ValidationErrors>(&text)
                     .map(|v| v.errors.into_iter().filter_map(|e| e.field).collect())
                     .unwrap_or_default();
-                Attempt::Fail(ApiErrorKind::Rejected { status: s, message, fields })
+                Attempt::Fail(ApiErrorKind::Rejected {
+                    status: s,
+                    message,
+                    fields,
+                })
             }
         }
     }
@@ -448,7 +583,9 @@ fn method_name(m: &Method) -> &'static str {
 
 /// Keeps an id usable as one path segment (ids come from Nmbrs or the state database).
 fn seg(id: &str) -> String {
-    id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
 }
 
 /// The human part of an error body: `message`, the `errors` list, or the raw text (shortened).
@@ -462,7 +599,10 @@ fn server_message(text: &str) -> String {
                 .iter()
                 .map(|e| {
                     let field = e.get("field").and_then(Value::as_str).unwrap_or("?");
-                    let msg = e.get("message").and_then(Value::as_str).unwrap_or("invalid");
+                    let msg = e
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("invalid");
                     format!("{field}: {msg}")
                 })
                 .collect::<Vec<_>>()
@@ -478,7 +618,10 @@ mod tests {
 
     #[test]
     fn server_messages_are_extracted() {
-        assert_eq!(server_message(r#"{"statusCode":401,"message":"Access denied"}"#), "Access denied");
+        assert_eq!(
+            server_message(r#"{"statusCode":401,"message":"Access denied"}"#),
+            "Access denied"
+        );
         assert_eq!(
             server_message(r#"{"errors":[{"field":"basicInfo.lastName","message":"required"}]}"#),
             "basicInfo.lastName: required"
@@ -488,13 +631,23 @@ mod tests {
 
     #[test]
     fn path_segments_cannot_escape() {
-        assert_eq!(seg("3fa85f64-5717-4562-b3fc-2c963f66afa6"), "3fa85f64-5717-4562-b3fc-2c963f66afa6");
+        assert_eq!(
+            seg("3fa85f64-5717-4562-b3fc-2c963f66afa6"),
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+        );
         assert_eq!(seg("../../x?y"), "xy");
     }
 
     #[test]
     fn backoff_grows_and_respects_max_times() {
-        let r = RetrySettings { initial_interval_ms: 100, multiplier: 2.0, max_interval_secs: 1, max_elapsed_secs: 60, max_attempts: 4, jitter: false };
+        let r = RetrySettings {
+            initial_interval_ms: 100,
+            multiplier: 2.0,
+            max_interval_secs: 1,
+            max_elapsed_secs: 60,
+            max_attempts: 4,
+            jitter: false,
+        };
         let delays: Vec<u128> = backoff(&r).build().map(|d| d.as_millis()).collect();
         assert_eq!(delays, [100, 200, 400]);
     }

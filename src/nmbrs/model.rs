@@ -63,7 +63,9 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D:
     match Value::deserialize(d)? {
         Value::String(s) => Ok(s.trim().to_owned()),
         Value::Number(n) => Ok(n.to_string()),
-        other => Err(serde::de::Error::custom(format!("expected a string or number, got {other}"))),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a string or number, got {other}"
+        ))),
     }
 }
 
@@ -74,7 +76,12 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D:
 pub struct EmployeeItem {
     #[serde(rename = "employeeId")]
     pub employee_id: String,
-    #[serde(rename = "personalInfo", alias = "PersonalInfo", alias = "personalInfos", default)]
+    #[serde(
+        rename = "personalInfo",
+        alias = "PersonalInfo",
+        alias = "personalInfos",
+        default
+    )]
     pub personal_info: Value,
     #[serde(rename = "employeeNumber", default)]
     pub employee_number: Option<Value>,
@@ -87,9 +94,19 @@ impl EmployeeItem {
         match &self.personal_info {
             Value::Object(_) => Some(&self.personal_info),
             Value::Array(items) => items.iter().filter(|v| v.is_object()).max_by_key(|v| {
-                let year = v.pointer("/period/year").and_then(Value::as_i64).unwrap_or(0);
-                let period = v.pointer("/period/period").and_then(Value::as_i64).unwrap_or(0);
-                let created = v.get("createdAt").and_then(Value::as_str).unwrap_or("").to_owned();
+                let year = v
+                    .pointer("/period/year")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let period = v
+                    .pointer("/period/period")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let created = v
+                    .get("createdAt")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
                 (year, period, created)
             }),
             _ => None,
@@ -99,7 +116,10 @@ impl EmployeeItem {
     /// Normalised field values of the current personal info; an item-level `employeeNumber`
     /// fills in when `basicInfo` lacks one.
     pub fn values(&self) -> FieldValues {
-        let mut values = self.current_personal_info().map(values_from_personal_info).unwrap_or_default();
+        let mut values = self
+            .current_personal_info()
+            .map(values_from_personal_info)
+            .unwrap_or_default();
         if values.get(Field::EmployeeNumber).is_none()
             && let Some(n) = self.employee_number.as_ref().and_then(employee_number_text)
         {
@@ -110,7 +130,10 @@ impl EmployeeItem {
 
     /// `personalInfoId` of the current personal info.
     pub fn personal_info_id(&self) -> Option<String> {
-        self.current_personal_info()?.get("personalInfoId")?.as_str().map(str::to_owned)
+        self.current_personal_info()?
+            .get("personalInfoId")?
+            .as_str()
+            .map(str::to_owned)
     }
 }
 
@@ -157,10 +180,17 @@ pub fn values_from_personal_info(pi: &Value) -> FieldValues {
     let mut values = FieldValues::default();
     for f in Field::ALL {
         let (section, key) = f.nmbrs_path();
-        let Some(v) = pi.get(section).and_then(|s| s.get(key)) else { continue };
+        let Some(v) = pi.get(section).and_then(|s| s.get(key)) else {
+            continue;
+        };
         let text = match (f, v) {
             (Field::EmployeeNumber, v) => employee_number_text(v),
-            (Field::BirthDate, Value::String(s)) => Some(s.get(..10).filter(|d| d.len() == 10).unwrap_or(s).to_owned()),
+            (Field::BirthDate, Value::String(s)) => Some(
+                s.get(..10)
+                    .filter(|d| d.len() == 10)
+                    .unwrap_or(s)
+                    .to_owned(),
+            ),
             (_, Value::String(s)) => Some(s.clone()),
             (_, Value::Number(n)) => Some(n.to_string()),
             (_, Value::Bool(b)) => Some(b.to_string()),
@@ -175,7 +205,10 @@ pub fn values_from_personal_info(pi: &Value) -> FieldValues {
 fn field_json(f: Field, value: Option<&str>) -> Value {
     match (f, value) {
         (_, None) => Value::Null,
-        (Field::EmployeeNumber, Some(v)) => v.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(v)),
+        (Field::EmployeeNumber, Some(v)) => v
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::from(v)),
         (_, Some(v)) => Value::from(v),
     }
 }
@@ -187,7 +220,9 @@ pub fn set_field(pi: &mut Value, f: Field, value: Option<&str>) {
         *pi = Value::Object(Map::new());
     }
     if let Some(obj) = pi.as_object_mut() {
-        let sec = obj.entry(section).or_insert_with(|| Value::Object(Map::new()));
+        let sec = obj
+            .entry(section)
+            .or_insert_with(|| Value::Object(Map::new()));
         if !sec.is_object() {
             *sec = Value::Object(Map::new());
         }
@@ -213,7 +248,12 @@ impl Period {
 /// Body of `POST /companies/{companyId}/employees`:
 /// `{"PersonalInfo": {basicInfo, birthInfo, contactInfo, period, createdAt}}`. Only fields the
 /// create body carries are included (no `partnerInfo`); `synced` limits it to mapped fields.
-pub fn create_body(values: &FieldValues, synced: &[Field], period: Period, created_at: &str) -> Value {
+pub fn create_body(
+    values: &FieldValues,
+    synced: &[Field],
+    period: Period,
+    created_at: &str,
+) -> Value {
     let mut pi = serde_json::json!({
         "basicInfo": {}, "birthInfo": {}, "contactInfo": {},
         "period": period.json(), "createdAt": created_at,
@@ -229,7 +269,11 @@ pub fn create_body(values: &FieldValues, synced: &[Field], period: Period, creat
 pub fn put_body(current: &Value, changes: &[(Field, Option<&str>)], period: Period) -> Value {
     let mut body = Map::new();
     for section in ["basicInfo", "birthInfo", "contactInfo", "partnerInfo"] {
-        let sec = current.get(section).filter(|v| v.is_object()).cloned().unwrap_or_else(|| Value::Object(Map::new()));
+        let sec = current
+            .get(section)
+            .filter(|v| v.is_object())
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new()));
         body.insert(section.to_owned(), sec);
     }
     body.insert("period".to_owned(), period.json());
@@ -270,22 +314,39 @@ mod tests {
     fn put_body_keeps_unmapped_members_and_changes_only_given_fields() {
         let body = put_body(
             &lisa(),
-            &[(Field::LastName, Some("Petterson")), (Field::PartnerName, Some("Rick Petterson"))],
-            Period { year: 2026, period: 11 },
+            &[
+                (Field::LastName, Some("Petterson")),
+                (Field::PartnerName, Some("Rick Petterson")),
+            ],
+            Period {
+                year: 2026,
+                period: 11,
+            },
         );
         assert_eq!(body["basicInfo"]["lastName"], "Petterson");
         assert_eq!(body["basicInfo"]["initials"], "E.", "unmapped field kept");
         assert_eq!(body["basicInfo"]["employeeNumber"], 98072);
         assert_eq!(body["partnerInfo"]["partnerName"], "Rick Petterson");
         assert_eq!(body["period"], json!({"year": 2026, "period": 11}));
-        assert!(body.get("personalInfoId").is_none(), "read-only id not echoed");
+        assert!(
+            body.get("personalInfoId").is_none(),
+            "read-only id not echoed"
+        );
     }
 
     #[test]
     fn create_body_uses_guide_shape_without_partner_info() {
         let mut v = values_from_personal_info(&lisa());
         v.set(Field::PartnerName, Some("Rick"));
-        let body = create_body(&v, &Field::ALL, Period { year: 2021, period: 4 }, "2021-04-01T00:00:00Z");
+        let body = create_body(
+            &v,
+            &Field::ALL,
+            Period {
+                year: 2021,
+                period: 4,
+            },
+            "2021-04-01T00:00:00Z",
+        );
         let pi = &body["PersonalInfo"];
         assert_eq!(pi["basicInfo"]["employeeNumber"], 98072);
         assert_eq!(pi["birthInfo"]["birthCountryCodeISO"], "NL");
@@ -311,9 +372,13 @@ mod tests {
 
     #[test]
     fn pagination_end_detection() {
-        let p: Pagination = serde_json::from_value(json!({"pageNumber": 2, "totalPages": 3, "nextPage": "3"})).expect("p");
+        let p: Pagination =
+            serde_json::from_value(json!({"pageNumber": 2, "totalPages": 3, "nextPage": "3"}))
+                .expect("p");
         assert!(p.has_next(2, 10));
-        let p: Pagination = serde_json::from_value(json!({"pageNumber": 3, "totalPages": 3, "nextPage": ""})).expect("p");
+        let p: Pagination =
+            serde_json::from_value(json!({"pageNumber": 3, "totalPages": 3, "nextPage": ""}))
+                .expect("p");
         assert!(!p.has_next(3, 10));
         let p: Pagination = serde_json::from_value(json!({"nextPage": ""})).expect("p");
         assert!(!p.has_next(1, 10));

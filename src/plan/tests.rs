@@ -23,35 +23,178 @@ fn by_policy(p: ConflictPolicy) -> FieldOutcome {
 #[test]
 fn merge_table_is_exhaustive() {
     // (base, hris, nmbrs, expected for owner both / hris / nmbrs, as a function of the policy)
-    type Case = (Option<Option<&'static str>>, Option<&'static str>, Option<&'static str>, [fn(ConflictPolicy) -> FieldOutcome; 3]);
+    type Case = (
+        Option<Option<&'static str>>,
+        Option<&'static str>,
+        Option<&'static str>,
+        [fn(ConflictPolicy) -> FieldOutcome; 3],
+    );
     let cases: Vec<(&str, Case)> = vec![
-        ("all equal", (Some(Some("A")), Some("A"), Some("A"), [|_| Agreed, |_| Agreed, |_| Agreed])),
-        ("both changed the same way", (Some(Some("A")), Some("B"), Some("B"), [|_| Agreed, |_| Agreed, |_| Agreed])),
-        ("no base, equal", (None, Some("A"), Some("A"), [|_| Agreed, |_| Agreed, |_| Agreed])),
-        ("only HRIS changed", (Some(Some("A")), Some("B"), Some("A"), [|_| Push, |_| Push, |_| Pull])),
-        ("only Nmbrs changed", (Some(Some("A")), Some("A"), Some("B"), [|_| Pull, |_| Push, |_| Pull])),
-        ("both changed differently", (Some(Some("A")), Some("B"), Some("C"), [by_policy, |_| Push, |_| Pull])),
-        ("no base, different", (None, Some("B"), Some("C"), [by_policy, |_| Conflict(HrisWon), |_| Conflict(NmbrsWon)])),
-        ("HRIS cleared a value", (Some(Some("A")), None, Some("A"), [|_| Push, |_| Push, |_| Pull])),
-        ("Nmbrs cleared a value", (Some(Some("A")), Some("A"), None, [|_| Pull, |_| Push, |_| Pull])),
-        ("HRIS filled an empty field", (Some(None), Some("B"), None, [|_| Push, |_| Push, |_| Pull])),
-        ("Nmbrs filled an empty field", (Some(None), None, Some("B"), [|_| Pull, |_| Push, |_| Pull])),
+        (
+            "all equal",
+            (
+                Some(Some("A")),
+                Some("A"),
+                Some("A"),
+                [|_| Agreed, |_| Agreed, |_| Agreed],
+            ),
+        ),
+        (
+            "both changed the same way",
+            (
+                Some(Some("A")),
+                Some("B"),
+                Some("B"),
+                [|_| Agreed, |_| Agreed, |_| Agreed],
+            ),
+        ),
+        (
+            "no base, equal",
+            (
+                None,
+                Some("A"),
+                Some("A"),
+                [|_| Agreed, |_| Agreed, |_| Agreed],
+            ),
+        ),
+        (
+            "only HRIS changed",
+            (
+                Some(Some("A")),
+                Some("B"),
+                Some("A"),
+                [|_| Push, |_| Push, |_| Pull],
+            ),
+        ),
+        (
+            "only Nmbrs changed",
+            (
+                Some(Some("A")),
+                Some("A"),
+                Some("B"),
+                [|_| Pull, |_| Push, |_| Pull],
+            ),
+        ),
+        (
+            "both changed differently",
+            (
+                Some(Some("A")),
+                Some("B"),
+                Some("C"),
+                [by_policy, |_| Push, |_| Pull],
+            ),
+        ),
+        (
+            "no base, different",
+            (
+                None,
+                Some("B"),
+                Some("C"),
+                [by_policy, |_| Conflict(HrisWon), |_| Conflict(NmbrsWon)],
+            ),
+        ),
+        (
+            "HRIS cleared a value",
+            (
+                Some(Some("A")),
+                None,
+                Some("A"),
+                [|_| Push, |_| Push, |_| Pull],
+            ),
+        ),
+        (
+            "Nmbrs cleared a value",
+            (
+                Some(Some("A")),
+                Some("A"),
+                None,
+                [|_| Pull, |_| Push, |_| Pull],
+            ),
+        ),
+        (
+            "HRIS filled an empty field",
+            (Some(None), Some("B"), None, [|_| Push, |_| Push, |_| Pull]),
+        ),
+        (
+            "Nmbrs filled an empty field",
+            (Some(None), None, Some("B"), [|_| Pull, |_| Push, |_| Pull]),
+        ),
         // An empty side never wins a conflict: a policy must not blank payroll data.
         (
             "no base, HRIS empty",
-            (None, None, Some("C"), [|p| if p == Manual { Conflict(Parked) } else { Conflict(NmbrsWon) }, |_| Conflict(NmbrsWon), |_| Conflict(NmbrsWon)]),
+            (
+                None,
+                None,
+                Some("C"),
+                [
+                    |p| {
+                        if p == Manual {
+                            Conflict(Parked)
+                        } else {
+                            Conflict(NmbrsWon)
+                        }
+                    },
+                    |_| Conflict(NmbrsWon),
+                    |_| Conflict(NmbrsWon),
+                ],
+            ),
         ),
         (
             "no base, Nmbrs empty",
-            (None, Some("B"), None, [|p| if p == Manual { Conflict(Parked) } else { Conflict(HrisWon) }, |_| Conflict(HrisWon), |_| Conflict(HrisWon)]),
+            (
+                None,
+                Some("B"),
+                None,
+                [
+                    |p| {
+                        if p == Manual {
+                            Conflict(Parked)
+                        } else {
+                            Conflict(HrisWon)
+                        }
+                    },
+                    |_| Conflict(HrisWon),
+                    |_| Conflict(HrisWon),
+                ],
+            ),
         ),
         (
             "HRIS cleared, Nmbrs changed",
-            (Some(Some("A")), None, Some("C"), [|p| if p == Manual { Conflict(Parked) } else { Conflict(NmbrsWon) }, |_| Push, |_| Pull]),
+            (
+                Some(Some("A")),
+                None,
+                Some("C"),
+                [
+                    |p| {
+                        if p == Manual {
+                            Conflict(Parked)
+                        } else {
+                            Conflict(NmbrsWon)
+                        }
+                    },
+                    |_| Push,
+                    |_| Pull,
+                ],
+            ),
         ),
         (
             "Nmbrs cleared, HRIS changed",
-            (Some(Some("A")), Some("B"), None, [|p| if p == Manual { Conflict(Parked) } else { Conflict(HrisWon) }, |_| Push, |_| Pull]),
+            (
+                Some(Some("A")),
+                Some("B"),
+                None,
+                [
+                    |p| {
+                        if p == Manual {
+                            Conflict(Parked)
+                        } else {
+                            Conflict(HrisWon)
+                        }
+                    },
+                    |_| Push,
+                    |_| Pull,
+                ],
+            ),
         ),
     ];
     let mut checked = 0;
@@ -59,7 +202,11 @@ fn merge_table_is_exhaustive() {
         for (oi, owner) in OWNERS.into_iter().enumerate() {
             for policy in POLICIES {
                 let got = merge_field(owner, policy, *base, *h, *n);
-                assert_eq!(got, expected[oi](policy), "{name}: owner {owner:?}, policy {policy:?}");
+                assert_eq!(
+                    got,
+                    expected[oi](policy),
+                    "{name}: owner {owner:?}, policy {policy:?}"
+                );
                 checked += 1;
             }
         }
@@ -87,15 +234,31 @@ fn lisa() -> FieldValues {
 }
 
 fn row(id: &str, v: FieldValues) -> HrisRow {
-    Ok(HrisRecord { rowid: 1, hris_id: id.into(), company_number: "2".into(), nmbrs_employee_id: None, values: v })
+    Ok(HrisRecord {
+        rowid: 1,
+        hris_id: id.into(),
+        company_number: "2".into(),
+        nmbrs_employee_id: None,
+        values: v,
+    })
 }
 
 fn linked_row(id: &str, emp: &str, v: FieldValues) -> HrisRow {
-    Ok(HrisRecord { rowid: 1, hris_id: id.into(), company_number: "2".into(), nmbrs_employee_id: Some(emp.into()), values: v })
+    Ok(HrisRecord {
+        rowid: 1,
+        hris_id: id.into(),
+        company_number: "2".into(),
+        nmbrs_employee_id: Some(emp.into()),
+        values: v,
+    })
 }
 
 fn emp(id: &str, v: FieldValues) -> NmbrsEmployee {
-    NmbrsEmployee { employee_id: id.into(), personal_info_id: Some(format!("pi-{id}")), values: v }
+    NmbrsEmployee {
+        employee_id: id.into(),
+        personal_info_id: Some(format!("pi-{id}")),
+        values: v,
+    }
 }
 
 fn link(hris_id: &str, emp: &str, base: &FieldValues) -> Link {
@@ -117,7 +280,14 @@ struct Case {
 
 impl Case {
     fn new() -> Case {
-        Case { hris: vec![], links: vec![], foreign: vec![], nmbrs: vec![], in_flight: HashSet::new(), rules: Rules::all_fields(HrisWins) }
+        Case {
+            hris: vec![],
+            links: vec![],
+            foreign: vec![],
+            nmbrs: vec![],
+            in_flight: HashSet::new(),
+            rules: Rules::all_fields(HrisWins),
+        }
     }
     fn plan(&self) -> Vec<Decision> {
         let input = CompanyInput {
@@ -144,9 +314,23 @@ fn update(d: &Decision) -> &RecordUpdate {
 fn new_row_without_match_is_created() {
     let mut c = Case::new();
     c.hris.push(row("h1", lisa()));
-    c.nmbrs.push(emp("e-other", values(&[(Field::EmployeeNumber, "1"), (Field::LastName, "Other"), (Field::BirthDate, "1970-01-01")])));
+    c.nmbrs.push(emp(
+        "e-other",
+        values(&[
+            (Field::EmployeeNumber, "1"),
+            (Field::LastName, "Other"),
+            (Field::BirthDate, "1970-01-01"),
+        ]),
+    ));
     c.rules.import_from_nmbrs = false;
-    assert_eq!(c.plan(), vec![Decision::Create { hris_id: "h1".into(), values: lisa(), after_intent: false }]);
+    assert_eq!(
+        c.plan(),
+        vec![Decision::Create {
+            hris_id: "h1".into(),
+            values: lisa(),
+            after_intent: false
+        }]
+    );
 }
 
 #[test]
@@ -176,7 +360,14 @@ fn hris_change_is_pushed_and_nmbrs_change_is_pulled_in_one_record() {
     let pushed: Vec<Field> = u.to_nmbrs.iter().map(|c| c.field).collect();
     assert_eq!(pushed, [Field::LastName, Field::PartnerName]);
     assert_eq!(u.to_nmbrs[0].before.as_deref(), Some("Hanison"));
-    assert_eq!(u.to_hris, vec![Change { field: Field::PrivateEmail, before: None, after: Some("lisa@example.com".into()) }]);
+    assert_eq!(
+        u.to_hris,
+        vec![Change {
+            field: Field::PrivateEmail,
+            before: None,
+            after: Some("lisa@example.com".into())
+        }]
+    );
     assert!(u.conflicts.is_empty());
     let base = u.base_after.as_ref().expect("snapshot kept");
     assert_eq!(base.get(Field::LastName), Some("Petterson"));
@@ -199,8 +390,15 @@ fn manual_conflict_parks_field_and_keeps_base() {
     let u = update(&d[0]);
     assert_eq!(u.conflicts.len(), 1);
     assert_eq!(u.conflicts[0].resolution, Parked);
-    assert_eq!(u.to_nmbrs.iter().map(|c| c.field).collect::<Vec<_>>(), [Field::FirstName], "the non-conflicting field still syncs");
-    assert_eq!(u.base_after.as_ref().and_then(|b| b.get(Field::LastName)), Some("Hanison"));
+    assert_eq!(
+        u.to_nmbrs.iter().map(|c| c.field).collect::<Vec<_>>(),
+        [Field::FirstName],
+        "the non-conflicting field still syncs"
+    );
+    assert_eq!(
+        u.base_after.as_ref().and_then(|b| b.get(Field::LastName)),
+        Some("Hanison")
+    );
 }
 
 #[test]
@@ -214,7 +412,11 @@ fn unlinked_row_matches_by_employee_number_confirmed_by_birth_date() {
     assert_eq!(d.len(), 1, "{d:?}");
     let u = update(&d[0]);
     assert_eq!(u.link, NewLink::Matched("employee number"));
-    assert_eq!(u.conflicts.len(), 1, "no base: the differing last name is a conflict settled by policy");
+    assert_eq!(
+        u.conflicts.len(),
+        1,
+        "no base: the differing last name is a conflict settled by policy"
+    );
     assert!(u.write_back_employee_id);
 }
 
@@ -222,13 +424,27 @@ fn unlinked_row_matches_by_employee_number_confirmed_by_birth_date() {
 fn employee_number_used_by_someone_else_is_refused_not_overwritten() {
     let mut c = Case::new();
     c.hris.push(row("h1", lisa()));
-    c.nmbrs.push(emp("e9", values(&[(Field::EmployeeNumber, "98072"), (Field::LastName, "Pietersen"), (Field::BirthDate, "1960-01-01")])));
+    c.nmbrs.push(emp(
+        "e9",
+        values(&[
+            (Field::EmployeeNumber, "98072"),
+            (Field::LastName, "Pietersen"),
+            (Field::BirthDate, "1960-01-01"),
+        ]),
+    ));
     let d = c.plan();
     match &d[0] {
-        Decision::Fail { message, .. } => assert!(message.contains("e9") && message.contains("98072"), "{message}"),
+        Decision::Fail { message, .. } => assert!(
+            message.contains("e9") && message.contains("98072"),
+            "{message}"
+        ),
         other => panic!("{other:?}"),
     }
-    assert_eq!(d.len(), 1, "the refused candidate is not imported as a new HRIS row: {d:?}");
+    assert_eq!(
+        d.len(),
+        1,
+        "the refused candidate is not imported as a new HRIS row: {d:?}"
+    );
 }
 
 #[test]
@@ -239,7 +455,10 @@ fn several_candidates_fail_naming_them() {
     c.nmbrs.push(emp("e2", lisa()));
     let d = c.plan();
     match &d[0] {
-        Decision::Fail { message, .. } => assert!(message.contains("e1") && message.contains("e2"), "{message}"),
+        Decision::Fail { message, .. } => assert!(
+            message.contains("e1") && message.contains("e2"),
+            "{message}"
+        ),
         other => panic!("{other:?}"),
     }
     assert_eq!(d.len(), 1);
@@ -270,8 +489,15 @@ fn pending_intent_found_in_listing_links_and_never_creates() {
     assert_eq!(d.len(), 1, "{d:?}");
     let u = update(&d[0]);
     assert_eq!(u.link, NewLink::IntentReconciled);
-    assert_eq!(u.to_nmbrs.iter().map(|c| c.field).collect::<Vec<_>>(), [Field::PartnerName]);
-    assert!(u.conflicts.is_empty(), "the posted values are the base: {:?}", u.conflicts);
+    assert_eq!(
+        u.to_nmbrs.iter().map(|c| c.field).collect::<Vec<_>>(),
+        [Field::PartnerName]
+    );
+    assert!(
+        u.conflicts.is_empty(),
+        "the posted values are the base: {:?}",
+        u.conflicts
+    );
 }
 
 #[test]
@@ -282,9 +508,21 @@ fn pending_intent_absent_waits_in_grace_then_creates() {
     c.links.push(l);
     c.hris.push(row("h1", lisa()));
     c.in_flight.insert("h1".into());
-    assert!(matches!(c.plan()[0], Decision::Skip { reason: SkipReason::CreateInFlight, .. }));
+    assert!(matches!(
+        c.plan()[0],
+        Decision::Skip {
+            reason: SkipReason::CreateInFlight,
+            ..
+        }
+    ));
     c.in_flight.clear();
-    assert!(matches!(c.plan()[0], Decision::Create { after_intent: true, .. }));
+    assert!(matches!(
+        c.plan()[0],
+        Decision::Create {
+            after_intent: true,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -304,7 +542,10 @@ fn import_waits_while_a_rejected_row_carries_the_same_number() {
         rowid: 3,
         hris_id: Some("h3".into()),
         employee_number: Some("98072".into()),
-        problems: vec![FieldProblem { field: "private_email".into(), message: "bad".into() }],
+        problems: vec![FieldProblem {
+            field: "private_email".into(),
+            message: "bad".into(),
+        }],
     }));
     let d = c.plan();
     assert_eq!(d.len(), 1);
@@ -321,7 +562,11 @@ fn vanished_sides_are_reported_not_deleted() {
     let d = c.plan();
     assert!(d.iter().any(|d| matches!(d, Decision::Skip { reason: SkipReason::VanishedHris, hris_id, .. } if hris_id == "h-gone")));
     assert!(d.iter().any(|d| matches!(d, Decision::Skip { reason: SkipReason::VanishedNmbrs, hris_id, .. } if hris_id == "h2")));
-    assert!(!d.iter().any(|d| matches!(d, Decision::Import { .. } | Decision::Create { .. })), "{d:?}");
+    assert!(
+        !d.iter()
+            .any(|d| matches!(d, Decision::Import { .. } | Decision::Create { .. })),
+        "{d:?}"
+    );
 }
 
 #[test]
@@ -335,7 +580,10 @@ fn duplicate_employee_numbers_among_unlinked_rows_fail() {
     assert_eq!(d.len(), 2);
     for x in &d {
         match x {
-            Decision::Fail { message, .. } => assert!(message.contains("h1") && message.contains("h2"), "{message}"),
+            Decision::Fail { message, .. } => assert!(
+                message.contains("h1") && message.contains("h2"),
+                "{message}"
+            ),
             other => panic!("{other:?}"),
         }
     }
@@ -350,7 +598,13 @@ fn quarantined_record_is_skipped_until_its_row_changes() {
     c.links.push(l);
     c.nmbrs.push(emp("e1", lisa()));
     c.hris.push(linked_row("h1", "e1", lisa()));
-    assert!(matches!(c.plan()[0], Decision::Skip { reason: SkipReason::Quarantined, .. }));
+    assert!(matches!(
+        c.plan()[0],
+        Decision::Skip {
+            reason: SkipReason::Quarantined,
+            ..
+        }
+    ));
     let mut fixed = lisa();
     fixed.set(Field::FirstName, Some("Liz"));
     c.hris[0] = linked_row("h1", "e1", fixed);
@@ -367,7 +621,9 @@ fn moved_row_fails_instead_of_creating_a_second_employee() {
     let mut l = link("h1", "e1", &lisa());
     l.company_id = "c1".into();
     c.foreign.push(l);
-    assert!(matches!(&c.plan()[0], Decision::Fail { message, .. } if message.contains("another company")));
+    assert!(
+        matches!(&c.plan()[0], Decision::Fail { message, .. } if message.contains("another company"))
+    );
 }
 
 #[test]
@@ -378,13 +634,18 @@ fn pull_that_would_blank_a_required_field_fails() {
     c.hris.push(linked_row("h1", "e1", lisa()));
     c.links.push(link("h1", "e1", &lisa()));
     c.nmbrs.push(emp("e1", n));
-    assert!(matches!(&c.plan()[0], Decision::Fail { message, .. } if message.contains("last_name")));
+    assert!(
+        matches!(&c.plan()[0], Decision::Fail { message, .. } if message.contains("last_name"))
+    );
 }
 
 #[test]
 fn unmapped_fields_are_never_compared() {
     let mut c = Case::new();
-    c.rules.fields = Field::ALL.into_iter().filter(|f| *f != Field::Gender).collect();
+    c.rules.fields = Field::ALL
+        .into_iter()
+        .filter(|f| *f != Field::Gender)
+        .collect();
     let mut n = lisa();
     n.set(Field::Gender, Some("female"));
     c.hris.push(linked_row("h1", "e1", lisa()));

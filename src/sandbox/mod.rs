@@ -211,7 +211,12 @@ impl Sandbox {
 
     /// The `companyId` of the company with this `number`, if any.
     pub fn company_id(&self, number: &str) -> Option<String> {
-        self.inner.store().companies().into_iter().find(|c| c.number == number).map(|c| c.company_id)
+        self.inner
+            .store()
+            .companies()
+            .into_iter()
+            .find(|c| c.number == number)
+            .map(|c| c.company_id)
     }
 
     /// Registers an OAuth client with its scopes; returns its first refresh token.

@@ -61,7 +61,11 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// An entry for `action` in run `run_id`.
     pub fn new(run_id: Option<i64>, action: &str) -> AuditEntry {
-        AuditEntry { run_id, action: action.to_owned(), ..Default::default() }
+        AuditEntry {
+            run_id,
+            action: action.to_owned(),
+            ..Default::default()
+        }
     }
     pub fn hris(mut self, hris_id: Option<&str>) -> Self {
         self.hris_id = hris_id.map(str::to_owned);
@@ -126,9 +130,21 @@ impl AuditRow {
     /// `sha256(prev_hash || "\n" || canonical JSON of the content columns)`, hex.
     fn content_hash(&self, prev_hash: &str) -> String {
         let content = serde_json::json!([
-            self.run_id, self.at, self.hris_id, self.employee_id, self.company_id, self.direction,
-            self.action, self.fields, self.http_method, self.http_path, self.http_status, self.attempts,
-            self.duration_ms, self.dry_run, self.message
+            self.run_id,
+            self.at,
+            self.hris_id,
+            self.employee_id,
+            self.company_id,
+            self.direction,
+            self.action,
+            self.fields,
+            self.http_method,
+            self.http_path,
+            self.http_status,
+            self.attempts,
+            self.duration_ms,
+            self.dry_run,
+            self.message
         ]);
         let mut h = Sha256::new();
         h.update(prev_hash.as_bytes());
@@ -143,10 +159,12 @@ impl StateTx {
     pub async fn audit(&mut self, e: &AuditEntry) -> Result<(), StateError> {
         let prev_hash = match self.last_hash.take() {
             Some(h) => h,
-            None => sqlx::query_scalar::<_, String>("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-                .fetch_optional(self.conn())
-                .await?
-                .unwrap_or_default(),
+            None => sqlx::query_scalar::<_, String>(
+                "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(self.conn())
+            .await?
+            .unwrap_or_default(),
         };
         let mut row = AuditRow {
             id: 0,
@@ -234,7 +252,10 @@ fn row_from(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRow, sqlx::Error> {
 }
 
 /// Reads audit rows matching `filter`, oldest first.
-pub async fn query(pool: &sqlx::SqlitePool, filter: &AuditFilter) -> Result<Vec<AuditRow>, StateError> {
+pub async fn query(
+    pool: &sqlx::SqlitePool,
+    filter: &AuditFilter,
+) -> Result<Vec<AuditRow>, StateError> {
     let rows = sqlx::query(
         "SELECT * FROM audit_log
          WHERE (?1 IS NULL OR run_id = ?1) AND (?2 IS NULL OR employee_id = ?2) AND (?3 IS NULL OR hris_id = ?3)
@@ -249,7 +270,10 @@ pub async fn query(pool: &sqlx::SqlitePool, filter: &AuditFilter) -> Result<Vec<
     .bind(filter.limit.unwrap_or(-1))
     .fetch_all(pool)
     .await?;
-    rows.iter().map(row_from).collect::<Result<_, _>>().map_err(StateError::from)
+    rows.iter()
+        .map(row_from)
+        .collect::<Result<_, _>>()
+        .map_err(StateError::from)
 }
 
 /// Outcome of [`verify_chain`].
@@ -272,11 +296,15 @@ pub async fn verify_chain(pool: &sqlx::SqlitePool) -> Result<ChainCheck, StateEr
         if row.prev_hash != prev {
             return Ok(ChainCheck::Broken {
                 row_id: row.id,
-                reason: "prev_hash does not match the previous row (a row was removed or inserted)".into(),
+                reason: "prev_hash does not match the previous row (a row was removed or inserted)"
+                    .into(),
             });
         }
         if row.content_hash(&prev) != row.hash {
-            return Ok(ChainCheck::Broken { row_id: row.id, reason: "content does not match its hash (the row was changed)".into() });
+            return Ok(ChainCheck::Broken {
+                row_id: row.id,
+                reason: "content does not match its hash (the row was changed)".into(),
+            });
         }
         prev = row.hash;
         n += 1;
@@ -301,20 +329,40 @@ mod tests {
         let (_dir, db) = db().await;
         db.audit(&[
             AuditEntry::new(Some(1), "create").hris(Some("h1")),
-            AuditEntry::new(Some(1), "update").hris(Some("h2")).fields(r#"{"last_name":["A","B"]}"#.into()),
+            AuditEntry::new(Some(1), "update")
+                .hris(Some("h2"))
+                .fields(r#"{"last_name":["A","B"]}"#.into()),
             AuditEntry::new(Some(1), "pull").hris(Some("h3")),
         ])
         .await
         .expect("append");
-        assert_eq!(verify_chain(db.pool()).await.expect("verify"), ChainCheck::Intact { rows: 3 });
+        assert_eq!(
+            verify_chain(db.pool()).await.expect("verify"),
+            ChainCheck::Intact { rows: 3 }
+        );
 
-        let upd = sqlx::query("UPDATE audit_log SET action = 'x' WHERE id = 2").execute(db.pool()).await;
-        assert!(upd.expect_err("UPDATE must be refused").to_string().contains("append-only"));
-        let del = sqlx::query("DELETE FROM audit_log WHERE id = 1").execute(db.pool()).await;
-        assert!(del.expect_err("DELETE must be refused").to_string().contains("append-only"));
+        let upd = sqlx::query("UPDATE audit_log SET action = 'x' WHERE id = 2")
+            .execute(db.pool())
+            .await;
+        assert!(
+            upd.expect_err("UPDATE must be refused")
+                .to_string()
+                .contains("append-only")
+        );
+        let del = sqlx::query("DELETE FROM audit_log WHERE id = 1")
+            .execute(db.pool())
+            .await;
+        assert!(
+            del.expect_err("DELETE must be refused")
+                .to_string()
+                .contains("append-only")
+        );
 
         // Someone with write access drops the trigger and edits a row: the chain shows it.
-        sqlx::query("DROP TRIGGER audit_log_no_update").execute(db.pool()).await.expect("drop");
+        sqlx::query("DROP TRIGGER audit_log_no_update")
+            .execute(db.pool())
+            .await
+            .expect("drop");
         sqlx::query("UPDATE audit_log SET fields = '{\"last_name\":[\"A\",\"C\"]}' WHERE id = 2")
             .execute(db.pool())
             .await
@@ -329,17 +377,50 @@ mod tests {
     async fn filters_select_rows() {
         let (_dir, db) = db().await;
         db.audit(&[
-            AuditEntry::new(Some(1), "create").hris(Some("h1")).employee(Some("e1")),
-            AuditEntry::new(Some(2), "update").hris(Some("h1")).employee(Some("e1")),
-            AuditEntry::new(Some(2), "pull").hris(Some("h2")).employee(Some("e2")),
+            AuditEntry::new(Some(1), "create")
+                .hris(Some("h1"))
+                .employee(Some("e1")),
+            AuditEntry::new(Some(2), "update")
+                .hris(Some("h1"))
+                .employee(Some("e1")),
+            AuditEntry::new(Some(2), "pull")
+                .hris(Some("h2"))
+                .employee(Some("e2")),
         ])
         .await
         .expect("append");
-        let by_run = query(db.pool(), &AuditFilter { run_id: Some(2), ..Default::default() }).await.expect("q");
+        let by_run = query(
+            db.pool(),
+            &AuditFilter {
+                run_id: Some(2),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("q");
         assert_eq!(by_run.len(), 2);
-        let by_emp = query(db.pool(), &AuditFilter { employee_id: Some("e1".into()), ..Default::default() }).await.expect("q");
-        assert_eq!(by_emp.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(), ["create", "update"]);
-        let by_action = query(db.pool(), &AuditFilter { action: Some("pull".into()), ..Default::default() }).await.expect("q");
+        let by_emp = query(
+            db.pool(),
+            &AuditFilter {
+                employee_id: Some("e1".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("q");
+        assert_eq!(
+            by_emp.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+            ["create", "update"]
+        );
+        let by_action = query(
+            db.pool(),
+            &AuditFilter {
+                action: Some("pull".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("q");
         assert_eq!(by_action.len(), 1);
         assert_eq!(by_action[0].hris_id.as_deref(), Some("h2"));
     }

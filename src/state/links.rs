@@ -137,7 +137,10 @@ impl super::StateDb {
     }
 
     /// Links with one of the given statuses (for `status` and reports).
-    pub async fn links_with_status(&self, statuses: &[LinkStatus]) -> Result<Vec<Link>, StateError> {
+    pub async fn links_with_status(
+        &self,
+        statuses: &[LinkStatus],
+    ) -> Result<Vec<Link>, StateError> {
         let list = serde_json::to_string(&statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>())
             .unwrap_or_else(|_| "[]".into());
         let rows = sqlx::query("SELECT * FROM employee_links WHERE status IN (SELECT value FROM json_each(?)) ORDER BY hris_id")
@@ -198,7 +201,9 @@ mod tests {
     #[tokio::test]
     async fn links_round_trip_and_employee_id_is_unique() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = StateDb::open(&format!("sqlite:{}", dir.path().join("s.db").display())).await.expect("open");
+        let db = StateDb::open(&format!("sqlite:{}", dir.path().join("s.db").display()))
+            .await
+            .expect("open");
         let mut l = Link::new("h1", "c1", LinkStatus::Linked);
         l.employee_id = Some("e1".into());
         l.failures = 3;
@@ -207,7 +212,13 @@ mod tests {
         tx.commit().await.expect("commit");
         assert_eq!(db.link("h1").await.expect("get"), Some(l.clone()));
         assert_eq!(db.links_for_company("c1").await.expect("list").len(), 1);
-        assert_eq!(db.links_with_status(&[LinkStatus::Linked]).await.expect("list").len(), 1);
+        assert_eq!(
+            db.links_with_status(&[LinkStatus::Linked])
+                .await
+                .expect("list")
+                .len(),
+            1
+        );
 
         // Two HRIS rows can never point at one employee.
         let mut other = Link::new("h2", "c1", LinkStatus::Linked);

@@ -8,7 +8,9 @@
 pub mod audit;
 pub mod links;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Sqlite, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -22,10 +24,15 @@ pub use links::{Link, LinkStatus};
 /// A state database failure. The message names the database file and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("state database `{url}` could not be opened: {source}; check `state.database_url` and that its directory is writable")]
+    #[error(
+        "state database `{url}` could not be opened: {source}; check `state.database_url` and that its directory is writable"
+    )]
     Open { url: String, source: sqlx::Error },
     #[error("state database `{url}` could not be migrated: {source}")]
-    Migrate { url: String, source: sqlx::migrate::MigrateError },
+    Migrate {
+        url: String,
+        source: sqlx::migrate::MigrateError,
+    },
     #[error("state database query failed: {0}")]
     Query(#[from] sqlx::Error),
     #[error("state database holds unreadable data in {what}: {message}")]
@@ -52,8 +59,11 @@ pub fn utc_now() -> String {
 
 /// Formats a UTC time as stored in the state database.
 pub fn format_time(t: OffsetDateTime) -> String {
-    let t = t.replace_nanosecond(t.millisecond() as u32 * 1_000_000).unwrap_or(t);
-    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    let t = t
+        .replace_nanosecond(t.millisecond() as u32 * 1_000_000)
+        .unwrap_or(t);
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 /// Parses a time written by [`format_time`].
@@ -70,7 +80,10 @@ pub async fn open_sqlite(url: &str, max_connections: u32) -> Result<SqlitePool, 
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))
         .foreign_keys(true);
-    SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await
+    SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(options)
+        .await
 }
 
 impl StateDb {
@@ -78,12 +91,24 @@ impl StateDb {
     ///
     /// Errors: [`StateError::Open`] / [`StateError::Migrate`] naming the database.
     pub async fn open(url: &str) -> Result<StateDb, StateError> {
-        let pool = open_sqlite(url, 4).await.map_err(|source| StateError::Open { url: url.into(), source })?;
+        let pool = open_sqlite(url, 4)
+            .await
+            .map_err(|source| StateError::Open {
+                url: url.into(),
+                source,
+            })?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
-            .map_err(|source| StateError::Migrate { url: url.into(), source })?;
-        Ok(StateDb { pool, write_lock: Arc::default(), url: url.to_owned() })
+            .map_err(|source| StateError::Migrate {
+                url: url.into(),
+                source,
+            })?;
+        Ok(StateDb {
+            pool,
+            write_lock: Arc::default(),
+            url: url.to_owned(),
+        })
     }
 
     /// The `state.database_url` this was opened from.
@@ -100,7 +125,11 @@ impl StateDb {
     pub async fn begin(&self) -> Result<StateTx, StateError> {
         let guard = self.write_lock.clone().lock_owned().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(StateTx { tx, _guard: guard, last_hash: None })
+        Ok(StateTx {
+            tx,
+            _guard: guard,
+            last_hash: None,
+        })
     }
 
     /// Appends audit rows in their own transaction.
@@ -166,11 +195,16 @@ impl StateDb {
 
     /// The persisted refresh token, if it descends from the configured one (`seed_fingerprint`).
     /// A different fingerprint means a person configured a new token: that one wins.
-    pub async fn refresh_token(&self, seed_fingerprint: &str) -> Result<Option<String>, StateError> {
-        Ok(sqlx::query_scalar::<_, String>("SELECT refresh_token FROM oauth_state WHERE id = 1 AND seed_fingerprint = ?")
-            .bind(seed_fingerprint)
-            .fetch_optional(&self.pool)
-            .await?)
+    pub async fn refresh_token(
+        &self,
+        seed_fingerprint: &str,
+    ) -> Result<Option<String>, StateError> {
+        Ok(sqlx::query_scalar::<_, String>(
+            "SELECT refresh_token FROM oauth_state WHERE id = 1 AND seed_fingerprint = ?",
+        )
+        .bind(seed_fingerprint)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Persists a newly rotated refresh token (before it is ever used), with the access token's expiry
