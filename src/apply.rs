@@ -174,7 +174,6 @@ impl Applier {
             hris_id = tracing::field::Empty,
             employee_id = tracing::field::Empty
         );
-        let _e = span.enter();
         // The HRIS values' digest: a quarantined record is released when its row changes.
         let digest = match &decision {
             Decision::Update(u) => Some(u.hris.digest()),
@@ -208,37 +207,43 @@ impl Applier {
         if let Some(e) = &employee_id {
             span.record("employee_id", e.as_str());
         }
-        drop(_e);
+        let result = tracing::Instrument::instrument(
+            self.apply_in_span(decision, &hris_id, employee_id.as_deref(), digest),
+            span,
+        )
+        .await;
+        metrics::counter!("nmbrs_sync_records_total", "outcome" => format!("{:?}", result.outcome).to_lowercase()).increment(1);
+        result
+    }
+
+    async fn apply_in_span(
+        &self,
+        decision: Decision,
+        hris_id: &str,
+        employee_id: Option<&str>,
+        digest: Option<String>,
+    ) -> RecordResult {
         let result = match decision {
             Decision::Update(u) => self.update(*u).await,
             Decision::Create {
-                hris_id,
                 values,
                 after_intent,
-            } => self.create(&hris_id, &values, after_intent).await,
-            Decision::Import { hris_id, employee } => self.import(&hris_id, &employee).await,
+                ..
+            } => self.create(hris_id, &values, after_intent).await,
+            Decision::Import { employee, .. } => self.import(hris_id, &employee).await,
             Decision::Reject(rej) => self.reject(&rej).await,
-            Decision::Fail {
-                hris_id,
-                employee_id,
-                message,
-            } => {
-                self.fail(&hris_id, employee_id.as_deref(), &message, None, None)
-                    .await
+            Decision::Fail { message, .. } => {
+                self.fail(hris_id, employee_id, &message, None, None).await
             }
-            Decision::Skip {
-                hris_id,
-                employee_id,
-                reason,
-            } => self.skip(&hris_id, employee_id.as_deref(), reason).await,
+            Decision::Skip { reason, .. } => self.skip(hris_id, employee_id, reason).await,
         };
-        let result = match result {
+        match result {
             Ok(r) => r,
             Err(ApplyError::Api(e)) if e.is_fatal() => {
                 let _ = self
                     .state
                     .audit(&[self
-                        .entry("error", &hris_id, employee_id.as_deref())
+                        .entry("error", hris_id, employee_id)
                         .http(e.call.clone())
                         .message(e.to_string())])
                     .await;
@@ -249,29 +254,15 @@ impl Applier {
             }
             Err(ApplyError::Api(e)) => {
                 let call = e.call.clone();
-                self.fail(
-                    &hris_id,
-                    employee_id.as_deref(),
-                    &e.to_string(),
-                    Some(call),
-                    digest,
-                )
-                .await
-                .unwrap_or_else(|err| state_failure(&err))
+                self.fail(hris_id, employee_id, &e.to_string(), Some(call), digest)
+                    .await
+                    .unwrap_or_else(|err| state_failure(&err))
             }
             Err(other) => self
-                .fail(
-                    &hris_id,
-                    employee_id.as_deref(),
-                    &other.to_string(),
-                    None,
-                    digest,
-                )
+                .fail(hris_id, employee_id, &other.to_string(), None, digest)
                 .await
                 .unwrap_or_else(|err| state_failure(&err)),
-        };
-        metrics::counter!("nmbrs_sync_records_total", "outcome" => format!("{:?}", result.outcome).to_lowercase()).increment(1);
-        result
+        }
     }
 
     async fn reject(&self, rej: &crate::hris::Rejection) -> Result<RecordResult, ApplyError> {

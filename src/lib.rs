@@ -7,8 +7,11 @@
 pub mod apply;
 pub mod commands;
 pub mod config;
+pub mod daemon;
+pub mod doctor;
 pub mod fields;
 pub mod hris;
+pub mod metrics_http;
 pub mod nmbrs;
 pub mod plan;
 pub mod report;

@@ -19,6 +19,14 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The daemon: cycles on `sync.schedule` until SIGTERM/SIGINT; never two cycles at once.
+    Run,
+    /// Checks config, both databases, token, subscription key, scopes and company access.
+    Doctor {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// One sync cycle, then exit (0 all agreed, 1 some records failed, 2 nothing could be synced).
     Sync {
         /// Run one cycle and exit (the only mode of this command; the daemon is `run`).
@@ -103,6 +111,8 @@ fn main() -> ExitCode {
     let code = runtime.block_on(async move {
         let config = cli.config.as_deref();
         match cli.command {
+            Command::Run => commands::run_daemon(config).await,
+            Command::Doctor { json } => commands::doctor(config, json).await,
             Command::Sync { once: _, dry_run } => commands::sync_once(config, dry_run).await,
             Command::Demo => commands::demo::run().await,
             Command::Sandbox {

@@ -60,6 +60,14 @@ pub async fn sync_once(config: Option<&Path>, dry_run: bool) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // One cycle at a time per state database, whether from a daemon or another `sync --once`.
+    let _lock = match crate::daemon::StateLock::acquire(&settings.state.database_url) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("nmbrs-sync: {e}");
+            return EXIT_UNUSABLE;
+        }
+    };
     let syncer = match Syncer::new(settings).await {
         Ok(s) => s,
         Err(e) => {
@@ -84,36 +92,78 @@ pub async fn sync_once(config: Option<&Path>, dry_run: bool) -> u8 {
     }
 }
 
+/// `run`: the daemon until SIGTERM/SIGINT; exit 0 after a clean stop, 2 if it cannot start.
+pub async fn run_daemon(config: Option<&Path>) -> u8 {
+    let shutdown = shutdown_signal();
+    let settings = match load(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match crate::daemon::run(settings, shutdown).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("nmbrs-sync: {e:#}");
+            EXIT_UNUSABLE
+        }
+    }
+}
+
+/// `doctor`: exit 0 when every check passes, 1 otherwise.
+pub async fn doctor(config: Option<&Path>, json: bool) -> u8 {
+    let settings = match load(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let checks = crate::doctor::run(&settings).await;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&checks).unwrap_or_default()
+        );
+    } else {
+        print!("{}", crate::doctor::render(&checks));
+    }
+    if checks.iter().all(|c| c.ok) { 0 } else { 1 }
+}
+
 /// Sets `stop` on SIGINT or SIGTERM.
 pub fn spawn_stop_on_signal(stop: Arc<AtomicBool>) {
+    let signal = shutdown_signal();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signal.await;
         tracing::warn!("shutdown requested: finishing the records in flight");
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
     });
 }
 
-/// Resolves on the first SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on the first SIGINT or SIGTERM. The handlers are installed when this is *called*, not
+/// when first polled, so a signal during start-up is caught instead of killing the process.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
             };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            tokio::select! {
+                _ = wait(term) => {}
+                _ = wait(int) => {}
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -126,6 +176,7 @@ pub async fn sandbox(
     drop_rate: f64,
     max_page_size: u32,
 ) -> u8 {
+    let shutdown = shutdown_signal();
     init_logging("info", LogFormat::Text);
     let options = SandboxOptions {
         latency: Duration::from_millis(latency_ms),
@@ -175,7 +226,7 @@ pub async fn sandbox(
     println!(
         "(the refresh token rotates on first use; nmbrs-sync keeps the newest in its state database)"
     );
-    shutdown_signal().await;
+    shutdown.await;
     running.shutdown().await;
     0
 }

@@ -1,0 +1,210 @@
+//! `nmbrs-sync doctor`: checks, in order, what a cycle needs and says exactly what is missing:
+//! config → state database → HRIS database → token → subscription key → scopes → company access.
+
+use crate::config::Settings;
+use crate::hris::HrisDb;
+use crate::nmbrs::NmbrsClient;
+use crate::nmbrs::client::ApiErrorKind;
+use crate::state::StateDb;
+use serde::Serialize;
+
+/// One check's result.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The scopes this service uses and the feature each one serves (nmbrs-api.md).
+pub const SCOPES: [(&str, &str); 3] = [
+    (
+        "company.info.read",
+        "listing companies (every cycle starts there)",
+    ),
+    (
+        "employee.info",
+        "creating employees and updating personal info (writes to Nmbrs)",
+    ),
+    (
+        "employee.info.read",
+        "reading employees and personal info (implied by employee.info)",
+    ),
+];
+
+/// Runs every check that can run; a failed prerequisite skips the checks that depend on it.
+pub async fn run(settings: &Settings) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut push = |name: &str, ok: bool, detail: String| {
+        checks.push(Check {
+            name: name.to_owned(),
+            ok,
+            detail,
+        });
+        ok
+    };
+    push(
+        "config",
+        true,
+        "parsed (built-in defaults, config/default.toml, --config, NMBRS_SYNC__* variables)".into(),
+    );
+    let secrets = match settings.secrets() {
+        Ok(s) => {
+            push(
+                "secrets",
+                true,
+                "client secret, refresh token and subscription key are set (values not shown)"
+                    .into(),
+            );
+            Some(s)
+        }
+        Err(e) => {
+            push("secrets", false, e.to_string());
+            None
+        }
+    };
+    let state = match StateDb::open(&settings.state.database_url).await {
+        Ok(s) => {
+            push(
+                "state database",
+                true,
+                format!("{} reachable and migrated", settings.state.database_url),
+            );
+            Some(s)
+        }
+        Err(e) => {
+            push("state database", false, e.to_string());
+            None
+        }
+    };
+    let hris = match settings.columns() {
+        Err((key, message)) => {
+            push(
+                "hris database",
+                false,
+                format!("configuration key `{key}`: {message}"),
+            );
+            None
+        }
+        Ok(columns) => {
+            match HrisDb::open(&settings.hris.database_url, &settings.hris.table, columns).await {
+                Ok(h) => {
+                    push(
+                        "hris database",
+                        true,
+                        format!(
+                            "{} table `{}` has every mapped column",
+                            settings.hris.database_url, settings.hris.table
+                        ),
+                    );
+                    Some(h)
+                }
+                Err(e) => {
+                    push("hris database", false, e.to_string());
+                    None
+                }
+            }
+        }
+    };
+    let (Some(secrets), Some(state)) = (secrets, state) else {
+        return checks;
+    };
+    let client = match NmbrsClient::new(settings, &secrets, state) {
+        Ok(c) => c,
+        Err(e) => {
+            push("http client", false, e.to_string());
+            return checks;
+        }
+    };
+    if let Err(e) = client.tokens().access_token().await {
+        push("token", false, e.to_string());
+        return checks;
+    }
+    push(
+        "token",
+        true,
+        format!("access token obtained from {}", settings.nmbrs.token_url),
+    );
+    let companies = match client.companies().await {
+        Ok(r) => {
+            push("subscription key", true, "accepted".into());
+            Some(r.body)
+        }
+        Err(e) => match &e.kind {
+            ApiErrorKind::Unauthorized(m) => {
+                push("subscription key", false, m.clone());
+                return checks;
+            }
+            ApiErrorKind::Forbidden(m) => {
+                push("subscription key", true, "accepted".into());
+                push(
+                    "scope company.info.read",
+                    false,
+                    format!("missing: needed for {} ({m})", SCOPES[0].1),
+                );
+                None
+            }
+            _ => {
+                push("nmbrs api", false, e.to_string());
+                return checks;
+            }
+        },
+    };
+    match client.tokens().granted_scopes() {
+        Some(granted) => {
+            let granted: Vec<&str> = granted.split_whitespace().collect();
+            for (scope, feature) in SCOPES {
+                let has = granted.contains(&scope)
+                    || (scope == "employee.info.read" && granted.contains(&"employee.info"));
+                push(
+                    &format!("scope {scope}"),
+                    has,
+                    if has {
+                        format!("granted ({feature})")
+                    } else {
+                        format!("missing: needed for {feature}")
+                    },
+                );
+            }
+        }
+        None => {
+            push("scopes", true, "the token endpoint did not state scopes; each call will tell (403 names a missing scope)".into());
+        }
+    }
+    if let (Some(companies), Some(hris)) = (companies, hris) {
+        match hris.company_numbers().await {
+            Ok(numbers) => {
+                for n in numbers {
+                    let found = companies.iter().find(|c| c.number == n);
+                    push(
+                        &format!("company {n}"),
+                        found.is_some(),
+                        match found {
+                            Some(c) => format!("visible in Nmbrs as {} ({})", c.company_id, c.name.as_deref().unwrap_or("")),
+                            None => "used in the HRIS but no Nmbrs company with this number is visible to the API client; grant access or fix the HRIS".into(),
+                        },
+                    );
+                }
+            }
+            Err(e) => {
+                push("hris companies", false, e.to_string());
+            }
+        }
+    }
+    checks
+}
+
+/// Text for people: one line per check.
+pub fn render(checks: &[Check]) -> String {
+    checks
+        .iter()
+        .map(|c| {
+            format!(
+                "[{}] {:<26} {}\n",
+                if c.ok { " ok " } else { "FAIL" },
+                c.name,
+                c.detail
+            )
+        })
+        .collect()
+}
