@@ -420,6 +420,7 @@ impl Applier {
         )
         .await?;
         tx.commit().await?;
+        crate::failpoint::hit("after_intent");
 
         // 2. The POST.
         let body = create_body(values, &self.fields, self.period, &utc_now());
@@ -428,6 +429,7 @@ impl Applier {
             Err(e) => return self.create_failed(hris_id, e, values).await,
         };
         let employee_id = created.body;
+        crate::failpoint::hit("after_post");
 
         // 3. The link: Nmbrs now holds the create-body fields; partner fields follow below.
         let mut base = values.clone();
@@ -452,11 +454,14 @@ impl Applier {
                 .http(created.call),
         )
         .await?;
+        crate::failpoint::hit("before_commit");
         tx.commit().await?;
+        crate::failpoint::hit("after_link");
         tracing::info!(hris_id, employee_id, "employee created");
 
         // 4. The id into the HRIS row.
         self.hris.set_employee_id(hris_id, &employee_id).await?;
+        crate::failpoint::hit("after_write_back");
         self.state
             .audit(&[self
                 .entry("write_back", hris_id, Some(&employee_id))
@@ -572,6 +577,7 @@ impl Applier {
                 .fail(hris_id, Some(&e.employee_id), &format!("HRIS row {hris_id} already exists with another company number; not importing employee {} twice", e.employee_id), None, None)
                 .await;
         }
+        crate::failpoint::hit("after_import_insert");
         let mut link = Link::new(hris_id, &self.company_id, LinkStatus::Linked);
         link.employee_id = Some(e.employee_id.clone());
         link.personal_info_id = e.personal_info_id.clone();
@@ -668,6 +674,7 @@ impl Applier {
         // Nmbrs: GET → check → modify → PUT.
         if !u.to_nmbrs.is_empty() {
             let current = self.client.employee(&u.employee_id).await?;
+            crate::failpoint::hit("after_get");
             audit.push(
                 self.entry("read", &u.hris_id, Some(&u.employee_id))
                     .http(current.call),
@@ -703,6 +710,7 @@ impl Applier {
                 .collect();
             let body = put_body(&pi, &changes, self.period);
             let put = self.client.put_personal_info(&u.employee_id, &body).await?;
+            crate::failpoint::hit("after_put");
             if put.body.is_some() {
                 personal_info_id = put.body;
             }
@@ -734,6 +742,7 @@ impl Applier {
                     .direction(Direction::ToHris)
                     .fields(changes_json(&u.to_hris)),
             );
+            crate::failpoint::hit("after_pull");
         }
         if u.write_back_employee_id {
             self.hris
@@ -772,6 +781,7 @@ impl Applier {
         for e in &audit {
             tx.audit(e).await?;
         }
+        crate::failpoint::hit("before_commit");
         tx.commit().await?;
         Ok(RecordResult {
             pushed: !u.to_nmbrs.is_empty(),

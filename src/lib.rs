@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod doctor;
+pub mod failpoint;
 pub mod fields;
 pub mod hris;
 pub mod metrics_http;

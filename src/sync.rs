@@ -404,7 +404,9 @@ impl Syncer {
                 foreign.push(l);
             }
         }
-        let grace = time::Duration::seconds(self.settings.nmbrs.timeout_secs as i64 + 5);
+        // A POST sent by a process that died may still be processed by Nmbrs for a while; its
+        // intent is looked up only after twice the request timeout (at least 2 s).
+        let grace = time::Duration::seconds((self.settings.nmbrs.timeout_secs as i64 * 2).max(2));
         let now = OffsetDateTime::now_utc();
         let in_flight: HashSet<String> = links
             .iter()

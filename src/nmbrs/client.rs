@@ -220,12 +220,22 @@ impl NmbrsClient {
     /// One employee with current personal info: `GET /employees/{employeeId}` (a one-item page).
     pub async fn employee(&self, employee_id: &str) -> Result<Response<EmployeeItem>, ApiError> {
         let path = format!("/employees/{}", seg(employee_id));
-        let r: Response<Page<EmployeeItem>> = self
+        let r: Response<Value> = self
             .send(Method::GET, &path, &[], None, Idempotency::Repeatable)
             .await?;
         let call = r.call;
-        match r.body.data.into_iter().next() {
-            Some(item) => Ok(Response { body: item, call }),
+        // nmbrs-api.md: a one-item page envelope; a bare item is accepted too.
+        let item = match r.body.get("data") {
+            Some(Value::Array(items)) => items.first().cloned(),
+            _ if r.body.get("employeeId").is_some() => Some(r.body),
+            _ => None,
+        };
+        match item.map(serde_json::from_value::<EmployeeItem>) {
+            Some(Ok(item)) => Ok(Response { body: item, call }),
+            Some(Err(e)) => Err(ApiError {
+                kind: ApiErrorKind::Decode(format!("employee item: {e}")),
+                call,
+            }),
             None => Err(ApiError {
                 kind: ApiErrorKind::NotFound,
                 call,

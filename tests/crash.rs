@@ -1,0 +1,317 @@
+//! Crash harness (issue 4): `sync --once` as a child process, killed at many points — named crash
+//! points (`NMBRS_SYNC_FAILPOINT`, an abort as abrupt as SIGKILL) and SIGKILL at random moments —
+//! then restarted until the cycle completes. After every round: no duplicate employee, every change
+//! present on both sides, snapshots equal to both sides, audit chain intact.
+
+mod common;
+
+use common::{TestApp, person};
+use nmbrs_sync::fields::{Field, FieldValues};
+use nmbrs_sync::nmbrs::model::values_from_personal_info;
+use nmbrs_sync::sandbox::SandboxOptions;
+use nmbrs_sync::state::audit::{ChainCheck, verify_chain};
+use serde_json::json;
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// Every named crash point in the code (src/failpoint.rs).
+const POINTS: [&str; 9] = [
+    "after_link",
+    "after_write_back",
+    "after_get",
+    "after_put",
+    "after_pull",
+    "after_import_insert",
+    "before_commit",
+    "after_post",
+    "after_intent",
+];
+
+/// Small deterministic PRNG (xorshift): reproducible trials without a dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+enum Trial {
+    Failpoint(&'static str, u64),
+    KillAfter(Duration),
+}
+
+/// Runs one `sync --once`; returns whether the process was killed (by the failpoint or SIGKILL).
+async fn trial(app: &TestApp, t: &Trial) -> bool {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_nmbrs-sync"));
+    cmd.args(["sync", "--once"])
+        .current_dir(app.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("NMBRS_SYNC")) {
+        cmd.env_remove(k);
+    }
+    cmd.envs(app.env());
+    cmd.env("NMBRS_SYNC__NMBRS__TIMEOUT_SECS", "1");
+    cmd.env("NMBRS_SYNC__NMBRS__MAX_CONCURRENCY", "3");
+    if let Trial::Failpoint(name, n) = t {
+        cmd.env(nmbrs_sync::failpoint::ENV, format!("{name}:{n}"));
+    }
+    let token_saved = || async {
+        let state =
+            nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
+                .await
+                .ok()?;
+        sqlx::query_scalar::<_, String>("SELECT updated_at || refresh_token FROM oauth_state")
+            .fetch_optional(&state)
+            .await
+            .ok()
+            .flatten()
+    };
+    let before = token_saved().await;
+    let mut child = cmd.spawn().expect("spawn");
+    let status = match t {
+        Trial::Failpoint(..) => tokio::time::timeout(Duration::from_secs(60), child.wait())
+            .await
+            .expect("finishes")
+            .expect("wait"),
+        Trial::KillAfter(d) => {
+            // The clock starts once the rotated refresh token is saved: a kill between Nmbrs issuing
+            // it and the save loses the chain, a limit of single-use refresh tokens (see README).
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while token_saved().await == before
+                && Instant::now() < deadline
+                && child.try_wait().ok().flatten().is_none()
+            {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            match tokio::time::timeout(*d, child.wait()).await {
+                Ok(s) => s.expect("wait"),
+                Err(_) => {
+                    child.start_kill().expect("SIGKILL");
+                    child.wait().await.expect("wait")
+                }
+            }
+        }
+    };
+    if let (Trial::Failpoint(p, n), Some(code)) = (t, status.code()) {
+        eprintln!(
+            "note: crash point {p}:{n} not reached (no such step left this round), exit {code}"
+        );
+    }
+    status.code().is_none()
+}
+
+/// Runs clean cycles until one finishes with nothing left to do.
+async fn converge(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (code, stdout, stderr) = app
+            .run(
+                &["sync", "--once"],
+                &[("NMBRS_SYNC__NMBRS__TIMEOUT_SECS", Some("1"))],
+            )
+            .await;
+        let quiet = code == 0
+            && stdout.contains("created 0, linked 0, updated 0, pulled 0, imported 0")
+            && stdout.contains("skipped 0")
+            && stdout.contains("(0 writes");
+        if quiet {
+            return;
+        }
+        assert!(code == 0 || code == 1, "{stdout}{stderr}");
+        assert!(
+            Instant::now() < deadline,
+            "did not converge: {stdout}{stderr}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// HRIS values of every row (all fields), keyed by hris_id, with the stored employeeId.
+async fn hris_rows(app: &TestApp) -> HashMap<String, (Option<String>, FieldValues)> {
+    let cols = Field::ALL
+        .iter()
+        .map(|f| format!("CAST({} AS TEXT)", f.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("SELECT hris_id, nmbrs_employee_id, {cols} FROM hris_employees");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&app.hris)
+        .await
+        .expect("rows");
+    rows.iter()
+        .map(|r| {
+            use sqlx::Row;
+            let mut v = FieldValues::default();
+            for (i, f) in Field::ALL.iter().enumerate() {
+                v.set(*f, r.get::<Option<String>, _>(i + 2).as_deref());
+            }
+            (r.get::<String, _>(0), (r.get::<Option<String>, _>(1), v))
+        })
+        .collect()
+}
+
+async fn check_invariants(app: &TestApp, round: usize) {
+    // No duplicate employee: employee numbers are unique per company and every HRIS row has exactly one employee.
+    let hris = hris_rows(app).await;
+    let mut employees: HashMap<String, FieldValues> = HashMap::new();
+    for company in [&app.company1, &app.company2] {
+        let mut numbers = HashMap::new();
+        for e in app.employees(company) {
+            let id = e["employeeId"].as_str().expect("id").to_owned();
+            let values = values_from_personal_info(&e["personalInfo"]);
+            let n = values.get(Field::EmployeeNumber).unwrap_or("").to_owned();
+            assert!(
+                numbers.insert(n.clone(), id.clone()).is_none(),
+                "round {round}: duplicate employee number {n} in company {company}"
+            );
+            employees.insert(id, values);
+        }
+    }
+    assert_eq!(
+        employees.len(),
+        hris.len(),
+        "round {round}: one employee per HRIS row, no more, no fewer"
+    );
+    let state = nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
+        .await
+        .expect("state");
+    let links: Vec<(String, Option<String>, Option<String>, String)> =
+        sqlx::query_as("SELECT hris_id, employee_id, snapshot, status FROM employee_links")
+            .fetch_all(&state)
+            .await
+            .expect("links");
+    assert_eq!(links.len(), hris.len(), "round {round}: every row linked");
+    for (hris_id, employee_id, snapshot, status) in links {
+        assert_eq!(status, "linked", "round {round}: {hris_id}");
+        let employee_id = employee_id.expect("linked");
+        let (stored_id, h) = &hris[&hris_id];
+        assert_eq!(
+            stored_id.as_deref(),
+            Some(employee_id.as_str()),
+            "round {round}: id written back for {hris_id}"
+        );
+        let n = &employees[&employee_id];
+        assert_eq!(h, n, "round {round}: HRIS and Nmbrs agree for {hris_id}");
+        let base = FieldValues::from_json(&snapshot.expect("snapshot")).expect("snapshot json");
+        assert_eq!(
+            &base, h,
+            "round {round}: snapshot equals both sides for {hris_id}"
+        );
+    }
+    assert!(
+        matches!(
+            verify_chain(&state).await.expect("verify"),
+            ChainCheck::Intact { .. }
+        ),
+        "round {round}: audit chain intact"
+    );
+}
+
+/// Adds one round of work on both sides: creates (some with partner info), HRIS edits, Nmbrs edits, an import.
+async fn add_work(app: &TestApp, round: usize, rng: &mut Rng) {
+    for k in 0..4 {
+        let n = (round * 10 + k) as i64;
+        let company = if k % 2 == 0 { "2" } else { "1" };
+        app.insert(&person(
+            &format!("r{round}-{k}"),
+            company,
+            10_000 + n,
+            "New",
+            &format!("Hire{n}"),
+        ))
+        .await;
+        if k < 2 {
+            sqlx::query("UPDATE hris_employees SET partner_name = ?, marital_status = 'married' WHERE hris_id = ?")
+                .bind(format!("Partner {n}"))
+                .bind(format!("r{round}-{k}"))
+                .execute(&app.hris)
+                .await
+                .expect("partner");
+        }
+    }
+    let existing = hris_rows(app).await;
+    let mut linked: Vec<(String, String)> = existing
+        .iter()
+        .filter_map(|(h, (e, _))| e.clone().map(|e| (h.clone(), e)))
+        .collect();
+    linked.sort();
+    for _ in 0..2.min(linked.len()) {
+        let (h, _) = &linked[rng.below(linked.len() as u64) as usize];
+        sqlx::query("UPDATE hris_employees SET first_name_in_full = ?, business_email = ? WHERE hris_id = ?")
+            .bind(format!("Full Name {round}"))
+            .bind(format!("r{round}@example.com"))
+            .bind(h)
+            .execute(&app.hris)
+            .await
+            .expect("edit");
+    }
+    for _ in 0..2.min(linked.len()) {
+        let (_, e) = &linked[rng.below(linked.len() as u64) as usize];
+        app.sandbox.edit_personal_info(
+            e,
+            "contactInfo.privateMobilePhone",
+            json!(format!("+31 6 {round:04} {:04}", rng.below(10_000))),
+        );
+    }
+    app.seed(
+        &app.company1,
+        50_000 + round as i64,
+        "Only",
+        &format!("InNmbrs{round}"),
+        "1980-05-05",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_anywhere_nothing_is_lost_or_duplicated() {
+    let app = TestApp::spawn_with(SandboxOptions {
+        latency: Duration::from_millis(4),
+        ..Default::default()
+    })
+    .await;
+    let mut rng = Rng(0x5eed_cafe_f00d);
+    let started = Instant::now();
+    let (mut kills, mut by_point, mut random_kills) = (0u32, HashMap::<&str, u32>::new(), 0u32);
+    let mut round = 0;
+    while kills < 100 || round < 2 * POINTS.len() {
+        assert!(round < 80, "too many rounds for {kills} kills");
+        add_work(&app, round, &mut rng).await;
+        // Each round: one crash point (its 1st, 2nd or 3rd hit), then random SIGKILLs.
+        let point = POINTS[round % POINTS.len()];
+        let t = Trial::Failpoint(point, 1 + ((round / POINTS.len()) % 3) as u64);
+        if trial(&app, &t).await {
+            kills += 1;
+            *by_point.entry(point).or_default() += 1;
+        }
+        for _ in 0..2 {
+            let t = Trial::KillAfter(Duration::from_millis(rng.below(150)));
+            if trial(&app, &t).await {
+                kills += 1;
+                random_kills += 1;
+            }
+        }
+        converge(&app).await;
+        check_invariants(&app, round).await;
+        round += 1;
+    }
+    println!(
+        "crash harness: {kills} kills over {round} rounds in {:.1} s; named points {by_point:?}; random SIGKILLs {random_kills}; employees {}",
+        started.elapsed().as_secs_f64(),
+        app.sandbox.employee_count()
+    );
+    for p in POINTS {
+        assert!(
+            by_point.get(p).copied().unwrap_or(0) > 0,
+            "crash point {p} was never reached"
+        );
+    }
+}
