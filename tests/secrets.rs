@@ -82,7 +82,10 @@ async fn no_secret_or_token_in_logs_output_or_databases() {
     app.seed(&app.company1, 77, "Only", "InNmbrs", "1970-01-01");
     let (code, stdout, stderr) = app.run(&["sync", "--once"], &trace("text")).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("created 2") && stdout.contains("imported 1"), "{stdout}");
+    assert!(
+        stdout.contains("created 2") && stdout.contains("imported 1"),
+        "{stdout}"
+    );
     assert!(stderr.contains("TRACE"), "trace logging is on");
     outputs.push(("cycle 1 stdout", stdout));
     outputs.push(("cycle 1 stderr", stderr));
@@ -90,7 +93,10 @@ async fn no_secret_or_token_in_logs_output_or_databases() {
     // Cycle 2: an update (GET → PUT), a pull, and a 401 that makes the client refresh its token.
     app.exec("UPDATE hris_employees SET last_name = 'Petterson' WHERE hris_id = 'h-1'")
         .await;
-    let jan = app.hris_value("h-2", "nmbrs_employee_id").await.expect("linked");
+    let jan = app
+        .hris_value("h-2", "nmbrs_employee_id")
+        .await
+        .expect("linked");
     assert!(app.sandbox.edit_personal_info(
         &jan,
         "contactInfo.businessEmail",
@@ -99,14 +105,20 @@ async fn no_secret_or_token_in_logs_output_or_databases() {
     app.sandbox.inject(Fault::Status(401), 1);
     let (code, stdout, stderr) = app.run(&["sync", "--once"], &trace("json")).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("updated 1") && stdout.contains("pulled 1"), "{stdout}");
+    assert!(
+        stdout.contains("updated 1") && stdout.contains("pulled 1"),
+        "{stdout}"
+    );
     outputs.push(("cycle 2 stdout", stdout));
     outputs.push(("cycle 2 stderr", stderr));
 
     // A refused client secret: exit 2, and the wrong secret is not echoed either.
     let wrong_secret = random("wrong-secret");
     let mut env: Vec<(&str, Option<&str>)> = trace("text");
-    env.push(("NMBRS_SYNC__NMBRS__CLIENT_SECRET", Some(wrong_secret.as_str())));
+    env.push((
+        "NMBRS_SYNC__NMBRS__CLIENT_SECRET",
+        Some(wrong_secret.as_str()),
+    ));
     let (code, stdout, stderr) = app.run(&["sync", "--once"], &env).await;
     assert_eq!(code, 2, "{stdout}\n{stderr}");
     outputs.push(("refused stdout", stdout));
@@ -133,8 +145,16 @@ async fn no_secret_or_token_in_logs_output_or_databases() {
         ("wrong client secret".into(), wrong_secret.clone()),
         ("subscription key".into(), subscription_key.clone()),
     ];
-    secrets.extend(access.iter().map(|t| ("access token".to_owned(), t.clone())));
-    secrets.extend(refresh.iter().map(|t| ("refresh token".to_owned(), t.clone())));
+    secrets.extend(
+        access
+            .iter()
+            .map(|t| ("access token".to_owned(), t.clone())),
+    );
+    secrets.extend(
+        refresh
+            .iter()
+            .map(|t| ("refresh token".to_owned(), t.clone())),
+    );
 
     let mut leaks = Vec::new();
     for (what, text) in &outputs {
@@ -180,7 +200,10 @@ async fn no_secret_or_token_in_logs_output_or_databases() {
     let loaded = app.settings.secrets().expect("secrets");
     let debug = format!("{:?} {:?}", app.settings, loaded);
     for secret in [&client_secret, &subscription_key, &seed_refresh] {
-        assert!(!debug.contains(secret.as_str()), "Debug leaks a secret: {debug}");
+        assert!(
+            !debug.contains(secret.as_str()),
+            "Debug leaks a secret: {debug}"
+        );
     }
     let secret_file = app.dir.path().join("client_secret");
     std::fs::write(&secret_file, format!("{client_secret}\n")).expect("write secret file");
@@ -203,7 +226,10 @@ async fn no_secret_or_token_in_logs_output_or_databases() {
     );
     let debug = format!("{settings:?} {loaded:?} {:#?} {:#?}", settings, loaded);
     for secret in [&client_secret, &subscription_key, &seed_refresh] {
-        assert!(!debug.contains(secret.as_str()), "Debug leaks a secret: {debug}");
+        assert!(
+            !debug.contains(secret.as_str()),
+            "Debug leaks a secret: {debug}"
+        );
     }
     eprintln!("secrets test took {:?}", started.elapsed());
 }
