@@ -204,9 +204,16 @@ impl HrisDb {
         let mut stream = query.fetch(&self.pool);
         let mut out = Vec::new();
         while let Some(r) = stream.try_next().await? {
-            let raw = |i: usize| RawValue {
-                text: r.try_get::<Option<String>, _>(i).ok().flatten(),
-                sql_type: SqlType::parse(&r.try_get::<String, _>(i + 1).unwrap_or_default()),
+            let raw = |i: usize| {
+                let sql_type = SqlType::parse(&r.try_get::<String, _>(i + 1).unwrap_or_default());
+                match r.try_get::<Option<String>, _>(i) {
+                    Ok(text) => RawValue { text, sql_type },
+                    // SQLite text need not be UTF-8: say so instead of reading it as empty.
+                    Err(_) => RawValue {
+                        text: None,
+                        sql_type: SqlType::InvalidUtf8,
+                    },
+                }
             };
             let mut values: Vec<Option<RawValue>> = vec![None; Field::ALL.len()];
             for (k, f) in fields.iter().enumerate() {
@@ -227,16 +234,13 @@ impl HrisDb {
     /// Writes the Nmbrs `employeeId` into the row's `nmbrs_employee_id` column.
     pub async fn set_employee_id(&self, hris_id: &str, employee_id: &str) -> Result<(), HrisError> {
         let sql = format!(
-            "UPDATE {} SET {} = ? WHERE {} = ?",
+            "UPDATE {} SET {} = ? WHERE {}",
             q(&self.table),
             q(&self.columns.nmbrs_employee_id),
-            q(&self.columns.hris_id)
+            self.key_match()
         );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(employee_id)
-            .bind(hris_id)
-            .execute(&self.pool)
-            .await?;
+        let query = sqlx::query(AssertSqlSafe(sql)).bind(employee_id);
+        bind_key(query, hris_id).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -264,10 +268,10 @@ impl HrisDb {
             sets.push(format!("{} = ?", q(u)));
         }
         let sql = format!(
-            "UPDATE {} SET {} WHERE {} = ? AND {}",
+            "UPDATE {} SET {} WHERE {} AND {}",
             q(&self.table),
             sets.join(", "),
-            q(&self.columns.hris_id),
+            self.key_match(),
             guards.join(" AND ")
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -280,7 +284,7 @@ impl HrisDb {
         if self.columns.updated_at.is_some() {
             query = query.bind(crate::state::utc_now());
         }
-        query = query.bind(hris_id);
+        query = bind_key(query, hris_id);
         for (_, before, _) in changes
             .iter()
             .filter(|(f, _, _)| self.columns.fields[f.index()].is_some())
@@ -333,6 +337,13 @@ impl HrisDb {
         Ok(query.execute(&self.pool).await?.rows_affected() == 1)
     }
 
+    /// `"hris_id" IN (?, ?)`: the row whose key reads as the given text, bound by [`bind_key`]. A
+    /// key stored as an INTEGER in a column without type affinity is not equal to its text, so the
+    /// integer is offered too (an index on the column still serves both).
+    fn key_match(&self) -> String {
+        format!("{} IN (?, ?)", q(&self.columns.hris_id))
+    }
+
     /// The pool, for tests and `doctor`.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
@@ -340,6 +351,16 @@ impl HrisDb {
 }
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// Binds the two parameters of [`HrisDb::key_match`]: the key as text, and as an integer when it is
+/// the canonical text of one ("42", not "042" or "+42").
+fn bind_key<'q>(query: Query<'q>, hris_id: &str) -> Query<'q> {
+    let as_int = hris_id
+        .parse::<i64>()
+        .ok()
+        .filter(|n| n.to_string() == hris_id);
+    query.bind(hris_id.to_owned()).bind(as_int)
+}
 
 /// Binds a field value with the column's natural type: employee numbers as integers.
 fn bind_value<'q>(query: Query<'q>, f: Field, value: Option<&str>) -> Query<'q> {
@@ -374,3 +395,74 @@ pub const DEFAULT_TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS hris_employees (
     updated_at TEXT,
     nmbrs_employee_id TEXT
 )";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table we did not create: no declared types, an INTEGER key, text that is not UTF-8.
+    #[tokio::test]
+    async fn untyped_table_integer_keys_are_written_and_bad_utf8_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite:{}", dir.path().join("hris.db").display());
+        let pool = crate::state::open_sqlite(&url, 1).await.expect("db");
+        let ddl = DEFAULT_TABLE_DDL
+            .replace(" TEXT PRIMARY KEY", " PRIMARY KEY")
+            .replace(" TEXT", "")
+            .replace(" INTEGER", "");
+        sqlx::query(AssertSqlSafe(ddl))
+            .execute(&pool)
+            .await
+            .expect("ddl");
+        sqlx::query(
+            "INSERT INTO hris_employees (hris_id, company_number, employee_number, first_name, last_name, birth_date)
+             VALUES (42, '2', 1, 'Lisa', 'Hanison', '1990-02-01'),
+                    ('h-2', '2', 2, CAST(x'c328' AS TEXT), 'Jansen', '1990-02-01')",
+        )
+        .execute(&pool)
+        .await
+        .expect("insert");
+        let columns = crate::config::Settings::built_in()
+            .expect("settings")
+            .columns()
+            .expect("columns");
+        let db = HrisDb::open(&url, "hris_employees", columns)
+            .await
+            .expect("open");
+        let rows = db
+            .rows_for_company("2", time::macros::date!(2026 - 01 - 01))
+            .await
+            .expect("rows");
+        let rec = rows[0].as_ref().expect("row 42 valid");
+        assert_eq!(rec.hris_id, "42");
+        let rej = rows[1].as_ref().expect_err("not UTF-8");
+        assert_eq!(rej.problems[0].field, "first_name");
+        assert!(rej.message().contains("UTF-8"), "{}", rej.message());
+
+        db.set_employee_id("42", "emp-1").await.expect("write back");
+        assert!(
+            db.pull(
+                "42",
+                &[(Field::LastName, Some("Hanison"), Some("Petterson"))]
+            )
+            .await
+            .expect("pull")
+        );
+        let (id, last): (Option<String>, String) = sqlx::query_as(
+            "SELECT nmbrs_employee_id, last_name FROM hris_employees WHERE hris_id = 42",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("row");
+        assert_eq!((id.as_deref(), last.as_str()), (Some("emp-1"), "Petterson"));
+        // "042" is not the key 42.
+        db.set_employee_id("042", "emp-x").await.expect("no-op");
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM hris_employees WHERE nmbrs_employee_id = 'emp-x'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+        assert_eq!(n, 0);
+    }
+}

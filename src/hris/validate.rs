@@ -12,6 +12,8 @@ pub enum SqlType {
     Real,
     Text,
     Blob,
+    /// Stored as TEXT but not valid UTF-8 (set by the reader when decoding fails; `text` is `None`).
+    InvalidUtf8,
 }
 
 impl SqlType {
@@ -103,7 +105,7 @@ pub fn printable(s: &str) -> String {
         .chars()
         .take(80)
         .flat_map(|c| {
-            if c.is_control() {
+            if c.is_control() || is_forbidden_format(c) {
                 c.escape_default().collect::<Vec<_>>()
             } else {
                 vec![c]
@@ -126,9 +128,20 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
         })
     };
 
+    // A key is used verbatim (`WHERE hris_id = ?` must find the row): not trimmed.
     let hris_id = match text_of(&raw.hris_id) {
         Err(m) => {
             problem("hris_id", m);
+            None
+        }
+        Ok(Some(_)) if raw.hris_id.sql_type == SqlType::Real => {
+            problem(
+                "hris_id",
+                format!(
+                    "is a decimal number ({}); a key must be text or a whole number",
+                    printable(raw.hris_id.text.as_deref().unwrap_or(""))
+                ),
+            );
             None
         }
         Ok(None) => {
@@ -138,7 +151,8 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
             );
             None
         }
-        Ok(Some(id)) => {
+        Ok(Some(_)) => {
+            let id = raw.hris_id.text.clone().unwrap_or_default();
             if let Some(m) = text_problem(&id) {
                 problem("hris_id", m);
             }
@@ -169,6 +183,10 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
         let text = match (f, rv.sql_type) {
             (_, SqlType::Blob) => {
                 problem(name, "holds binary data (BLOB); expected text".into());
+                continue;
+            }
+            (_, SqlType::InvalidUtf8) => {
+                problem(name, INVALID_UTF8.into());
                 continue;
             }
             (Field::EmployeeNumber, SqlType::Real) => {
@@ -237,14 +255,48 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
     }
 }
 
+const INVALID_UTF8: &str = "holds text that is not valid UTF-8; re-save it as UTF-8 text";
+
 fn text_of(v: &RawValue) -> Result<Option<String>, String> {
     match v.sql_type {
         SqlType::Blob => Err("holds binary data (BLOB); expected text".into()),
+        SqlType::InvalidUtf8 => Err(INVALID_UTF8.into()),
         _ => Ok(crate::fields::normalize(v.text.as_deref())),
     }
 }
 
-/// Problems any text value can have: too long, control characters.
+/// Characters refused in every value although `char::is_control` says no: the line and
+/// paragraph separators U+2028/U+2029 (line breaks to JSON-in-JS, log viewers and editors), and the
+/// explicit bidirectional embeddings, overrides and isolates U+202A–U+202E, U+2066–U+2069 (an RLO
+/// makes "Hanison\u{202E}nosirap" display as something else: "Trojan Source"). Right-to-left text
+/// needs none of them; the bidi *marks* LRM/RLM/ALM, ZWJ and ZWNJ are allowed (real names and emoji
+/// use them).
+pub fn is_forbidden_format(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that draw nothing: a value made only of these (and whitespace) is blank to a reader
+/// even though `trim` keeps it (zero-width space, joiners, word joiner, BOM, soft hyphen, bidi
+/// marks, Hangul fillers, Mongolian vowel separator, combining grapheme joiner).
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+    )
+}
+
+/// Problems any text value can have: too long, control or forbidden format characters, nothing
+/// visible.
 fn text_problem(s: &str) -> Option<String> {
     let n = s.chars().count();
     if n > MAX_TEXT_CHARS {
@@ -256,6 +308,21 @@ fn text_problem(s: &str) -> Option<String> {
         return Some(format!(
             "contains the control character {}; remove it",
             c.escape_unicode()
+        ));
+    }
+    if let Some(c) = s.chars().find(|&c| is_forbidden_format(c)) {
+        return Some(format!(
+            "contains the invisible formatting character {} (line separator or bidi override); remove it",
+            c.escape_unicode()
+        ));
+    }
+    if s.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
+        return Some(format!(
+            "has no visible characters (only {}); give a real value or leave it empty",
+            s.chars()
+                .map(|c| c.escape_unicode().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
         ));
     }
     None
@@ -271,7 +338,16 @@ fn field_problem(f: Field, s: &str, today: Date) -> Option<String> {
         },
         Field::BirthDate => {
             let fmt = format_description!("[year]-[month]-[day]");
-            match Date::parse(s, &fmt) {
+            // `[year]` alone would also take a sign ("+1990-02-01"): insist on the exact shape.
+            let shape = s.len() == 10
+                && s.bytes().enumerate().all(|(i, b)| {
+                    if i == 4 || i == 7 {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                });
+            match Date::parse(s, &fmt).ok().filter(|_| shape).ok_or(()) {
                 Err(_) => Some(format!(
                     "`{}` is not a real date in YYYY-MM-DD form",
                     printable(s)
@@ -308,6 +384,9 @@ fn field_problem(f: Field, s: &str, today: Date) -> Option<String> {
 }
 
 /// A plain `local@domain.tld` address: one `@`, no spaces, a dot in the domain, no empty labels.
+/// The local part is a dot-atom (no leading, trailing or double dot; RFC 5322); domain labels are
+/// letters (any script, for IDN), digits and inner hyphens (RFC 1123). The TLD is not checked
+/// further (`xn--p1ai` has digits): the API may be stricter, and then answers 400.
 pub fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
@@ -316,13 +395,20 @@ pub fn is_email(s: &str) -> bool {
         && local.len() <= 64
         && s.len() <= 254
         && !domain.contains('@')
-        && !s
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c))
+        && !s.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || is_forbidden_format(c)
+                || "<>()[],;:\\\"".contains(c)
+        })
+        && local.split('.').all(|atom| !atom.is_empty())
         && domain.split('.').count() >= 2
-        && domain
-            .split('.')
-            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
+        && domain.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
 }
 
 /// Today's UTC date, for the "not in the future" rule.
@@ -495,5 +581,136 @@ mod tests {
             rec.values.get(Field::LastName),
             Some("O'Brien\"; DROP TABLE x; --")
         );
+    }
+
+    #[test]
+    fn line_separators_and_bidi_overrides_are_refused_marks_and_joiners_pass() {
+        for bad in [
+            "Lisa\u{2028}Hanison",
+            "Rick\u{2029}Petterson",
+            "Hanison\u{202E}nosirap",
+            "\u{202B}عربي\u{202C}",
+            "\u{2067}x\u{2069}",
+        ] {
+            assert_eq!(
+                problems(&row(&[(Field::LastName, text(bad))])),
+                ["last_name"],
+                "{bad:?}"
+            );
+        }
+        for good in [
+            "Ali\u{200F}",
+            "👩\u{200D}💻",
+            "فاطمه\u{200C}زهرا",
+            "e\u{0301}lodie",
+        ] {
+            let rec = validate(&row(&[(Field::LastName, text(good))]), &Field::ALL, TODAY)
+                .expect("valid");
+            assert_eq!(
+                rec.values.get(Field::LastName),
+                Some(good),
+                "byte-identical"
+            );
+        }
+        let rej = validate(
+            &row(&[(Field::FirstName, text("x\u{2028}[ERROR] forged\u{202E}"))]),
+            &Field::ALL,
+            TODAY,
+        )
+        .expect_err("bad");
+        assert!(!rej.message().contains('\u{2028}') && !rej.message().contains('\u{202E}'));
+    }
+
+    #[test]
+    fn invisible_only_values_are_blank() {
+        for blank in ["\u{200B}", "\u{3164}", "\u{FEFF}", " \u{200B}\u{200D} "] {
+            assert_eq!(
+                problems(&row(&[(Field::LastName, text(blank))])),
+                ["last_name"],
+                "{blank:?}"
+            );
+            assert_eq!(
+                problems(&row(&[(Field::FirstName, text(blank))])),
+                ["first_name"],
+                "{blank:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_must_have_the_exact_shape() {
+        for bad in [
+            "+1990-02-01",
+            "-1990-02-01",
+            "1990-2-01",
+            "١٩٩٠-٠١-٠١",
+            "1990-02-01x",
+        ] {
+            assert_eq!(
+                problems(&row(&[(Field::BirthDate, text(bad))])),
+                ["birth_date"],
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            problems(&row(&[(Field::BirthDate, text("2024-02-29"))])),
+            [] as [&str; 0]
+        );
+    }
+
+    #[test]
+    fn email_local_part_is_a_dot_atom_and_domain_labels_are_hostnames() {
+        for bad in [
+            ".user@example.com",
+            "user.@example.com",
+            "us..er@example.com",
+            "user@exa_mple.com",
+            "user@exa!mple.com",
+            "user\u{202E}@example.com",
+        ] {
+            assert!(!is_email(bad), "{bad:?}");
+        }
+        for good in [
+            "first.last+tag@sub.example.co.uk",
+            "o'brien@example.com",
+            "üser@exämple.de",
+            "user@example.c0m",
+            "a@xn--80ak6aa92e.xn--p1ai",
+        ] {
+            assert!(is_email(good), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn hris_id_is_used_verbatim_and_must_be_text_or_integer() {
+        let mut r = row(&[]);
+        r.hris_id = text(" padded ");
+        assert_eq!(
+            validate(&r, &Field::ALL, TODAY).expect("valid").hris_id,
+            " padded "
+        );
+        r.hris_id = RawValue {
+            text: Some("7.5".into()),
+            sql_type: SqlType::Real,
+        };
+        let rej = validate(&r, &Field::ALL, TODAY).expect_err("real key");
+        assert_eq!(rej.problems[0].field, "hris_id");
+        assert!(rej.message().contains("rowid 7"));
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_named_not_read_as_empty() {
+        let bad = RawValue {
+            text: None,
+            sql_type: SqlType::InvalidUtf8,
+        };
+        assert_eq!(
+            problems(&row(&[(Field::FirstName, bad.clone())])),
+            ["first_name"]
+        );
+        let mut r = row(&[]);
+        r.hris_id = bad;
+        let rej = validate(&r, &Field::ALL, TODAY).expect_err("bad key");
+        assert!(rej.message().contains("UTF-8"), "{}", rej.message());
     }
 }

@@ -45,6 +45,11 @@ pub(crate) struct AuthState {
     refresh_tokens: HashMap<String, String>,
     access_tokens: HashMap<String, AccessToken>,
     subscription_keys: HashSet<String>,
+    /// Every access token ever issued, oldest first (expired ones are dropped from
+    /// `access_tokens`, not from here): for leak tests.
+    issued_access: Vec<String>,
+    /// Every refresh token ever issued (the seed ones included), oldest first: for leak tests.
+    issued_refresh: Vec<String>,
 }
 
 /// Why a token request failed (RFC 6749 §5.2 error codes).
@@ -134,7 +139,18 @@ impl AuthState {
         let token = random_token();
         self.refresh_tokens
             .insert(token.clone(), client_id.to_string());
+        self.issued_refresh.push(token.clone());
         token
+    }
+
+    /// Every access token issued so far, oldest first (for leak tests).
+    pub(crate) fn issued_access_tokens(&self) -> Vec<String> {
+        self.issued_access.clone()
+    }
+
+    /// Every refresh token issued so far, the seed ones included, oldest first (for leak tests).
+    pub(crate) fn issued_refresh_tokens(&self) -> Vec<String> {
+        self.issued_refresh.clone()
     }
 
     pub(crate) fn add_subscription_key(&mut self, key: &str) {
@@ -190,6 +206,7 @@ impl AuthState {
         let now = Instant::now();
         self.access_tokens.retain(|_, t| t.expires_at > now);
         let access_token = random_token();
+        self.issued_access.push(access_token.clone());
         self.access_tokens.insert(
             access_token.clone(),
             AccessToken {

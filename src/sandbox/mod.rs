@@ -280,6 +280,18 @@ impl Sandbox {
         self.inner.store().edit_field(employee_id, path, value)
     }
 
+    /// Every access token the token endpoint has issued, oldest first, expired ones included.
+    /// For leak tests: none of them may show up in logs or databases.
+    pub fn issued_access_tokens(&self) -> Vec<String> {
+        self.inner.auth().issued_access_tokens()
+    }
+
+    /// Every refresh token issued (by [`Sandbox::add_client`] and by each rotation), oldest
+    /// first. For leak tests: only the newest may be stored, in the state database's `oauth_state`.
+    pub fn issued_refresh_tokens(&self) -> Vec<String> {
+        self.inner.auth().issued_refresh_tokens()
+    }
+
     // ------------------------------------------------------------ knobs
 
     /// Latency added to every API response from now on.
