@@ -301,6 +301,20 @@ impl Settings {
                 format!("year {year}, period {period} is out of range (period 1..=53)"),
             ));
         }
+        if let Err(e) = croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Required)
+            .dom_and_dow(true)
+            .build()
+            .parse(&self.sync.schedule)
+        {
+            return Err(invalid(
+                "sync.schedule",
+                format!(
+                    "`{}` is not a cron expression with a seconds field (e.g. \"0 */15 * * * *\"): {e}",
+                    self.sync.schedule
+                ),
+            ));
+        }
         if self.hris.table.is_empty() || !is_identifier(&self.hris.table) {
             return Err(invalid(
                 "hris.table",
@@ -429,18 +443,23 @@ fn secret(
         origin: "settings".into(),
         message,
     };
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| invalid(format!("cannot read {key}_file `{}`: {e}", path.display())))?;
-        let trimmed = text.trim();
-        if trimmed.is_empty() {
-            return Err(invalid(format!("{key}_file `{}` is empty", path.display())));
-        }
-        return Ok(SecretString::from(trimmed.to_owned()));
+    // A value given directly wins over a `*_file` path: a deployment's config file can name a
+    // credential file and an operator can still override it with `NMBRS_SYNC__NMBRS__CLIENT_SECRET`.
+    if let Some(v) = value
+        && !v.expose_secret().trim().is_empty()
+    {
+        return Ok(SecretString::from(v.expose_secret().trim().to_owned()));
     }
-    match value {
-        Some(v) if !v.expose_secret().trim().is_empty() => {
-            Ok(SecretString::from(v.expose_secret().trim().to_owned()))
+    match file {
+        Some(path) if !path.as_os_str().is_empty() => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                invalid(format!("cannot read {key}_file `{}`: {e}", path.display()))
+            })?;
+            let trimmed = text.trim();
+            if trimmed.is_empty() {
+                return Err(invalid(format!("{key}_file `{}` is empty", path.display())));
+            }
+            Ok(SecretString::from(trimmed.to_owned()))
         }
         _ => Err(invalid(format!(
             "not set: give `{key}` or `{key}_file` (env NMBRS_SYNC__{})",
@@ -611,7 +630,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("key");
         std::fs::write(&path, "from-file\n").expect("write");
-        let got = secret("nmbrs.subscription_key", &None, &Some(path)).expect("reads");
+        let got = secret("nmbrs.subscription_key", &None, &Some(path.clone())).expect("reads");
         assert_eq!(got.expose_secret(), "from-file");
+        let direct = Some(SecretString::from("from-env"));
+        let got = secret("nmbrs.subscription_key", &direct, &Some(path)).expect("reads");
+        assert_eq!(
+            got.expose_secret(),
+            "from-env",
+            "a value given directly overrides the file"
+        );
     }
 }

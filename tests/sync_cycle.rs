@@ -498,3 +498,24 @@ async fn bad_rows_are_rejected_per_row_and_the_rest_syncs() {
     assert!(find("h-email").contains("hris_id=h-email"));
     assert_eq!(app.sandbox.employee_count(), 1);
 }
+
+#[tokio::test]
+async fn pull_lands_when_the_hris_value_carries_unicode_padding() {
+    let app = TestApp::spawn().await;
+    // A no-break space around the name: read as "Lisa", so the pull guard must see "Lisa" too.
+    app.insert(&person("h-1", "2", 98072, "Lisa\u{a0}", "Hanison"))
+        .await;
+    app.cycle().await;
+    let id = app
+        .hris_value("h-1", "nmbrs_employee_id")
+        .await
+        .expect("linked");
+    app.sandbox
+        .edit_personal_info(&id, "basicInfo.firstName", json!("Elisabeth"));
+    let r = app.cycle().await;
+    assert_eq!(r.counts.pulled, 1, "{}", r.summary());
+    assert_eq!(
+        app.hris_value("h-1", "first_name").await.as_deref(),
+        Some("Elisabeth")
+    );
+}

@@ -252,46 +252,76 @@ impl HrisDb {
         hris_id: &str,
         changes: &[(Field, Option<&str>, Option<&str>)],
     ) -> Result<bool, HrisError> {
-        let mut sets = Vec::new();
-        let mut guards = Vec::new();
-        for (f, _, _) in changes {
-            let Some(col) = &self.columns.fields[f.index()] else {
-                continue;
-            };
-            sets.push(format!("{} = ?", q(col)));
-            guards.push(format!("NULLIF(TRIM({}), '') IS ?", as_text(col)));
-        }
-        if sets.is_empty() {
+        let changes: Vec<(&str, Field, Option<&str>, Option<&str>)> = changes
+            .iter()
+            .filter_map(|(f, before, after)| {
+                self.columns.fields[f.index()]
+                    .as_deref()
+                    .map(|c| (c, *f, *before, *after))
+            })
+            .collect();
+        if changes.is_empty() {
             return Ok(true);
         }
+        // Compare in Rust, inside one write transaction: the same normalisation as the read
+        // (Unicode trim, empty = none), which SQL's TRIM cannot reproduce.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let select = format!(
+            "SELECT {} FROM {} WHERE {}",
+            changes
+                .iter()
+                .map(|(c, ..)| as_text(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            q(&self.table),
+            self.key_match()
+        );
+        let row = bind_key(sqlx::query(AssertSqlSafe(select)), hris_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else { return Ok(false) };
+        for (i, (_, f, before, _)) in changes.iter().enumerate() {
+            let raw: Option<String> = row.try_get(i).ok().flatten();
+            let mut now = FieldValues::default();
+            now.set(*f, raw.as_deref());
+            let now = now.get(*f).map(|v| match f {
+                Field::EmployeeNumber => v
+                    .parse::<i64>()
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|_| v.to_owned()),
+                _ => v.to_owned(),
+            });
+            if now.as_deref() != *before {
+                return Ok(false);
+            }
+        }
+        let mut sets: Vec<String> = changes
+            .iter()
+            .map(|(c, ..)| format!("{} = ?", q(c)))
+            .collect();
         if let Some(u) = &self.columns.updated_at {
             sets.push(format!("{} = ?", q(u)));
         }
         let sql = format!(
-            "UPDATE {} SET {} WHERE {} AND {}",
+            "UPDATE {} SET {} WHERE {}",
             q(&self.table),
             sets.join(", "),
-            self.key_match(),
-            guards.join(" AND ")
+            self.key_match()
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (f, _, after) in changes
-            .iter()
-            .filter(|(f, _, _)| self.columns.fields[f.index()].is_some())
-        {
+        for (_, f, _, after) in &changes {
             query = bind_value(query, *f, *after);
         }
         if self.columns.updated_at.is_some() {
             query = query.bind(crate::state::utc_now());
         }
-        query = bind_key(query, hris_id);
-        for (_, before, _) in changes
-            .iter()
-            .filter(|(f, _, _)| self.columns.fields[f.index()].is_some())
-        {
-            query = query.bind(before.map(str::to_owned));
-        }
-        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
+        let written = bind_key(query, hris_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(written)
     }
 
     /// Inserts a row for an employee that exists only in Nmbrs (`sync.import_from_nmbrs`).
