@@ -613,6 +613,12 @@ mod tests {
         )
         .expect_err("must fail");
         assert!(err.to_string().contains("sync.field_owner.salary"), "{err}");
+        let err = Settings::load_with_env(
+            None,
+            env(&[("NMBRS_SYNC__SYNC__SCHEDULE", "every tuesday")]),
+        )
+        .expect_err("must fail");
+        assert!(err.to_string().contains("sync.schedule"), "{err}");
     }
 
     #[test]
