@@ -361,24 +361,74 @@ fn same(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
-/// SPEC rule 1 for one record among `free` (unlinked, unclaimed) employees.
-fn find_match<'a>(
-    values: &FieldValues,
-    hint: Option<&str>,
-    free: &[&'a NmbrsEmployee],
-) -> Match<'a> {
-    if let Some(hint) = hint
-        && let Some(e) = free.iter().find(|e| e.employee_id == hint)
-    {
+/// The employees nobody holds yet (not linked, not claimed in this plan), indexed by the keys
+/// matching uses: each lookup is a hash probe, so matching n rows stays O(n), not O(n²).
+struct Candidates<'a> {
+    by_id: HashMap<&'a str, &'a NmbrsEmployee>,
+    by_number: HashMap<&'a str, Vec<&'a NmbrsEmployee>>,
+    by_name_birth: HashMap<(String, &'a str), Vec<&'a NmbrsEmployee>>,
+    /// Linked before this cycle, or claimed by a match (or a refused match) in this plan.
+    taken: HashSet<String>,
+}
+
+impl<'a> Candidates<'a> {
+    fn new(nmbrs: &'a [NmbrsEmployee], linked: &HashSet<&str>) -> Candidates<'a> {
+        let mut c = Candidates {
+            by_id: HashMap::new(),
+            by_number: HashMap::new(),
+            by_name_birth: HashMap::new(),
+            taken: linked.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        for e in nmbrs {
+            c.by_id.insert(&e.employee_id, e);
+            if let Some(n) = e.values.get(Field::EmployeeNumber) {
+                c.by_number.entry(n).or_default().push(e);
+            }
+            if let (Some(last), Some(birth)) = (
+                e.values.get(Field::LastName),
+                e.values.get(Field::BirthDate),
+            ) {
+                c.by_name_birth
+                    .entry((last.to_lowercase(), birth))
+                    .or_default()
+                    .push(e);
+            }
+        }
+        c
+    }
+
+    fn free(&self, e: &NmbrsEmployee) -> bool {
+        !self.taken.contains(&e.employee_id)
+    }
+
+    fn hint(&self, id: &str) -> Option<&'a NmbrsEmployee> {
+        self.by_id.get(id).copied().filter(|e| self.free(e))
+    }
+
+    fn with_number(&self, n: Option<&str>) -> Vec<&'a NmbrsEmployee> {
+        let list = n.and_then(|n| self.by_number.get(n));
+        list.map(|l| l.iter().copied().filter(|e| self.free(e)).collect())
+            .unwrap_or_default()
+    }
+
+    fn with_name_birth(&self, last: Option<&str>, birth: Option<&str>) -> Vec<&'a NmbrsEmployee> {
+        let (Some(last), Some(birth)) = (last, birth) else {
+            return vec![];
+        };
+        let list = self.by_name_birth.get(&(last.to_lowercase(), birth));
+        list.map(|l| l.iter().copied().filter(|e| self.free(e)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// SPEC rule 1 for one record among the free [`Candidates`].
+fn find_match<'a>(values: &FieldValues, hint: Option<&str>, free: &Candidates<'a>) -> Match<'a> {
+    if let Some(e) = hint.and_then(|h| free.hint(h)) {
         return Match::One(e, "nmbrs_employee_id column");
     }
     let ids = |v: &[&NmbrsEmployee]| v.iter().map(|e| e.employee_id.clone()).collect::<Vec<_>>();
     let number = values.get(Field::EmployeeNumber);
-    let by_number: Vec<&NmbrsEmployee> = free
-        .iter()
-        .copied()
-        .filter(|e| number.is_some() && e.values.get(Field::EmployeeNumber) == number)
-        .collect();
+    let by_number = free.with_number(number);
     if !by_number.is_empty() {
         let confirmed: Vec<&NmbrsEmployee> = by_number
             .iter()
@@ -417,8 +467,8 @@ fn find_match<'a>(
         };
     }
     let by_name: Vec<&NmbrsEmployee> = free
-        .iter()
-        .copied()
+        .with_name_birth(values.get(Field::LastName), values.get(Field::BirthDate))
+        .into_iter()
         .filter(|e| {
             values.get(Field::LastName).is_some()
                 && same(e.values.get(Field::LastName), values.get(Field::LastName))
@@ -465,7 +515,7 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
         .iter()
         .filter_map(|l| l.employee_id.as_deref())
         .collect();
-    let mut claimed: HashSet<String> = HashSet::new();
+    let mut free = Candidates::new(input.nmbrs, &linked_ids);
     let mut decisions = Vec::with_capacity(input.hris.len());
 
     // Employee numbers used by several valid rows: an unlinked one of them can't be matched safely.
@@ -516,13 +566,6 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
 
     // Pass 2: unlinked rows and pending intents, matched among employees nobody holds.
     for (rec, link) in unlinked {
-        let free: Vec<&NmbrsEmployee> = input
-            .nmbrs
-            .iter()
-            .filter(|e| {
-                !linked_ids.contains(e.employee_id.as_str()) && !claimed.contains(&e.employee_id)
-            })
-            .collect();
         let pending = link.filter(|l| l.status == LinkStatus::PendingCreate);
         let intent = pending
             .and_then(|l| l.create_intent.as_deref())
@@ -552,7 +595,7 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
         let lookup = intent.as_ref().unwrap_or(&rec.values);
         match find_match(lookup, rec.nmbrs_employee_id.as_deref(), &free) {
             Match::One(e, rule) => {
-                claimed.insert(e.employee_id.clone());
+                free.taken.insert(e.employee_id.clone());
                 let how = if intent.is_some() {
                     NewLink::IntentReconciled
                 } else {
@@ -569,7 +612,7 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
                 decisions.push(update_for(rec, e, how, base.as_ref(), None, false, rules));
             }
             Match::Refused(message, candidates) => {
-                claimed.extend(candidates);
+                free.taken.extend(candidates);
                 decisions.push(Decision::Fail {
                     hris_id: rec.hris_id.clone(),
                     employee_id: None,
@@ -605,7 +648,7 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
     // Employees only Nmbrs has.
     if rules.import_from_nmbrs {
         for e in input.nmbrs {
-            if linked_ids.contains(e.employee_id.as_str()) || claimed.contains(&e.employee_id) {
+            if free.taken.contains(&e.employee_id) {
                 continue;
             }
             if e.values

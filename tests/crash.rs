@@ -6,10 +6,7 @@
 mod common;
 
 use common::{TestApp, person};
-use nmbrs_sync::fields::{Field, FieldValues};
-use nmbrs_sync::nmbrs::model::values_from_personal_info;
 use nmbrs_sync::sandbox::SandboxOptions;
-use nmbrs_sync::state::audit::{ChainCheck, verify_chain};
 use serde_json::json;
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -135,87 +132,6 @@ async fn converge(app: &TestApp) {
     }
 }
 
-/// HRIS values of every row (all fields), keyed by hris_id, with the stored employeeId.
-async fn hris_rows(app: &TestApp) -> HashMap<String, (Option<String>, FieldValues)> {
-    let cols = Field::ALL
-        .iter()
-        .map(|f| format!("CAST({} AS TEXT)", f.name()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!("SELECT hris_id, nmbrs_employee_id, {cols} FROM hris_employees");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .fetch_all(&app.hris)
-        .await
-        .expect("rows");
-    rows.iter()
-        .map(|r| {
-            use sqlx::Row;
-            let mut v = FieldValues::default();
-            for (i, f) in Field::ALL.iter().enumerate() {
-                v.set(*f, r.get::<Option<String>, _>(i + 2).as_deref());
-            }
-            (r.get::<String, _>(0), (r.get::<Option<String>, _>(1), v))
-        })
-        .collect()
-}
-
-async fn check_invariants(app: &TestApp, round: usize) {
-    // No duplicate employee: employee numbers are unique per company and every HRIS row has exactly one employee.
-    let hris = hris_rows(app).await;
-    let mut employees: HashMap<String, FieldValues> = HashMap::new();
-    for company in [&app.company1, &app.company2] {
-        let mut numbers = HashMap::new();
-        for e in app.employees(company) {
-            let id = e["employeeId"].as_str().expect("id").to_owned();
-            let values = values_from_personal_info(&e["personalInfo"]);
-            let n = values.get(Field::EmployeeNumber).unwrap_or("").to_owned();
-            assert!(
-                numbers.insert(n.clone(), id.clone()).is_none(),
-                "round {round}: duplicate employee number {n} in company {company}"
-            );
-            employees.insert(id, values);
-        }
-    }
-    assert_eq!(
-        employees.len(),
-        hris.len(),
-        "round {round}: one employee per HRIS row, no more, no fewer"
-    );
-    let state = nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
-        .await
-        .expect("state");
-    let links: Vec<(String, Option<String>, Option<String>, String)> =
-        sqlx::query_as("SELECT hris_id, employee_id, snapshot, status FROM employee_links")
-            .fetch_all(&state)
-            .await
-            .expect("links");
-    assert_eq!(links.len(), hris.len(), "round {round}: every row linked");
-    for (hris_id, employee_id, snapshot, status) in links {
-        assert_eq!(status, "linked", "round {round}: {hris_id}");
-        let employee_id = employee_id.expect("linked");
-        let (stored_id, h) = &hris[&hris_id];
-        assert_eq!(
-            stored_id.as_deref(),
-            Some(employee_id.as_str()),
-            "round {round}: id written back for {hris_id}"
-        );
-        let n = &employees[&employee_id];
-        assert_eq!(h, n, "round {round}: HRIS and Nmbrs agree for {hris_id}");
-        let base = FieldValues::from_json(&snapshot.expect("snapshot")).expect("snapshot json");
-        assert_eq!(
-            &base, h,
-            "round {round}: snapshot equals both sides for {hris_id}"
-        );
-    }
-    assert!(
-        matches!(
-            verify_chain(&state).await.expect("verify"),
-            ChainCheck::Intact { .. }
-        ),
-        "round {round}: audit chain intact"
-    );
-}
-
 /// Adds one round of work on both sides: creates (some with partner info), HRIS edits, Nmbrs edits, an import.
 async fn add_work(app: &TestApp, round: usize, rng: &mut Rng) {
     for k in 0..4 {
@@ -238,7 +154,7 @@ async fn add_work(app: &TestApp, round: usize, rng: &mut Rng) {
                 .expect("partner");
         }
     }
-    let existing = hris_rows(app).await;
+    let existing = common::hris_rows(app).await;
     let mut linked: Vec<(String, String)> = existing
         .iter()
         .filter_map(|(h, (e, _))| e.clone().map(|e| (h.clone(), e)))
@@ -300,7 +216,7 @@ async fn killed_anywhere_nothing_is_lost_or_duplicated() {
             }
         }
         converge(&app).await;
-        check_invariants(&app, round).await;
+        common::check_invariants(&app, &format!("round {round}")).await;
         round += 1;
     }
     println!(

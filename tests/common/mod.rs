@@ -4,11 +4,15 @@
 
 use nmbrs_sync::commands::demo::sandbox_settings;
 use nmbrs_sync::config::Settings;
+use nmbrs_sync::fields::{Field, FieldValues};
 use nmbrs_sync::hris::DEFAULT_TABLE_DDL;
+use nmbrs_sync::nmbrs::model::values_from_personal_info;
 use nmbrs_sync::sandbox::{RunningSandbox, Sandbox, SandboxOptions, seed_default};
+use nmbrs_sync::state::audit::{ChainCheck, verify_chain};
 use nmbrs_sync::sync::{CycleReport, Syncer};
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -265,4 +269,87 @@ impl TestApp {
 /// A string field of an employee's personal info, e.g. `("basicInfo", "lastName")`.
 pub fn pi_field(employee: &Value, section: &str, key: &str) -> Value {
     employee["personalInfo"][section][key].clone()
+}
+
+/// HRIS values of every row (all fields), keyed by hris_id, with the stored employeeId.
+pub async fn hris_rows(app: &TestApp) -> HashMap<String, (Option<String>, FieldValues)> {
+    let cols = Field::ALL
+        .iter()
+        .map(|f| format!("CAST({} AS TEXT)", f.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("SELECT hris_id, nmbrs_employee_id, {cols} FROM hris_employees");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&app.hris)
+        .await
+        .expect("rows");
+    rows.iter()
+        .map(|r| {
+            use sqlx::Row;
+            let mut v = FieldValues::default();
+            for (i, f) in Field::ALL.iter().enumerate() {
+                v.set(*f, r.get::<Option<String>, _>(i + 2).as_deref());
+            }
+            (r.get::<String, _>(0), (r.get::<Option<String>, _>(1), v))
+        })
+        .collect()
+}
+
+/// The end state every convergence must reach: one employee per HRIS row (no duplicate employee
+/// number in a company), both sides equal, snapshots equal to both, ids written back, audit intact.
+pub async fn check_invariants(app: &TestApp, round: &str) {
+    // No duplicate employee: employee numbers are unique per company and every HRIS row has exactly one employee.
+    let hris = hris_rows(app).await;
+    let mut employees: HashMap<String, FieldValues> = HashMap::new();
+    for company in [&app.company1, &app.company2] {
+        let mut numbers = HashMap::new();
+        for e in app.employees(company) {
+            let id = e["employeeId"].as_str().expect("id").to_owned();
+            let values = values_from_personal_info(&e["personalInfo"]);
+            let n = values.get(Field::EmployeeNumber).unwrap_or("").to_owned();
+            assert!(
+                numbers.insert(n.clone(), id.clone()).is_none(),
+                "{round}: duplicate employee number {n} in company {company}"
+            );
+            employees.insert(id, values);
+        }
+    }
+    assert_eq!(
+        employees.len(),
+        hris.len(),
+        "{round}: one employee per HRIS row, no more, no fewer"
+    );
+    let state = nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
+        .await
+        .expect("state");
+    let links: Vec<(String, Option<String>, Option<String>, String)> =
+        sqlx::query_as("SELECT hris_id, employee_id, snapshot, status FROM employee_links")
+            .fetch_all(&state)
+            .await
+            .expect("links");
+    assert_eq!(links.len(), hris.len(), "{round}: every row linked");
+    for (hris_id, employee_id, snapshot, status) in links {
+        assert_eq!(status, "linked", "{round}: {hris_id}");
+        let employee_id = employee_id.expect("linked");
+        let (stored_id, h) = &hris[&hris_id];
+        assert_eq!(
+            stored_id.as_deref(),
+            Some(employee_id.as_str()),
+            "{round}: id written back for {hris_id}"
+        );
+        let n = &employees[&employee_id];
+        assert_eq!(h, n, "{round}: HRIS and Nmbrs agree for {hris_id}");
+        let base = FieldValues::from_json(&snapshot.expect("snapshot")).expect("snapshot json");
+        assert_eq!(
+            &base, h,
+            "{round}: snapshot equals both sides for {hris_id}"
+        );
+    }
+    assert!(
+        matches!(
+            verify_chain(&state).await.expect("verify"),
+            ChainCheck::Intact { .. }
+        ),
+        "{round}: audit chain intact"
+    );
 }
