@@ -1,7 +1,7 @@
 //! Applying a plan: the writes to Nmbrs and the HRIS, then the new link/snapshot with its audit rows.
 //!
 //! Order inside a record is what makes crashes harmless:
-//! * create: intent committed → POST → link committed → id written to the HRIS row → partner PUT.
+//! * create: intent committed → POST → id written to the HRIS row → link committed → partner PUT.
 //!   A crash after the POST leaves a pending intent that the next plan reconciles by lookup.
 //! * update: GET → check the fields still hold what the plan read → PUT with only those fields
 //!   changed → HRIS pull (guarded by the values read) → snapshot + audit rows in one transaction.
@@ -431,7 +431,13 @@ impl Applier {
         let employee_id = created.body;
         crate::failpoint::hit("after_post");
 
-        // 3. The link: Nmbrs now holds the create-body fields; partner fields follow below.
+        // 3. The id into the HRIS row (a crash before the link commits leaves the intent pending;
+        //    the next cycle finds the employee by lookup and links it).
+        self.hris.set_employee_id(hris_id, &employee_id).await?;
+        crate::failpoint::hit("after_write_back");
+
+        // 4. The link, with its audit rows: Nmbrs now holds the create-body fields; partner fields
+        //    follow below.
         let mut base = values.clone();
         for f in Field::ALL.into_iter().filter(|f| !f.in_create_body()) {
             base.set(f, None);
@@ -454,20 +460,17 @@ impl Applier {
                 .http(created.call),
         )
         .await?;
+        tx.audit(
+            &self
+                .entry("write_back", hris_id, Some(&employee_id))
+                .direction(Direction::ToHris)
+                .message("nmbrs_employee_id written to the HRIS row"),
+        )
+        .await?;
         crate::failpoint::hit("before_commit");
         tx.commit().await?;
         crate::failpoint::hit("after_link");
         tracing::info!(hris_id, employee_id, "employee created");
-
-        // 4. The id into the HRIS row.
-        self.hris.set_employee_id(hris_id, &employee_id).await?;
-        crate::failpoint::hit("after_write_back");
-        self.state
-            .audit(&[self
-                .entry("write_back", hris_id, Some(&employee_id))
-                .direction(Direction::ToHris)
-                .message("nmbrs_employee_id written to the HRIS row")])
-            .await?;
 
         // 5. Fields the create body cannot carry.
         let rest: Vec<Change> = self

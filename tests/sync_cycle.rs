@@ -519,3 +519,53 @@ async fn pull_lands_when_the_hris_value_carries_unicode_padding() {
         Some("Elisabeth")
     );
 }
+
+#[tokio::test]
+async fn audit_command_filters_and_verifies_the_chain() {
+    let app = TestApp::spawn().await;
+    app.insert(&person("h-1", "2", 98072, "Lisa", "Hanison"))
+        .await;
+    app.insert(&person("h-2", "1", 501, "Jan", "Jansen")).await;
+    app.cycle().await;
+    let (code, stdout, _) = app
+        .run(&["audit", "--action", "create", "--json"], &[])
+        .await;
+    assert_eq!(code, 0);
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|r| r["action"] == "create" && r["http_status"] == 200)
+    );
+    let (_, stdout, _) = app.run(&["audit", "--hris-id", "h-1"], &[]).await;
+    assert!(
+        stdout.contains("create_intent") && !stdout.contains("h-2"),
+        "{stdout}"
+    );
+
+    let (code, stdout, _) = app.run(&["audit", "--verify"], &[]).await;
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("intact"));
+    // Someone with write access drops the trigger and rewrites history.
+    let state = nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
+        .await
+        .expect("state");
+    let refused = sqlx::query("UPDATE audit_log SET message = 'nothing happened'")
+        .execute(&state)
+        .await;
+    assert!(refused.is_err(), "UPDATE refused by the trigger");
+    sqlx::query("DROP TRIGGER audit_log_no_update")
+        .execute(&state)
+        .await
+        .expect("drop trigger");
+    sqlx::query("UPDATE audit_log SET fields = '{}' WHERE action = 'create' AND hris_id = 'h-1'")
+        .execute(&state)
+        .await
+        .expect("tamper");
+    let (code, stdout, _) = app.run(&["audit", "--verify"], &[]).await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("TAMPERED"), "{stdout}");
+}
