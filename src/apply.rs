@@ -267,7 +267,10 @@ impl Applier {
 
     async fn reject(&self, rej: &crate::hris::Rejection) -> Result<RecordResult, ApplyError> {
         let message = rej.message();
-        tracing::warn!(rowid = rej.rowid, "HRIS row rejected");
+        // Field names only at warn: the values may be personal data (they are in the audit log).
+        let fields: Vec<&str> = rej.problems.iter().map(|p| p.field.as_str()).collect();
+        tracing::warn!(rowid = rej.rowid, hris_id = rej.hris_id.as_deref(), fields = ?fields, "HRIS row rejected; details in the audit log");
+        tracing::debug!(message = %rej.message(), "rejection details");
         let hris_id = rej
             .hris_id
             .clone()
@@ -308,7 +311,13 @@ impl Applier {
         call: Option<HttpCall>,
         digest: Option<String>,
     ) -> Result<RecordResult, ApplyError> {
-        tracing::warn!(hris_id, employee_id, error = message, "record failed");
+        // The message may quote personal data (a server echoing a value): ids at warn, text at debug.
+        tracing::warn!(
+            hris_id,
+            employee_id,
+            "record failed; details in the audit log"
+        );
+        tracing::debug!(hris_id, error = message, "failure details");
         let mut entry = self.entry("error", hris_id, employee_id).message(message);
         if let Some(c) = call {
             entry = entry.http(c);
@@ -503,7 +512,12 @@ impl Applier {
             };
             // The employee exists either way; a failed follow-up is retried by the next cycle's merge.
             if let Err(e) = Box::pin(self.update_inner(update)).await {
-                tracing::warn!(hris_id, employee_id, error = %e, "partner info after create failed; next cycle retries");
+                tracing::warn!(
+                    hris_id,
+                    employee_id,
+                    "partner info after create failed; next cycle retries"
+                );
+                tracing::debug!(hris_id, error = %e, "partner info failure details");
                 if let ApplyError::Api(api) = e
                     && api.is_fatal()
                 {

@@ -453,6 +453,12 @@ impl Syncer {
             intents_in_flight: &in_flight,
         };
         let decisions = plan_company(&input, &self.rules);
+        tracing::info!(
+            records = decisions.len(),
+            hris_rows = input.hris.len(),
+            employees = input.nmbrs.len(),
+            "planned"
+        );
         drop((rows, nmbrs, links));
         let applier = self.applier(run_id, dry_run, company);
         self.apply_all(&applier, decisions, counts, stop).await
