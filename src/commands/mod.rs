@@ -44,7 +44,9 @@ fn load(config: Option<&Path>) -> Result<Settings, u8> {
     }
 }
 
-async fn open_state(settings: &Settings) -> Result<StateDb, u8> {
+/// Loads the settings and opens the state database (for the read-only commands).
+async fn open_state(config: Option<&Path>) -> Result<StateDb, u8> {
+    let settings = load(config)?;
     StateDb::open(&settings.state.database_url)
         .await
         .map_err(|e| {
@@ -233,11 +235,7 @@ pub async fn sandbox(
 
 /// `audit`: lists rows (table or JSON lines) or verifies the hash chain.
 pub async fn audit(config: Option<&Path>, filter: AuditFilter, json: bool, verify: bool) -> u8 {
-    let settings = match load(config) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let state = match open_state(&settings).await {
+    let state = match open_state(config).await {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -303,11 +301,7 @@ pub async fn audit(config: Option<&Path>, filter: AuditFilter, json: bool, verif
 
 /// `status`: last runs, open conflicts, failing and quarantined records, token expiry.
 pub async fn status(config: Option<&Path>, json: bool) -> u8 {
-    let settings = match load(config) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let state = match open_state(&settings).await {
+    let state = match open_state(config).await {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -332,11 +326,7 @@ pub async fn status(config: Option<&Path>, json: bool) -> u8 {
 
 /// `release HRIS_ID`: ends a quarantine; the next cycle tries the record again.
 pub async fn release(config: Option<&Path>, hris_id: &str) -> u8 {
-    let settings = match load(config) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let state = match open_state(&settings).await {
+    let state = match open_state(config).await {
         Ok(s) => s,
         Err(code) => return code,
     };
