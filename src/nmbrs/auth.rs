@@ -177,9 +177,25 @@ impl TokenManager {
         ];
         let mut delay = Duration::from_millis(self.retry.initial_interval_ms.max(1));
         let mut attempt = 0;
+        // Client credentials go as form fields; a server that refuses those as `invalid_client`
+        // (it did not look at the refresh token, so nothing was spent) is asked once more with
+        // HTTP Basic, the other form OAuth allows.
+        let mut basic = false;
         let response = loop {
             attempt += 1;
-            let result = self.http.post(&self.token_url).form(&form).send().await;
+            let request = self.http.post(&self.token_url);
+            let request = if basic {
+                request
+                    .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
+                    .form(&form[..2])
+            } else {
+                request.form(&form)
+            };
+            let result = request.send().await;
+            if !basic && result.as_ref().is_ok_and(|r| r.status().as_u16() == 401) {
+                basic = true;
+                continue;
+            }
             let retryable = match &result {
                 Ok(r) => r.status().is_server_error() || r.status().as_u16() == 429,
                 Err(_) => true,
