@@ -4,7 +4,7 @@ mod common;
 
 use common::{TestApp, person, pi_field};
 use nmbrs_sync::config::ConflictPolicy;
-use nmbrs_sync::sandbox::Fault;
+use nmbrs_sync::sandbox::{Fault, SandboxOptions};
 use nmbrs_sync::sync::RunStatus;
 use serde_json::json;
 use std::time::Duration;
@@ -568,4 +568,44 @@ async fn audit_command_filters_and_verifies_the_chain() {
     let (code, stdout, _) = app.run(&["audit", "--verify"], &[]).await;
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("TAMPERED"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_refresh_tokens_survive_expiry_mid_cycle_and_restarts() {
+    // Access tokens live 600 ms; with 100 ms per call the cycle outlives several of them.
+    let app = TestApp::spawn_with(SandboxOptions {
+        access_token_ttl: Duration::from_millis(600),
+        latency: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    for i in 0..8 {
+        app.insert(&person(
+            &format!("h-{i}"),
+            "2",
+            100 + i,
+            "P",
+            &format!("Person{i}"),
+        ))
+        .await;
+    }
+    let (code, stdout, stderr) = app
+        .run(
+            &["sync", "--once"],
+            &[("NMBRS_SYNC__NMBRS__MAX_CONCURRENCY", Some("2"))],
+        )
+        .await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("created 8"), "{stdout}");
+    let token_calls = app.sandbox.stats().token_calls;
+    assert!(
+        token_calls >= 2,
+        "the access token was refreshed mid-cycle ({token_calls} token calls)"
+    );
+    // A new process: the configured refresh token was spent long ago; the persisted one carries on.
+    for _ in 0..2 {
+        let (code, stdout, stderr) = app.run(&["sync", "--once"], &[]).await;
+        assert_eq!(code, 0, "{stdout}{stderr}");
+    }
+    assert_eq!(app.sandbox.employee_count(), 8);
 }
