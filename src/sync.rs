@@ -291,12 +291,11 @@ impl Syncer {
             .collect();
         let mut todo = Vec::new();
         for company in &companies {
-            let has_links = !self
+            let has_links = self
                 .state
-                .links_for_company(&company.company_id)
+                .has_links(&company.company_id)
                 .await
-                .map_err(|e| (counts.clone(), e.to_string()))?
-                .is_empty();
+                .map_err(|e| (counts.clone(), e.to_string()))?;
             // Without imports, a company the HRIS never mentions costs no calls.
             if self.rules.import_from_nmbrs || hris_numbers.contains(&company.number) || has_links {
                 todo.push(company);
