@@ -108,6 +108,8 @@ pub struct ClientCounters {
     pub throttled: AtomicU64,
     /// POST/PUT requests sent.
     pub writes: AtomicU64,
+    /// Answers with a non-retryable 4xx (other than 401/403/404), each the end of its call.
+    pub rejected: AtomicU64,
 }
 
 /// The Nmbrs REST client (cheap to clone).
@@ -538,6 +540,7 @@ impl NmbrsClient {
                 maybe_processed: true,
             },
             s => {
+                self.inner.counters.rejected.fetch_add(1, Ordering::Relaxed);
                 let fields = serde_json::from_str::<ValidationErrors>(&text)
                     .map(|v| v.errors.into_iter().filter_map(|e| e.field).collect())
                     .unwrap_or_default();
