@@ -8,9 +8,10 @@
 //! ```
 //!
 //! Knobs (environment): `BENCH_SCENARIOS` (comma list of `initial,noop,changed,plan,big`; default
-//! all; `noop`/`changed` need the state `initial` leaves and run it anyway), `BENCH_EMPLOYEES`
+//! all; `noop` and `changed` need the state `initial` leaves and run it first), `BENCH_EMPLOYEES`
 //! (10000), `BENCH_COMPANIES` (20), `BENCH_LATENCY_MS` (20), `BENCH_RATE` (500 requests/s, the
-//! sandbox limit and `nmbrs.max_requests_per_sec`), `BENCH_CONCURRENCY` (20), `BENCH_PAGE_SIZE`
+//! sandbox limit and `nmbrs.max_requests_per_sec`), `BENCH_CLIENT_RATE` (`nmbrs.max_requests_per_sec`
+//! alone, default `BENCH_RATE`), `BENCH_CONCURRENCY` (20), `BENCH_PAGE_SIZE`
 //! (100), `BENCH_CHANGED_PCT` (1.0), `BENCH_NAIVE` (1; 0 skips the naive baseline),
 //! `BENCH_PLAN_RECORDS` (100000), `BENCH_BIG_EMPLOYEES` (100000), `BENCH_BIG_COMPANIES` (100),
 //! `BENCH_BIN` (the nmbrs-sync binary; default the one cargo built for this bench).
@@ -57,6 +58,8 @@ struct Knobs {
     companies: usize,
     latency_ms: u64,
     rate: u32,
+    /// `nmbrs.max_requests_per_sec` for nmbrs-sync; defaults to the sandbox limit.
+    client_rate: u32,
     concurrency: usize,
     page_size: usize,
     changed_pct: f64,
@@ -79,6 +82,7 @@ impl Knobs {
             companies: knob("BENCH_COMPANIES", 20usize).max(1),
             latency_ms: knob("BENCH_LATENCY_MS", 20),
             rate: knob("BENCH_RATE", 500),
+            client_rate: knob("BENCH_CLIENT_RATE", knob("BENCH_RATE", 500)),
             concurrency: knob("BENCH_CONCURRENCY", 20),
             page_size: knob("BENCH_PAGE_SIZE", 100usize).max(1),
             changed_pct: knob("BENCH_CHANGED_PCT", 1.0),
@@ -286,6 +290,8 @@ impl Env {
 #[derive(Debug)]
 struct ChildRun {
     wall: Duration,
+    /// User + system CPU time of nmbrs-sync.
+    cpu: Duration,
     max_rss_kb: u64,
     exit: i32,
     summary: String,
@@ -329,6 +335,7 @@ async fn run_binary(env: &[(String, String)], dir: &Path) -> ChildRun {
         };
         ChildRun {
             wall: Duration::from_micros(field("BENCH_WALL_US=").unwrap_or(0)),
+            cpu: Duration::from_micros(field("BENCH_CPU_US=").unwrap_or(0)),
             max_rss_kb: field("BENCH_MAX_RSS_KB=").unwrap_or(0),
             exit: field("BENCH_EXIT=").map(|v| v as i32).unwrap_or(-1),
             summary: stdout
@@ -359,6 +366,11 @@ fn wrap_main() -> ! {
         .expect("getrusage");
     println!("BENCH_WALL_US={}", wall.as_micros());
     println!("BENCH_MAX_RSS_KB={}", usage.max_rss());
+    let cpu = |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000 + t.tv_usec() as u64;
+    println!(
+        "BENCH_CPU_US={}",
+        cpu(usage.user_time()) + cpu(usage.system_time())
+    );
     println!("BENCH_EXIT={}", status.code().unwrap_or(-1));
     std::process::exit(0)
 }
@@ -541,6 +553,8 @@ struct Row {
     wall: Duration,
     rate: Option<u32>,
     rss_kb: Option<u64>,
+    /// CPU seconds of the nmbrs-sync process (child rows only).
+    cpu: Option<Duration>,
     note: String,
 }
 
@@ -564,20 +578,26 @@ impl Row {
             wall,
             rate,
             rss_kb,
+            cpu: None,
             note,
         }
+    }
+
+    fn child(mut self, run: &ChildRun) -> Row {
+        self.cpu = Some(run.cpu);
+        self
     }
 }
 
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "| {:<22} | {:<10} | {:>9} | {:>7} | {:>7} | {:>5} | {:>9} | {:>8} | {:>9} | {:>9} | {}",
-        "scenario", "flow", "API calls", "GETs", "writes", "429s", "wall s", "calls/s", "% of rate", "peak RSS", "notes"
+        "| {:<24} | {:<10} | {:>9} | {:>7} | {:>7} | {:>5} | {:>9} | {:>8} | {:>9} | {:>9} | {:>7} | {}",
+        "scenario", "flow", "API calls", "GETs", "writes", "429s", "wall s", "calls/s", "% of rate", "peak RSS", "CPU s", "notes"
     );
     println!(
-        "|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|---",
-        "-".repeat(24),
+        "|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|---",
+        "-".repeat(26),
         "-".repeat(12),
         "-".repeat(11),
         "-".repeat(9),
@@ -586,13 +606,14 @@ fn print_table(rows: &[Row]) {
         "-".repeat(11),
         "-".repeat(10),
         "-".repeat(11),
-        "-".repeat(11)
+        "-".repeat(11),
+        "-".repeat(9)
     );
     for r in rows {
         let secs = r.wall.as_secs_f64();
         let cps = if secs > 0.0 { r.calls as f64 / secs } else { 0.0 };
         println!(
-            "| {:<22} | {:<10} | {:>9} | {:>7} | {:>7} | {:>5} | {:>9.2} | {:>8.1} | {:>9} | {:>9} | {}",
+            "| {:<24} | {:<10} | {:>9} | {:>7} | {:>7} | {:>5} | {:>9.2} | {:>8.1} | {:>9} | {:>9} | {:>7} | {}",
             r.scenario,
             r.flow,
             r.calls,
@@ -606,6 +627,9 @@ fn print_table(rows: &[Row]) {
                 .unwrap_or_else(|| "-".into()),
             r.rss_kb
                 .map(|kb| format!("{:.1} MB", kb as f64 / 1024.0))
+                .unwrap_or_else(|| "-".into()),
+            r.cpu
+                .map(|c| format!("{:.2}", c.as_secs_f64()))
                 .unwrap_or_else(|| "-".into()),
             r.note
         );
@@ -650,7 +674,7 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     let env = Env::new(
         options.clone(),
         k.companies,
-        k.rate,
+        k.client_rate,
         k.concurrency,
         k.page_size,
     )
@@ -673,7 +697,7 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
         Some(k.rate),
         Some(run.max_rss_kb),
         format!("exit {}; expected calls {expected}", run.exit),
-    ));
+    ).child(&run));
     let cps = s.total as f64 / run.wall.as_secs_f64();
     check(
         checks,
@@ -745,6 +769,10 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
         fresh_running.shutdown().await;
     }
 
+    if !k.wants("noop") && !k.wants("changed") {
+        env.running.shutdown().await;
+        return;
+    }
     // ---- no-op
     progress("no-op cycle");
     env.sandbox.reset_stats();
@@ -760,7 +788,7 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
         Some(k.rate),
         Some(run.max_rss_kb),
         format!("exit {}; expected calls {noop_expected}", run.exit),
-    ));
+    ).child(&run));
     check(
         checks,
         s.total <= noop_expected + 2 && s.writes == 0 && s.calls_matching("P") == 0,
@@ -805,6 +833,10 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
         );
     }
 
+    if !k.wants("changed") {
+        env.running.shutdown().await;
+        return;
+    }
     // ---- 1 % changed on each side
     let changed = ((n as f64 * k.changed_pct / 100.0).ceil() as usize).clamp(1, n / 2);
     let step = n / changed;
@@ -862,7 +894,7 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
             "exit {}; expected calls {expected}; {pulled} pulls into the HRIS (no API call)",
             run.exit
         ),
-    ));
+    ).child(&run));
     check(
         checks,
         s.total == expected
@@ -965,7 +997,7 @@ async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) 
         None,
         Some(run.max_rss_kb),
         format!("exit {}; latency 0, no rate limit", run.exit),
-    ));
+    ).child(&run));
     check(
         checks,
         s.total == noop_expected && s.writes == 0,
@@ -996,7 +1028,7 @@ async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) 
         None,
         Some(run.max_rss_kb),
         format!("exit {}; expected calls {noop_expected}", run.exit),
-    ));
+    ).child(&run));
     check(
         checks,
         s.total == noop_expected && s.writes == 0,
@@ -1099,8 +1131,8 @@ fn main() {
         plan_scenarios(&k, &mut plan_rows, &mut checks);
     }
     println!(
-        "\n== nmbrs-sync benchmark: sandbox latency {} ms, rate limit {} /s, nmbrs.max_concurrency {}, nmbrs.page_size {} (sandbox max 100); big: latency 0, no limit, max_requests_per_sec 5000 ==",
-        k.latency_ms, k.rate, k.concurrency, k.page_size
+        "\n== nmbrs-sync benchmark: sandbox latency {} ms, rate limit {} /s, nmbrs.max_requests_per_sec {}, nmbrs.max_concurrency {}, nmbrs.page_size {} (sandbox max 100); big: latency 0, no limit, max_requests_per_sec 5000 ==",
+        k.latency_ms, k.rate, k.client_rate, k.concurrency, k.page_size
     );
     if !rows.is_empty() {
         print_table(&rows);
