@@ -176,7 +176,10 @@ impl Env {
         let settings_env = vec![
             ("NMBRS_SYNC__NMBRS__BASE_URL".into(), running.base_url()),
             ("NMBRS_SYNC__NMBRS__TOKEN_URL".into(), running.token_url()),
-            ("NMBRS_SYNC__NMBRS__CLIENT_ID".into(), DEFAULT_CLIENT_ID.into()),
+            (
+                "NMBRS_SYNC__NMBRS__CLIENT_ID".into(),
+                DEFAULT_CLIENT_ID.into(),
+            ),
             (
                 "NMBRS_SYNC__NMBRS__CLIENT_SECRET".into(),
                 DEFAULT_CLIENT_SECRET.into(),
@@ -185,7 +188,10 @@ impl Env {
                 "NMBRS_SYNC__NMBRS__SUBSCRIPTION_KEY".into(),
                 DEFAULT_SUBSCRIPTION_KEY.into(),
             ),
-            ("NMBRS_SYNC__NMBRS__REFRESH_TOKEN".into(), refresh_token.clone()),
+            (
+                "NMBRS_SYNC__NMBRS__REFRESH_TOKEN".into(),
+                refresh_token.clone(),
+            ),
             (
                 "NMBRS_SYNC__NMBRS__MAX_REQUESTS_PER_SEC".into(),
                 rate.to_string(),
@@ -593,7 +599,18 @@ fn print_table(rows: &[Row]) {
     println!();
     println!(
         "| {:<24} | {:<10} | {:>9} | {:>7} | {:>7} | {:>5} | {:>9} | {:>8} | {:>9} | {:>9} | {:>7} | {}",
-        "scenario", "flow", "API calls", "GETs", "writes", "429s", "wall s", "calls/s", "% of rate", "peak RSS", "CPU s", "notes"
+        "scenario",
+        "flow",
+        "API calls",
+        "GETs",
+        "writes",
+        "429s",
+        "wall s",
+        "calls/s",
+        "% of rate",
+        "peak RSS",
+        "CPU s",
+        "notes"
     );
     println!(
         "|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|---",
@@ -611,7 +628,11 @@ fn print_table(rows: &[Row]) {
     );
     for r in rows {
         let secs = r.wall.as_secs_f64();
-        let cps = if secs > 0.0 { r.calls as f64 / secs } else { 0.0 };
+        let cps = if secs > 0.0 {
+            r.calls as f64 / secs
+        } else {
+            0.0
+        };
         println!(
             "| {:<24} | {:<10} | {:>9} | {:>7} | {:>7} | {:>5} | {:>9.2} | {:>8.1} | {:>9} | {:>9} | {:>7} | {}",
             r.scenario,
@@ -683,21 +704,27 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     let label = |s: &str| format!("{s} ({}k/{}c)", n as f64 / 1000.0, k.companies);
 
     // ---- initial load
-    progress(&format!("initial load: {n} employees, {} companies", k.companies));
+    progress(&format!(
+        "initial load: {n} employees, {} companies",
+        k.companies
+    ));
     env.sandbox.reset_stats();
     let run = env.sync_once().await;
     let s = env.sandbox.stats();
     progress(&format!("  {} (exit {})", run.summary, run.exit));
     let expected = company_pages + k.companies as u64 + n as u64;
-    rows.push(Row::from_stats(
-        &label("initial load"),
-        "nmbrs-sync",
-        &s,
-        run.wall,
-        Some(k.rate),
-        Some(run.max_rss_kb),
-        format!("exit {}; expected calls {expected}", run.exit),
-    ).child(&run));
+    rows.push(
+        Row::from_stats(
+            &label("initial load"),
+            "nmbrs-sync",
+            &s,
+            run.wall,
+            Some(k.rate),
+            Some(run.max_rss_kb),
+            format!("exit {}; expected calls {expected}", run.exit),
+        )
+        .child(&run),
+    );
     let cps = s.total as f64 / run.wall.as_secs_f64();
     check(
         checks,
@@ -731,7 +758,9 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     );
 
     if k.naive {
-        progress(&format!("naive initial load: {n} sequential POSTs on a fresh sandbox"));
+        progress(&format!(
+            "naive initial load: {n} sequential POSTs on a fresh sandbox"
+        ));
         let (fresh, _, naive_refresh) = sandbox_with_companies(options.clone(), k.companies);
         let fresh_running = fresh.start(0).await.expect("sandbox");
         let mut naive = Naive::connect(
@@ -780,15 +809,18 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     let s = env.sandbox.stats();
     progress(&format!("  {} (exit {})", run.summary, run.exit));
     let noop_expected = company_pages + listing_pages;
-    rows.push(Row::from_stats(
-        &label("no-op"),
-        "nmbrs-sync",
-        &s,
-        run.wall,
-        Some(k.rate),
-        Some(run.max_rss_kb),
-        format!("exit {}; expected calls {noop_expected}", run.exit),
-    ).child(&run));
+    rows.push(
+        Row::from_stats(
+            &label("no-op"),
+            "nmbrs-sync",
+            &s,
+            run.wall,
+            Some(k.rate),
+            Some(run.max_rss_kb),
+            format!("exit {}; expected calls {noop_expected}", run.exit),
+        )
+        .child(&run),
+    );
     check(
         checks,
         s.total <= noop_expected + 2 && s.writes == 0 && s.calls_matching("P") == 0,
@@ -875,26 +907,28 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     let run = env.sync_once().await;
     let s = env.sandbox.stats();
     progress(&format!("  {} (exit {})", run.summary, run.exit));
-    let pulled: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM hris_employees WHERE last_name LIKE 'Last%N'",
-    )
-    .fetch_one(&env.hris)
-    .await
-    .expect("count");
+    let pulled: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM hris_employees WHERE last_name LIKE 'Last%N'")
+            .fetch_one(&env.hris)
+            .await
+            .expect("count");
     let pct_label = format!("{} % changed", k.changed_pct);
     let expected = noop_expected + 2 * changed as u64;
-    rows.push(Row::from_stats(
-        &label(&pct_label),
-        "nmbrs-sync",
-        &s,
-        run.wall,
-        Some(k.rate),
-        Some(run.max_rss_kb),
-        format!(
-            "exit {}; expected calls {expected}; {pulled} pulls into the HRIS (no API call)",
-            run.exit
-        ),
-    ).child(&run));
+    rows.push(
+        Row::from_stats(
+            &label(&pct_label),
+            "nmbrs-sync",
+            &s,
+            run.wall,
+            Some(k.rate),
+            Some(run.max_rss_kb),
+            format!(
+                "exit {}; expected calls {expected}; {pulled} pulls into the HRIS (no API call)",
+                run.exit
+            ),
+        )
+        .child(&run),
+    );
     check(
         checks,
         s.total == expected
@@ -989,15 +1023,18 @@ async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) 
     let run = env.sync_once().await;
     let s = env.sandbox.stats();
     progress(&format!("  {} (exit {})", run.summary, run.exit));
-    rows.push(Row::from_stats(
-        &format!("{label} link cycle"),
-        "nmbrs-sync",
-        &s,
-        run.wall,
-        None,
-        Some(run.max_rss_kb),
-        format!("exit {}; latency 0, no rate limit", run.exit),
-    ).child(&run));
+    rows.push(
+        Row::from_stats(
+            &format!("{label} link cycle"),
+            "nmbrs-sync",
+            &s,
+            run.wall,
+            None,
+            Some(run.max_rss_kb),
+            format!("exit {}; latency 0, no rate limit", run.exit),
+        )
+        .child(&run),
+    );
     check(
         checks,
         s.total == noop_expected && s.writes == 0,
@@ -1020,15 +1057,18 @@ async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) 
     let run = env.sync_once().await;
     let s = env.sandbox.stats();
     progress(&format!("  {} (exit {})", run.summary, run.exit));
-    rows.push(Row::from_stats(
-        &format!("{label} no-op"),
-        "nmbrs-sync",
-        &s,
-        run.wall,
-        None,
-        Some(run.max_rss_kb),
-        format!("exit {}; expected calls {noop_expected}", run.exit),
-    ).child(&run));
+    rows.push(
+        Row::from_stats(
+            &format!("{label} no-op"),
+            "nmbrs-sync",
+            &s,
+            run.wall,
+            None,
+            Some(run.max_rss_kb),
+            format!("exit {}; expected calls {noop_expected}", run.exit),
+        )
+        .child(&run),
+    );
     check(
         checks,
         s.total == noop_expected && s.writes == 0,
@@ -1072,10 +1112,7 @@ fn plan_scenarios(k: &Knobs, plan_rows: &mut Vec<PlanRun>, checks: &mut Vec<Stri
             check(
                 checks,
                 r.time < Duration::from_secs(1),
-                format!(
-                    "planning {v}: {:.3} s (target < 1 s)",
-                    r.time.as_secs_f64()
-                ),
+                format!("planning {v}: {:.3} s (target < 1 s)", r.time.as_secs_f64()),
             );
         }
         plan_rows.push(r);
@@ -1086,9 +1123,21 @@ fn print_plan_table(rows: &[PlanRun]) {
     println!();
     println!(
         "| {:<22} | {:>10} | {:>9} | {:>16} | {:>14} | {}",
-        "planning only (mode:companies:per company)", "plan time", "decisions", "RSS after inputs", "peak RSS", "decision kinds"
+        "planning only (mode:companies:per company)",
+        "plan time",
+        "decisions",
+        "RSS after inputs",
+        "peak RSS",
+        "decision kinds"
     );
-    println!("|{}|{}|{}|{}|{}|---", "-".repeat(44), "-".repeat(12), "-".repeat(11), "-".repeat(18), "-".repeat(16));
+    println!(
+        "|{}|{}|{}|{}|{}|---",
+        "-".repeat(44),
+        "-".repeat(12),
+        "-".repeat(11),
+        "-".repeat(18),
+        "-".repeat(16)
+    );
     for r in rows {
         println!(
             "| {:<42} | {:>8.3} s | {:>9} | {:>13.1} MB | {:>11.1} MB | {}",
@@ -1137,7 +1186,11 @@ fn main() {
     if !rows.is_empty() {
         print_table(&rows);
         println!();
-        for s in ["initial load", "no-op", &format!("{} % changed", k.changed_pct)] {
+        for s in [
+            "initial load",
+            "no-op",
+            &format!("{} % changed", k.changed_pct),
+        ] {
             let name = format!("{s} ({}k/{}c)", k.employees as f64 / 1000.0, k.companies);
             if let Some(l) = ratio_line(&rows, &name) {
                 println!("{l}");

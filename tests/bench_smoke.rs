@@ -26,7 +26,8 @@ fn writes(s: &CallStats) -> u64 {
 async fn bench_smoke_call_counts() {
     let mut app = TestApp::spawn().await; // companies "1" and "2"
     for c in 3..=COMPANIES {
-        app.sandbox.add_company(&c.to_string(), &format!("Company {c}"));
+        app.sandbox
+            .add_company(&c.to_string(), &format!("Company {c}"));
     }
     app.settings.nmbrs.page_size = PAGE as u32;
     app.settings.nmbrs.max_requests_per_sec = 5000;
@@ -51,12 +52,19 @@ async fn bench_smoke_call_counts() {
     let s = app.sandbox.stats();
     assert_eq!(r.status, RunStatus::Succeeded, "{}", r.summary());
     assert_eq!(r.counts.created, EMPLOYEES as u64, "{}", r.summary());
-    assert_eq!(s.calls_matching("GET /companies"), 1 + COMPANIES as u64, "{s:?}");
+    assert_eq!(
+        s.calls_matching("GET /companies"),
+        1 + COMPANIES as u64,
+        "{s:?}"
+    );
     assert_eq!(s.calls_matching("POST "), EMPLOYEES as u64, "{s:?}");
     assert_eq!(s.calls_matching("PUT "), 0, "no partner fields set: {s:?}");
     assert_eq!(s.total, 1 + COMPANIES as u64 + EMPLOYEES as u64, "{s:?}");
     assert_eq!(s.throttled, 0);
-    assert_eq!(r.api_calls, s.total, "client and sandbox agree on the count");
+    assert_eq!(
+        r.api_calls, s.total,
+        "client and sandbox agree on the count"
+    );
 
     // No-op: exactly 1 + Σ ⌈n_c / 25⌉ calls, no writes.
     app.sandbox.reset_stats();
@@ -132,12 +140,17 @@ async fn bench_smoke_call_counts() {
     for j in 0..CHANGED {
         let i = j * step + step / 2;
         assert_eq!(
-            app.hris_value(&format!("h{i:04}"), "last_name").await.as_deref(),
+            app.hris_value(&format!("h{i:04}"), "last_name")
+                .await
+                .as_deref(),
             Some(format!("Last{i}N").as_str())
         );
         let i = j * step;
         let e = app.sandbox.employee(&rows[i].0).expect("employee");
-        assert_eq!(common::pi_field(&e, "basicInfo", "lastName"), json!(format!("Last{i}H")));
+        assert_eq!(
+            common::pi_field(&e, "basicInfo", "lastName"),
+            json!(format!("Last{i}H"))
+        );
     }
 
     // And back to a no-op.

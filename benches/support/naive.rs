@@ -121,7 +121,11 @@ impl Naive {
     }
 
     /// `POST /companies/{companyId}/employees` → employeeId.
-    pub async fn create(&mut self, company_id: &str, values: &FieldValues) -> Result<String, Error> {
+    pub async fn create(
+        &mut self,
+        company_id: &str,
+        values: &FieldValues,
+    ) -> Result<String, Error> {
         let body = create_body(values, &Field::ALL, self.period, "2024-01-01T00:00:00Z");
         let r = self
             .send(
@@ -139,11 +143,7 @@ impl Naive {
     /// `GET /employees/{employeeId}`, compare with the HRIS values, `PUT` the HRIS values when any
     /// field differs (the guide's flow: the HRIS is the source, Nmbrs-side edits are overwritten).
     /// Returns whether it sent a PUT.
-    pub async fn sync_one(
-        &mut self,
-        employee_id: &str,
-        hris: &FieldValues,
-    ) -> Result<bool, Error> {
+    pub async fn sync_one(&mut self, employee_id: &str, hris: &FieldValues) -> Result<bool, Error> {
         let page = self
             .send(
                 reqwest::Method::GET,
@@ -172,10 +172,7 @@ impl Naive {
     }
 
     /// The naive update pass over `(employeeId, HRIS values)` pairs, one after the other.
-    pub async fn sync_all(
-        &mut self,
-        rows: &[(String, FieldValues)],
-    ) -> Result<NaivePass, Error> {
+    pub async fn sync_all(&mut self, rows: &[(String, FieldValues)]) -> Result<NaivePass, Error> {
         let mut pass = NaivePass::default();
         for (employee_id, values) in rows {
             pass.gets += 1;

@@ -73,6 +73,9 @@ impl HrisDb {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(open_err)?
             .create_if_missing(false)
+            // Per connection only; the file's journal mode stays as the HRIS owner set it. A write
+            // lost to a power cut (not a process crash) is redone by the next cycle's merge.
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(30));
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(2)

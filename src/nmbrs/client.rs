@@ -174,8 +174,11 @@ impl NmbrsClient {
             settings.retry.clone(),
         );
         let rate = NonZeroU32::new(n.max_requests_per_sec).unwrap_or(NonZeroU32::MIN);
-        // Burst of one: requests are spread evenly, so a server's own per-second window never sees a spike.
-        let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::MIN));
+        // A burst of 1/20 s worth of requests: small enough that a server's own per-second window
+        // never sees a spike, large enough that a moment spent on local work does not lose slots
+        // for good (with a burst of one the client ran at ~85 % of the limit).
+        let burst = NonZeroU32::new((rate.get() / 20).max(1)).unwrap_or(NonZeroU32::MIN);
+        let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
         Ok(NmbrsClient {
             inner: Arc::new(Inner {
                 http,
