@@ -247,7 +247,17 @@ impl Env {
 
     /// (hris_id, employeeId, values) of every linked HRIS row, in hris_id order.
     async fn hris_rows(&self) -> Vec<(String, String, FieldValues)> {
-        let rows: Vec<(String, Option<String>, i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)> =
+        type HrisRow = (
+            String,
+            Option<String>,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<HrisRow> =
             sqlx::query_as(
                 "SELECT hris_id, nmbrs_employee_id, employee_number, first_name, last_name, employee_type, birth_date, private_email
                  FROM hris_employees ORDER BY hris_id",
@@ -492,6 +502,7 @@ fn plan_main() -> ! {
         decisions += d.len();
         for x in &d {
             match x {
+                nmbrs_sync::plan::Decision::Unchanged { .. } => counts[0] += 1,
                 nmbrs_sync::plan::Decision::Update(u) if u.is_noop() => counts[0] += 1,
                 nmbrs_sync::plan::Decision::Update(_) => counts[1] += 1,
                 _ => counts[2] += 1,
@@ -598,7 +609,7 @@ impl Row {
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "| {:<24} | {:<10} | {:>9} | {:>7} | {:>7} | {:>5} | {:>9} | {:>8} | {:>9} | {:>9} | {:>7} | {}",
+        "| {:<24} | {:<10} | {:>9} | {:>7} | {:>7} | {:>5} | {:>9} | {:>8} | {:>9} | {:>9} | {:>7} | notes",
         "scenario",
         "flow",
         "API calls",
@@ -609,8 +620,7 @@ fn print_table(rows: &[Row]) {
         "calls/s",
         "% of rate",
         "peak RSS",
-        "CPU s",
-        "notes"
+        "CPU s"
     );
     println!(
         "|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|---",
@@ -1122,13 +1132,12 @@ fn plan_scenarios(k: &Knobs, plan_rows: &mut Vec<PlanRun>, checks: &mut Vec<Stri
 fn print_plan_table(rows: &[PlanRun]) {
     println!();
     println!(
-        "| {:<22} | {:>10} | {:>9} | {:>16} | {:>14} | {}",
+        "| {:<22} | {:>10} | {:>9} | {:>16} | {:>14} | decision kinds",
         "planning only (mode:companies:per company)",
         "plan time",
         "decisions",
         "RSS after inputs",
-        "peak RSS",
-        "decision kinds"
+        "peak RSS"
     );
     println!(
         "|{}|{}|{}|{}|{}|---",

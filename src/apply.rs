@@ -181,6 +181,7 @@ impl Applier {
             _ => None,
         };
         let (hris_id, employee_id) = match &decision {
+            Decision::Unchanged { hris_id } => (hris_id.clone(), None),
             Decision::Update(u) => (u.hris_id.clone(), Some(u.employee_id.clone())),
             Decision::Create { hris_id, .. } => (hris_id.clone(), None),
             Decision::Import { hris_id, employee } => {
@@ -224,6 +225,7 @@ impl Applier {
         digest: Option<String>,
     ) -> RecordResult {
         let result = match decision {
+            Decision::Unchanged { .. } => Ok(RecordResult::of(Outcome::Unchanged)),
             Decision::Update(u) => self.update(*u).await,
             Decision::Create {
                 values,

@@ -180,6 +180,9 @@ impl SkipReason {
 /// What to do with one record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
+    /// Linked, and both sides hash to the base snapshot: nothing to write. Kept small on purpose:
+    /// it is by far the most common decision.
+    Unchanged { hris_id: String },
     /// Linked (now or before); apply the changes (may be a no-op).
     Update(Box<RecordUpdate>),
     /// No employee in Nmbrs: record an intent, POST, write the id back.
@@ -367,19 +370,24 @@ struct Candidates<'a> {
     by_id: HashMap<&'a str, &'a NmbrsEmployee>,
     by_number: HashMap<&'a str, Vec<&'a NmbrsEmployee>>,
     by_name_birth: HashMap<(String, &'a str), Vec<&'a NmbrsEmployee>>,
-    /// Linked before this cycle, or claimed by a match (or a refused match) in this plan.
+    /// Claimed by a match (or a refused match) in this plan.
     taken: HashSet<String>,
 }
 
 impl<'a> Candidates<'a> {
+    /// Indexes the employees not in `linked` (in a steady state that is almost none, so this
+    /// costs nothing on the common path).
     fn new(nmbrs: &'a [NmbrsEmployee], linked: &HashSet<&str>) -> Candidates<'a> {
         let mut c = Candidates {
             by_id: HashMap::new(),
             by_number: HashMap::new(),
             by_name_birth: HashMap::new(),
-            taken: linked.iter().map(|s| (*s).to_owned()).collect(),
+            taken: HashSet::new(),
         };
-        for e in nmbrs {
+        for e in nmbrs
+            .iter()
+            .filter(|e| !linked.contains(e.employee_id.as_str()))
+        {
             c.by_id.insert(&e.employee_id, e);
             if let Some(n) = e.values.get(Field::EmployeeNumber) {
                 c.by_number.entry(n).or_default().push(e);
@@ -648,7 +656,7 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
     // Employees only Nmbrs has.
     if rules.import_from_nmbrs {
         for e in input.nmbrs {
-            if free.taken.contains(&e.employee_id) {
+            if linked_ids.contains(e.employee_id.as_str()) || free.taken.contains(&e.employee_id) {
                 continue;
             }
             if e.values
@@ -707,21 +715,9 @@ fn plan_linked(
     {
         let h = rec.values.digest();
         if &h == hash && e.values.digest() == h {
-            return Decision::Update(Box::new(RecordUpdate {
+            return Decision::Unchanged {
                 hris_id: rec.hris_id.clone(),
-                employee_id,
-                personal_info_id: e.personal_info_id.clone(),
-                link: NewLink::Existing,
-                write_back_employee_id: false,
-                released: false,
-                hris: rec.values.clone(),
-                nmbrs: e.values.clone(),
-                to_nmbrs: vec![],
-                to_hris: vec![],
-                conflicts: vec![],
-                base_after: Some(rec.values.clone()),
-                snapshot_changed: false,
-            }));
+            };
         }
     }
     let base = match link.snapshot.as_deref().map(FieldValues::from_json) {
