@@ -449,10 +449,7 @@ impl Applier {
 
         // 4. The link, with its audit rows: Nmbrs now holds the create-body fields; partner fields
         //    follow below.
-        let mut base = values.clone();
-        for f in Field::ALL.into_iter().filter(|f| !f.in_create_body()) {
-            base.set(f, None);
-        }
+        let base = values.as_created();
         let mut tx = self.state.begin().await?;
         link.employee_id = Some(employee_id.clone());
         link.status = LinkStatus::Linked;
@@ -484,17 +481,9 @@ impl Applier {
         tracing::info!(hris_id, employee_id, "employee created");
 
         // 5. Fields the create body cannot carry.
-        let rest: Vec<Change> = self
-            .fields
-            .iter()
-            .filter(|f| !f.in_create_body())
-            .filter_map(|&f| {
-                values.get(f).map(|v| Change {
-                    field: f,
-                    before: None,
-                    after: Some(v.to_owned()),
-                })
-            })
+        let rest: Vec<Change> = all_set(values, &self.fields)
+            .into_iter()
+            .filter(|c| !c.field.in_create_body())
             .collect();
         if !rest.is_empty() {
             let update = RecordUpdate {

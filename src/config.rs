@@ -301,12 +301,7 @@ impl Settings {
                 format!("year {year}, period {period} is out of range (period 1..=53)"),
             ));
         }
-        if let Err(e) = croner::parser::CronParser::builder()
-            .seconds(croner::parser::Seconds::Required)
-            .dom_and_dow(true)
-            .build()
-            .parse(&self.sync.schedule)
-        {
+        if let Err(e) = parse_cron(&self.sync.schedule) {
             return Err(invalid(
                 "sync.schedule",
                 format!(
@@ -508,6 +503,16 @@ fn field_names() -> String {
         .map(|f| f.name())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Parses a cron expression with a seconds field, in the dialect tokio-cron-scheduler uses
+/// (`sync.schedule`).
+pub fn parse_cron(expr: &str) -> Result<croner::Cron, croner::errors::CronError> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expr)
 }
 
 /// A plain SQL identifier; such names are safe to splice into the HRIS queries.

@@ -44,15 +44,10 @@ pub enum DaemonError {
 
 /// Parses a cron expression with seconds (the same dialect tokio-cron-scheduler uses).
 pub fn parse_schedule(schedule: &str) -> Result<croner::Cron, DaemonError> {
-    croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Required)
-        .dom_and_dow(true)
-        .build()
-        .parse(schedule)
-        .map_err(|e| DaemonError::Schedule {
-            schedule: schedule.to_owned(),
-            reason: e.to_string(),
-        })
+    crate::config::parse_cron(schedule).map_err(|e| DaemonError::Schedule {
+        schedule: schedule.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// The interval between the next two ticks (the health check's unit), at least one second.

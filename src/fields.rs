@@ -159,6 +159,16 @@ impl FieldValues {
         hex::encode(&h.finalize()[..16])
     }
 
+    /// What Nmbrs holds right after a create with these values: the create body has no
+    /// `partnerInfo`, so those fields are empty until a PUT follows.
+    pub fn as_created(&self) -> FieldValues {
+        let mut v = self.clone();
+        for f in Field::ALL.into_iter().filter(|f| !f.in_create_body()) {
+            v.set(f, None);
+        }
+        v
+    }
+
     /// Snapshot / audit JSON: `{"field": "value", ...}` with absent values left out.
     pub fn to_json(&self) -> String {
         let map: BTreeMap<&str, &str> = Field::ALL

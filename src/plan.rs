@@ -610,13 +610,7 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
                     NewLink::Matched(rule)
                 };
                 // After a reconciled intent, the posted values are the base: they are what Nmbrs got.
-                let base = intent.as_ref().map(|i| {
-                    let mut b = i.clone();
-                    for f in Field::ALL.into_iter().filter(|f| !f.in_create_body()) {
-                        b.set(f, None);
-                    }
-                    b
-                });
+                let base = intent.as_ref().map(FieldValues::as_created);
                 decisions.push(update_for(rec, e, how, base.as_ref(), None, false, rules));
             }
             Match::Refused(message, candidates) => {
