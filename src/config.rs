@@ -1,4 +1,4 @@
-//! Settings, layered with the `config` crate (SPEC.md, "Configuration"):
+//! Settings, layered with the `config` crate (docs/SPEC.md, "Configuration"):
 //! built-in defaults (`config/default.toml`, compiled in) → `config/default.toml` on disk, if present →
 //! the `--config` file → environment variables `NMBRS_SYNC__SECTION__KEY`.
 //!
@@ -84,7 +84,7 @@ pub struct StateSettings {
     pub database_url: String,
 }
 
-/// Resolution when a field changed on both sides since the base snapshot (SPEC rule 3).
+/// Resolution when a field changed on both sides since the base snapshot (docs/SPEC.md rule 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictPolicy {

@@ -1,4 +1,4 @@
-//! `nmbrs-sync run`: cycles on `sync.schedule` until SIGTERM/SIGINT (SPEC.md, "Command line").
+//! `nmbrs-sync run`: cycles on `sync.schedule` until SIGTERM/SIGINT (docs/SPEC.md, "Command line").
 //!
 //! * Never two cycles at once: a tick that arrives while a cycle runs is skipped and logged (and a
 //!   lock file beside the state database keeps a second process — daemon or `sync --once` — out).

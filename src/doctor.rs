@@ -16,7 +16,7 @@ pub struct Check {
     pub detail: String,
 }
 
-/// The scopes this service uses and the feature each one serves (nmbrs-api.md).
+/// The scopes this service uses and the feature each one serves (`docs/nmbrs-api.md`).
 pub const SCOPES: [(&str, &str); 3] = [
     (
         "company.info.read",

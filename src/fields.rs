@@ -86,7 +86,7 @@ impl Field {
     }
 
     /// Where the field lives in a Nmbrs personal-info object: `(section, key)`,
-    /// e.g. `("basicInfo", "lastName")` (nmbrs-api.md, create and PUT bodies).
+    /// e.g. `("basicInfo", "lastName")` (`docs/nmbrs-api.md`, create and PUT bodies).
     pub fn nmbrs_path(self) -> (&'static str, &'static str) {
         match self {
             Field::EmployeeNumber => ("basicInfo", "employeeNumber"),

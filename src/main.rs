@@ -1,4 +1,4 @@
-//! `nmbrs-sync` command line (SPEC.md, "Command line"). Parsing and exit codes live here; each
+//! `nmbrs-sync` command line (docs/SPEC.md, "Command line"). Parsing and exit codes live here; each
 //! command's work lives in `nmbrs_sync::commands`.
 
 use clap::{Parser, Subcommand};

@@ -2,7 +2,7 @@
 //! snapshots) to one [`Decision`] per record. No I/O, no clock: everything it needs is an argument,
 //! so every rule here is tested directly.
 //!
-//! Rules (SPEC.md "Sync rules"):
+//! Rules (docs/SPEC.md "Sync rules"):
 //! 1. Link by stored `employeeId`; else match unlinked rows (the `nmbrs_employee_id` column written
 //!    earlier, then employee number confirmed by last name or birth date, then last name + first name +
 //!    birth date); one match links, several fail naming the candidates, none creates.
@@ -224,7 +224,7 @@ pub enum FieldOutcome {
     Conflict(Resolution),
 }
 
-/// Three-way merge of one field (SPEC rule 3).
+/// Three-way merge of one field (docs/SPEC.md rule 3).
 ///
 /// `base` is `None` when the record has no snapshot yet (first link), else the snapshot's value.
 /// A conflict never settles on "no value" when the other side has one: an empty side loses, so a
@@ -429,7 +429,7 @@ impl<'a> Candidates<'a> {
     }
 }
 
-/// SPEC rule 1 for one record among the free [`Candidates`].
+/// docs/SPEC.md rule 1 for one record among the free [`Candidates`].
 fn find_match<'a>(values: &FieldValues, hint: Option<&str>, free: &Candidates<'a>) -> Match<'a> {
     if let Some(e) = hint.and_then(|h| free.hint(h)) {
         return Match::One(e, "nmbrs_employee_id column");

@@ -58,7 +58,7 @@ impl RunStatus {
         }
     }
 
-    /// Exit code of `sync --once` (SPEC.md).
+    /// Exit code of `sync --once` (docs/SPEC.md).
     pub fn exit_code(self) -> i32 {
         match self {
             RunStatus::Succeeded | RunStatus::Interrupted => 0,

@@ -1,4 +1,4 @@
-//! A corpus of HRIS rows built to hurt (SPEC rule 6: bad input is rejected per record, naming the
+//! A corpus of HRIS rows built to hurt (docs/SPEC.md rule 6: bad input is rejected per record, naming the
 //! row and the field; the rest of the cycle goes on; nothing is lost).
 //!
 //! Every row is inserted straight into the HRIS table, wrong storage classes and all, and the real

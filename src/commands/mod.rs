@@ -55,7 +55,7 @@ async fn open_state(config: Option<&Path>) -> Result<StateDb, u8> {
         })
 }
 
-/// `sync --once [--dry-run]`: one cycle; exit 0 / 1 / 2 as SPEC.md says. Ctrl-C or SIGTERM finishes
+/// `sync --once [--dry-run]`: one cycle; exit 0 / 1 / 2 as docs/SPEC.md says. Ctrl-C or SIGTERM finishes
 /// the records in flight and marks the run `interrupted`.
 pub async fn sync_once(config: Option<&Path>, dry_run: bool) -> u8 {
     let settings = match load(config) {

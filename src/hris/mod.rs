@@ -1,5 +1,5 @@
 //! The HRIS table: reading rows (per company, streamed) and writing back what came from Nmbrs
-//! (`nmbrs_employee_id`, pulled fields, imported employees). SPEC.md, "The HRIS table".
+//! (`nmbrs_employee_id`, pulled fields, imported employees). docs/SPEC.md, "The HRIS table".
 //!
 //! Table and column names come from validated settings (plain identifiers only, see
 //! [`crate::config::is_identifier`]), so splicing them into SQL is safe; every value is a bind parameter.
@@ -406,7 +406,7 @@ fn bind_value<'q>(query: Query<'q>, f: Field, value: Option<&str>) -> Query<'q> 
     }
 }
 
-/// DDL of an HRIS table with the default column names (SPEC.md), for the demo, tests and benchmarks.
+/// DDL of an HRIS table with the default column names (docs/SPEC.md), for the demo, tests and benchmarks.
 pub const DEFAULT_TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS hris_employees (
     hris_id TEXT PRIMARY KEY,
     company_number TEXT,

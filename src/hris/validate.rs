@@ -1,4 +1,4 @@
-//! Row validation (SPEC rule 6): pure functions from a raw HRIS row to a record or a rejection that
+//! Row validation (docs/SPEC.md rule 6): pure functions from a raw HRIS row to a record or a rejection that
 //! names the row and each bad field. Nothing here touches a database.
 
 use crate::fields::{Field, FieldValues};

@@ -1,4 +1,4 @@
-//! OAuth 2.0 access tokens from a rotating refresh token (nmbrs-api.md, "Calls and headers").
+//! OAuth 2.0 access tokens from a rotating refresh token (`docs/nmbrs-api.md`, "Calls and headers").
 //!
 //! Refresh tokens are good once and each answer carries the next, so (a) only one refresh runs at a
 //! time (a mutex), and (b) the new refresh token is written to the state database *before* the access

@@ -1,4 +1,4 @@
-//! HTTP access to Nmbrs: headers, pacing, retries, pagination (nmbrs-api.md; SPEC rule 5).
+//! HTTP access to Nmbrs: headers, pacing, retries, pagination (`docs/nmbrs-api.md`; docs/SPEC.md rule 5).
 //!
 //! * Pacing: a token bucket (`governor`) at `nmbrs.max_requests_per_sec` shared by every task, plus a
 //!   shared pause: a 429's `Retry-After` holds back the whole client, not just the task that saw it.
@@ -229,7 +229,7 @@ impl NmbrsClient {
             .send(Method::GET, &path, &[], None, Idempotency::Repeatable)
             .await?;
         let call = r.call;
-        // nmbrs-api.md: a one-item page envelope; a bare item is accepted too.
+        // `docs/nmbrs-api.md`: a one-item page envelope; a bare item is accepted too.
         let item = match r.body.get("data") {
             Some(Value::Array(items)) => items.first().cloned(),
             _ if r.body.get("employeeId").is_some() => Some(r.body),

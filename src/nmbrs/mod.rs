@@ -1,4 +1,4 @@
-//! Reading and writing Nmbrs over its REST API (nmbrs-api.md).
+//! Reading and writing Nmbrs over its REST API (`docs/nmbrs-api.md`).
 
 pub mod auth;
 pub mod client;

@@ -1,9 +1,9 @@
-//! Nmbrs JSON shapes as this client reads and writes them (nmbrs-api.md), and the one place that maps
-//! a personal-info object to [`FieldValues`] and back. Shapes marked *assumed* in nmbrs-api.md are
+//! Nmbrs JSON shapes as this client reads and writes them (`docs/nmbrs-api.md`), and the one place that maps
+//! a personal-info object to [`FieldValues`] and back. Shapes marked *assumed* in `docs/nmbrs-api.md` are
 //! handled here and nowhere else.
 //!
 //! Personal info is kept as [`serde_json::Value`] on the way from GET to PUT so that fields this
-//! service does not map survive untouched (SPEC rule 4).
+//! service does not map survive untouched (docs/SPEC.md rule 4).
 
 use crate::fields::{Field, FieldValues};
 use serde::Deserialize;

@@ -1,4 +1,4 @@
-//! In-memory imitation of the Nmbrs REST API (see `shared/nmbrs-api.md`).
+//! In-memory imitation of the Nmbrs REST API (see `docs/nmbrs-api.md`).
 //!
 //! A product feature (`nmbrs-sync sandbox --port P` lets users rehearse their
 //! configuration) and the fake behind every integration test and benchmark.
@@ -6,7 +6,7 @@
 //! rotating refresh tokens, personal info replaced (not merged) by a PUT,
 //! capped page sizes, throttling and faults on demand.
 //!
-//! Behaviour choices where `nmbrs-api.md` is silent (each kept in one place):
+//! Behaviour choices where `docs/nmbrs-api.md` is silent (each kept in one place):
 //! - Order for an API call: counted → latency → scripted fault → rate limit →
 //!   random fault → subscription key → bearer token → scope → handler.
 //!   Unknown paths under `/api` answer 404 without any key or token check.

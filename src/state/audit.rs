@@ -1,4 +1,4 @@
-//! The append-only audit log: one row per decision or API call (SPEC.md).
+//! The append-only audit log: one row per decision or API call (docs/SPEC.md).
 //!
 //! Triggers refuse UPDATE and DELETE. Each row also carries `hash = sha256(prev_hash || content)`,
 //! so someone who drops the triggers and edits a row breaks the chain, and [`verify_chain`] says where.

@@ -1,5 +1,5 @@
 //! `employee_links`: which HRIS row is which Nmbrs employee, the base snapshot of the last successful
-//! sync, create intents, and failure / quarantine bookkeeping (SPEC rules 1, 2, 3, 5).
+//! sync, create intents, and failure / quarantine bookkeeping (docs/SPEC.md rules 1, 2, 3, 5).
 
 use super::{StateError, StateTx, utc_now};
 use sqlx::Row;

@@ -1,5 +1,5 @@
 //! The daemon's own SQLite database: record links with base snapshots, runs, the audit log and the
-//! newest OAuth refresh token (SPEC.md, "The state / audit database").
+//! newest OAuth refresh token (docs/SPEC.md, "The state / audit database").
 //!
 //! Every write goes through a [`StateTx`] (`BEGIN IMMEDIATE`), so a record's new link/snapshot and the
 //! audit rows that explain it commit together or not at all: a crash leaves either the old state or
