@@ -1,16 +1,20 @@
 //! Applying a plan: the writes to Nmbrs and the HRIS, then the new link/snapshot with its audit rows.
 //!
 //! Order inside a record is what makes crashes harmless:
-//! * create: intent committed → POST → id written to the HRIS row → link committed → partner PUT.
-//!   A crash after the POST leaves a pending intent that the next plan reconciles by lookup.
-//! * update: GET → check the fields still hold what the plan read → PUT with only those fields
-//!   changed → HRIS pull (guarded by the values read) → snapshot + audit rows in one transaction.
+//! * create: intent committed → POST (every merged field: the create body carries them all) → id
+//!   written to the HRIS row → link committed. A crash after the POST leaves a pending intent that
+//!   the next plan reconciles by lookup.
+//! * update: GET of the employee's personal-info history → check the entry in force still holds
+//!   what the plan read → PUT of that entry in the write shape with only those fields changed → HRIS
+//!   pull (guarded by the values read) → snapshot + audit rows in one transaction.
 //!   A crash anywhere leaves sides that the next three-way merge sees as already agreed.
 
 use crate::fields::{Field, FieldValues};
 use crate::hris::{HrisDb, HrisError};
 use crate::nmbrs::client::ApiErrorKind;
-use crate::nmbrs::model::{create_body, put_body, values_from_personal_info};
+use crate::nmbrs::model::{
+    CreateEmployee, CreateError, ReadError, UpdatePersonalInfo, in_force, read_values,
+};
 use crate::nmbrs::{ApiError, NmbrsClient, Period};
 use crate::plan::{Change, Conflict, Decision, NewLink, RecordUpdate, Resolution, SkipReason};
 use crate::state::{
@@ -112,6 +116,8 @@ enum ApplyError {
     Hris(#[from] HrisError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
 }
 
 /// Everything needed to apply one company's decisions.
@@ -126,9 +132,11 @@ pub struct Applier {
     pub company_number: String,
     /// Synced fields.
     pub fields: Vec<Field>,
-    /// Payroll period written with every create and PUT.
+    /// Payroll period written with every create and PUT, and read as "in force".
     pub period: Period,
     pub quarantine_after: u32,
+    /// `nmbrs.default_employee_template` for creates.
+    pub default_employee_template: Option<String>,
 }
 
 /// `{field: [before, after]}` JSON of changes.
@@ -398,6 +406,15 @@ impl Applier {
         after_intent: bool,
     ) -> Result<RecordResult, ApplyError> {
         let created_fields = all_set(values, &self.fields);
+        let body = match CreateEmployee::new(
+            values,
+            &self.fields,
+            self.period,
+            self.default_employee_template.as_deref(),
+        ) {
+            Ok(b) => b,
+            Err(e) => return self.create_refused(hris_id, &e, values).await,
+        };
         if self.dry_run {
             self.state
                 .audit(&[self
@@ -434,7 +451,6 @@ impl Applier {
         crate::failpoint::hit("after_intent");
 
         // 2. The POST.
-        let body = create_body(values, &self.fields, self.period, &utc_now());
         let created = match self.client.create_employee(&self.company_id, &body).await {
             Ok(r) => r,
             Err(e) => return self.create_failed(hris_id, e, values).await,
@@ -447,8 +463,7 @@ impl Applier {
         self.hris.set_employee_id(hris_id, &employee_id).await?;
         crate::failpoint::hit("after_write_back");
 
-        // 4. The link, with its audit rows: Nmbrs now holds the create-body fields; partner fields
-        //    follow below.
+        // 4. The link, with its audit rows: Nmbrs now holds the create body's fields.
         let base = values.as_created();
         let mut tx = self.state.begin().await?;
         link.employee_id = Some(employee_id.clone());
@@ -480,46 +495,20 @@ impl Applier {
         crate::failpoint::hit("after_link");
         tracing::info!(hris_id, employee_id, "employee created");
 
-        // 5. Fields the create body cannot carry.
-        let rest: Vec<Change> = all_set(values, &self.fields)
-            .into_iter()
-            .filter(|c| !c.field.in_create_body())
-            .collect();
-        if !rest.is_empty() {
-            let update = RecordUpdate {
-                hris_id: hris_id.to_owned(),
-                employee_id: employee_id.clone(),
-                personal_info_id: None,
-                link: NewLink::Existing,
-                write_back_employee_id: false,
-                released: false,
-                hris: values.clone(),
-                nmbrs: base.clone(),
-                to_nmbrs: rest,
-                to_hris: vec![],
-                conflicts: vec![],
-                base_after: Some(values.clone()),
-                snapshot_changed: true,
-            };
-            // The employee exists either way; a failed follow-up is retried by the next cycle's merge.
-            if let Err(e) = Box::pin(self.update_inner(update)).await {
-                tracing::warn!(
-                    hris_id,
-                    employee_id,
-                    "partner info after create failed; next cycle retries"
-                );
-                tracing::debug!(hris_id, error = %e, "partner info failure details");
-                if let ApplyError::Api(api) = e
-                    && api.is_fatal()
-                {
-                    return Ok(RecordResult {
-                        fatal: Some(api.to_string()),
-                        ..RecordResult::of(Outcome::Created)
-                    });
-                }
-            }
-        }
         Ok(RecordResult::of(Outcome::Created))
+    }
+
+    /// The HRIS record cannot become a create body (e.g. no `employee_type`): a failure of the
+    /// record, fixed in the HRIS; nothing was recorded or sent.
+    async fn create_refused(
+        &self,
+        hris_id: &str,
+        e: &CreateError,
+        values: &FieldValues,
+    ) -> Result<RecordResult, ApplyError> {
+        let message = format!("{e}; fill it in the HRIS row, it is retried next cycle");
+        self.fail(hris_id, None, &message, None, Some(values.digest()))
+            .await
     }
 
     async fn create_failed(
@@ -537,7 +526,9 @@ impl Applier {
             ApiErrorKind::Rejected { .. }
                 | ApiErrorKind::NotFound
                 | ApiErrorKind::Exhausted { .. }
-                | ApiErrorKind::Forbidden(_)
+                | ApiErrorKind::Forbidden { .. }
+                | ApiErrorKind::NoSubscription
+                | ApiErrorKind::QuotaExceeded
         );
         if certainly_not_created {
             let mut tx = self.state.begin().await?;
@@ -656,13 +647,28 @@ impl Applier {
                     .message("the HRIS row changed since quarantine: trying again"),
             );
         }
+        for c in &u.not_updatable {
+            audit.push(
+                self.entry("skip", &u.hris_id, Some(&u.employee_id))
+                    .direction(Direction::ToNmbrs)
+                    .fields(changes_json(std::slice::from_ref(c)))
+                    .message(format!(
+                        "{} cannot be changed through the Nmbrs API (the personal-info PUT has no such member); change it in Nmbrs. Reported once, not sent",
+                        c.field
+                    )),
+            );
+        }
+        let note = |e: AuditEntry| match &u.note {
+            Some(n) => e.message(n.clone()),
+            None => e,
+        };
         if self.dry_run {
             if !u.to_nmbrs.is_empty() {
-                audit.push(
+                audit.push(note(
                     self.entry("update", &u.hris_id, Some(&u.employee_id))
                         .direction(Direction::ToNmbrs)
                         .fields(changes_json(&u.to_nmbrs)),
-                );
+                ));
             }
             if !u.to_hris.is_empty() {
                 audit.push(
@@ -681,22 +687,24 @@ impl Applier {
 
         // Nmbrs: GET → check → modify → PUT.
         if !u.to_nmbrs.is_empty() {
-            let current = self.client.employee(&u.employee_id).await?;
+            let current = self
+                .client
+                .employee_personal_info(&self.company_id, &u.employee_id)
+                .await?;
             crate::failpoint::hit("after_get");
             audit.push(
                 self.entry("read", &u.hris_id, Some(&u.employee_id))
-                    .http(current.call),
+                    .http(current.call.clone()),
             );
-            let Some(pi) = current.body.current_personal_info().cloned() else {
+            let Some(entries) = current.body.and_then(|h| h.info) else {
                 return Err(ApiError {
-                    kind: ApiErrorKind::Decode(
-                        "GET /employees/{employeeId} returned no personalInfo".into(),
-                    ),
-                    call: HttpCall::default(),
+                    kind: ApiErrorKind::NotFound,
+                    call: current.call,
                 }
                 .into());
             };
-            let now = values_from_personal_info(&pi);
+            let in_force = in_force(&entries, self.period)?;
+            let now = read_values(in_force.entry, &self.fields)?;
             let moved: Vec<&str> = u
                 .to_nmbrs
                 .iter()
@@ -716,18 +724,18 @@ impl Applier {
                 .iter()
                 .map(|c| (c.field, c.after.as_deref()))
                 .collect();
-            let body = put_body(&pi, &changes, self.period);
+            let body = UpdatePersonalInfo::from_entry(in_force.entry, &changes, self.period)?;
             let put = self.client.put_personal_info(&u.employee_id, &body).await?;
             crate::failpoint::hit("after_put");
             if put.body.is_some() {
                 personal_info_id = put.body;
             }
-            audit.push(
+            audit.push(note(
                 self.entry("update", &u.hris_id, Some(&u.employee_id))
                     .direction(Direction::ToNmbrs)
                     .fields(changes_json(&u.to_nmbrs))
                     .http(put.call),
-            );
+            ));
         }
 
         // HRIS: only if the row still holds what the plan read.
@@ -778,6 +786,7 @@ impl Applier {
         link.intent_at = None;
         link.failures = 0;
         link.quarantined_hash = None;
+        link.held = u.held_after.clone();
         if parked {
             link.status = LinkStatus::Conflict;
             link.last_error = Some(conflict_summary(&u.conflicts));

@@ -63,8 +63,14 @@ pub struct NmbrsSettings {
     pub max_concurrency: usize,
     /// Client-side pacing across all calls, requests/s.
     pub max_requests_per_sec: u32,
-    /// `pageSize` asked for on list endpoints (the server may return fewer per page).
+    /// `pageSize` asked for on list endpoints, 1..=100 (the description's maximum).
     pub page_size: u32,
+    /// Restricts the sync to this debtor's companies (`GET /api/debtors/{debtorId}/companies`).
+    #[serde(default)]
+    pub debtor_id: Option<String>,
+    /// `AdditionalEmployeeInfo.defaultEmployeeTemplate` of every create (uuid), if set.
+    #[serde(default)]
+    pub default_employee_template: Option<String>,
 }
 
 /// `[hris]`: where the HRIS table is and how its columns map to fields.
@@ -174,6 +180,9 @@ pub struct ColumnMap {
     pub nmbrs_employee_id: String,
     /// Column per [`Field`] (index order); `None` = the field is not synced.
     pub fields: [Option<String>; FIELD_COUNT],
+    /// Per field: mapped by default only ([`Field::column_optional`], not named in the config), so a
+    /// table without that column simply does not sync the field.
+    pub optional: [bool; FIELD_COUNT],
 }
 
 /// The secrets, read from their values or `*_file` paths.
@@ -185,6 +194,24 @@ pub struct Secrets {
 }
 
 impl Settings {
+    /// `nmbrs.debtor_id` when set and not blank.
+    pub fn debtor_id(&self) -> Option<&str> {
+        self.nmbrs
+            .debtor_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// `nmbrs.default_employee_template` when set and not blank.
+    pub fn default_employee_template(&self) -> Option<&str> {
+        self.nmbrs
+            .default_employee_template
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
     /// Loads the layered settings. `file` is the `--config` file (must exist when given).
     ///
     /// Errors: [`ConfigError`] naming the key and the source of its value.
@@ -259,8 +286,28 @@ impl Settings {
                 "must be at least 1 request/s".into(),
             ));
         }
-        if self.nmbrs.page_size == 0 {
-            return Err(invalid("nmbrs.page_size", "must be at least 1".into()));
+        if !(1..=crate::nmbrs::client::MAX_PAGE_SIZE).contains(&self.nmbrs.page_size) {
+            return Err(invalid(
+                "nmbrs.page_size",
+                format!(
+                    "must be from 1 to {} (the Nmbrs API's maximum pageSize)",
+                    crate::nmbrs::client::MAX_PAGE_SIZE
+                ),
+            ));
+        }
+        for (key, value) in [
+            ("nmbrs.debtor_id", &self.nmbrs.debtor_id),
+            (
+                "nmbrs.default_employee_template",
+                &self.nmbrs.default_employee_template,
+            ),
+        ] {
+            if let Some(v) = value
+                && !v.trim().is_empty()
+                && uuid::Uuid::parse_str(v.trim()).is_err()
+            {
+                return Err(invalid(key, format!("`{v}` is not a uuid")));
+            }
         }
         if self.retry.max_attempts == 0 {
             return Err(invalid(
@@ -372,8 +419,10 @@ impl Settings {
             })
         };
         let mut fields: [Option<String>; FIELD_COUNT] = Default::default();
+        let mut optional = [false; FIELD_COUNT];
         for f in Field::ALL {
             fields[f.index()] = col(f.name())?;
+            optional[f.index()] = f.column_optional() && !self.hris.columns.contains_key(f.name());
         }
         for f in [Field::LastName, Field::EmployeeNumber, Field::BirthDate] {
             if fields[f.index()].is_none() {
@@ -389,6 +438,7 @@ impl Settings {
             updated_at: col("updated_at")?,
             nmbrs_employee_id: required("nmbrs_employee_id")?,
             fields,
+            optional,
         })
     }
 

@@ -125,9 +125,23 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
         true,
         format!("access token obtained from {}", settings.nmbrs.token_url),
     );
-    let companies = match client.companies().await {
+    let companies = match client.companies(settings.debtor_id()).await {
         Ok(r) => {
             push("subscription key", true, "accepted".into());
+            let numbers: Vec<String> = r
+                .body
+                .iter()
+                .map(|c| format!("{} ({})", c.number, c.name.as_deref().unwrap_or("")))
+                .collect();
+            push(
+                "companies",
+                !r.body.is_empty(),
+                if r.body.is_empty() {
+                    "the token sees no company; check the consent's debtor and `nmbrs.debtor_id`".into()
+                } else {
+                    format!("{} visible: {}", r.body.len(), numbers.join(", "))
+                },
+            );
             Some(r.body)
         }
         Err(e) => match &e.kind {
@@ -135,12 +149,16 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                 push("subscription key", false, m.clone());
                 return checks;
             }
-            ApiErrorKind::Forbidden(m) => {
+            ApiErrorKind::NoSubscription => {
+                push("subscription key", false, e.kind.to_string());
+                return checks;
+            }
+            ApiErrorKind::Forbidden { message, .. } => {
                 push("subscription key", true, "accepted".into());
                 push(
                     "scope company.info.read",
                     false,
-                    format!("missing: needed for {} ({m})", SCOPES[0].1),
+                    format!("missing: needed for {} ({message})", SCOPES[0].1),
                 );
                 None
             }
@@ -150,6 +168,26 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
             }
         },
     };
+    if companies.is_some() {
+        match client.debtors().await {
+            Ok(r) => {
+                let list: Vec<String> = r
+                    .body
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "{} {} ({})",
+                            d.number.as_deref().unwrap_or("?"),
+                            d.name.as_deref().unwrap_or(""),
+                            d.debtor_id
+                        )
+                    })
+                    .collect();
+                push("debtors", true, format!("{} visible: {}", r.body.len(), list.join(", ")))
+            }
+            Err(e) => push("debtors", false, e.to_string()),
+        };
+    }
     match client.tokens().granted_scopes() {
         Some(granted) => {
             let granted: Vec<&str> = granted.split_whitespace().collect();

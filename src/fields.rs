@@ -29,10 +29,49 @@ pub enum Field {
     PrivateMobilePhone,
     PartnerName,
     MaritalStatus,
+    /// The hire date: sent once, in the create's `AdditionalEmployeeInfo.inServiceDate`.
+    InServiceDate,
 }
 
 /// Number of [`Field`]s.
-pub const FIELD_COUNT: usize = 15;
+pub const FIELD_COUNT: usize = 16;
+
+/// `basicInfo.employeeType` values of the vendor description (schema `EmployeeType`).
+pub const EMPLOYEE_TYPES: [&str; 7] = [
+    "applicant",
+    "newHire",
+    "payroll",
+    "formerPayroll",
+    "external",
+    "formerExternal",
+    "rejectedApplicant",
+];
+
+/// `birthInfo.gender` values of the vendor description (schema `Gender`).
+pub const GENDERS: [&str; 4] = ["unspecified", "male", "female", "unknown"];
+
+/// `partnerInfo.maritalStatus` values of the vendor description (schema `MaritalStatus`).
+pub const MARITAL_STATUSES: [&str; 7] = [
+    "married",
+    "unmarried",
+    "livingTogether",
+    "divorced",
+    "registeredPartner",
+    "widowWidower",
+    "notSpecified",
+];
+
+/// How the sync treats a field after the employee exists (docs/nmbrs-api.md, "Writing").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Read from the personal-info history, merged three-way, written by the personal-info PUT.
+    Synced,
+    /// Read and merged, but the personal-info PUT cannot carry it (`employeeType`): an HRIS change
+    /// is reported once, never sent; Nmbrs-side changes are pulled.
+    CreateOnly,
+    /// Only sent in the create body; Nmbrs gives no personal-info read of it (`inServiceDate`).
+    CreateBodyOnly,
+}
 
 impl Field {
     /// Every field, in a fixed order (the index order of [`FieldValues`]).
@@ -52,6 +91,7 @@ impl Field {
         Field::PrivateMobilePhone,
         Field::PartnerName,
         Field::MaritalStatus,
+        Field::InServiceDate,
     ];
 
     /// Position in [`Field::ALL`].
@@ -77,40 +117,43 @@ impl Field {
             Field::PrivateMobilePhone => "private_mobile_phone",
             Field::PartnerName => "partner_name",
             Field::MaritalStatus => "marital_status",
+            Field::InServiceDate => "in_service_date",
         }
+    }
+
+    /// How the field is synced once the employee exists.
+    pub fn lifecycle(self) -> Lifecycle {
+        match self {
+            Field::EmployeeType => Lifecycle::CreateOnly,
+            Field::InServiceDate => Lifecycle::CreateBodyOnly,
+            _ => Lifecycle::Synced,
+        }
+    }
+
+    /// Whether the field takes part in the three-way merge (it has a personal-info read).
+    pub fn is_merged(self) -> bool {
+        self.lifecycle() != Lifecycle::CreateBodyOnly
+    }
+
+    /// The values the vendor description allows, for fields that are enums.
+    pub fn allowed_values(self) -> Option<&'static [&'static str]> {
+        match self {
+            Field::EmployeeType => Some(&EMPLOYEE_TYPES),
+            Field::Gender => Some(&GENDERS),
+            Field::MaritalStatus => Some(&MARITAL_STATUSES),
+            _ => None,
+        }
+    }
+
+    /// Whether the default HRIS column may be absent from the table (a column added after the
+    /// first release): then the field is simply not synced. A column named in the config must exist.
+    pub fn column_optional(self) -> bool {
+        self == Field::InServiceDate
     }
 
     /// Parses a snake_case name.
     pub fn from_name(name: &str) -> Option<Field> {
         Field::ALL.into_iter().find(|f| f.name() == name)
-    }
-
-    /// Where the field lives in a Nmbrs personal-info object: `(section, key)`,
-    /// e.g. `("basicInfo", "lastName")` (`docs/nmbrs-api.md`, create and PUT bodies).
-    pub fn nmbrs_path(self) -> (&'static str, &'static str) {
-        match self {
-            Field::EmployeeNumber => ("basicInfo", "employeeNumber"),
-            Field::FirstName => ("basicInfo", "firstName"),
-            Field::FirstNameInFull => ("basicInfo", "firstNameInFull"),
-            Field::LastName => ("basicInfo", "lastName"),
-            Field::EmployeeType => ("basicInfo", "employeeType"),
-            Field::BirthDate => ("birthInfo", "birthDate"),
-            Field::BirthCountryCodeIso => ("birthInfo", "birthCountryCodeISO"),
-            Field::NationalityCodeIso => ("birthInfo", "nationalityCodeISO"),
-            Field::Gender => ("birthInfo", "gender"),
-            Field::PrivateEmail => ("contactInfo", "privateEmail"),
-            Field::BusinessEmail => ("contactInfo", "businessEmail"),
-            Field::BusinessMobilePhone => ("contactInfo", "businessMobilePhone"),
-            Field::PrivateMobilePhone => ("contactInfo", "privateMobilePhone"),
-            Field::PartnerName => ("partnerInfo", "partnerName"),
-            Field::MaritalStatus => ("partnerInfo", "maritalStatus"),
-        }
-    }
-
-    /// Whether the create body (`POST /companies/{companyId}/employees`) carries this field.
-    /// The create body has no `partnerInfo`; those fields follow with a PUT.
-    pub fn in_create_body(self) -> bool {
-        self.nmbrs_path().0 != "partnerInfo"
     }
 }
 
@@ -143,9 +186,14 @@ impl FieldValues {
 
     /// A 128-bit digest, hex, of all values: equal digests mean equal values. Stored beside the
     /// snapshot so an unchanged record is recognised without parsing the snapshot JSON.
+    /// Fields that are not merged ([`Field::is_merged`]) are left out: they never reach a snapshot.
     pub fn digest(&self) -> String {
         let mut h = Sha256::new();
-        for v in &self.0 {
+        for v in Field::ALL
+            .iter()
+            .filter(|f| f.is_merged())
+            .map(|f| &self.0[f.index()])
+        {
             match v {
                 // Tag byte + length prefix keep `None` and `Some("")`-like shapes from colliding.
                 None => h.update([0u8]),
@@ -159,11 +207,11 @@ impl FieldValues {
         hex::encode(&h.finalize()[..16])
     }
 
-    /// What Nmbrs holds right after a create with these values: the create body has no
-    /// `partnerInfo`, so those fields are empty until a PUT follows.
+    /// What the personal-info read shows right after a create with these values: every merged
+    /// field (the create body carries them all), without the create-body-only ones.
     pub fn as_created(&self) -> FieldValues {
         let mut v = self.clone();
-        for f in Field::ALL.into_iter().filter(|f| !f.in_create_body()) {
+        for f in Field::ALL.into_iter().filter(|f| !f.is_merged()) {
             v.set(f, None);
         }
         v

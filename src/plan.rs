@@ -12,17 +12,24 @@
 //! 7. Deletes are never propagated: a vanished side is reported.
 
 use crate::config::{ConflictPolicy, FieldOwner};
-use crate::fields::{FIELD_COUNT, Field, FieldValues};
+use crate::fields::{FIELD_COUNT, Field, FieldValues, Lifecycle};
+use std::collections::BTreeMap;
 use crate::hris::{HrisRecord, HrisRow, Rejection};
 use crate::state::{Link, LinkStatus};
 use std::collections::{HashMap, HashSet};
 
 /// An employee as read from the company listing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct NmbrsEmployee {
     pub employee_id: String,
     pub personal_info_id: Option<String>,
+    /// Values of the entry in force; empty when [`NmbrsEmployee::unreadable`] is set.
     pub values: FieldValues,
+    /// Why the personal info could not be read (a key missing where the description puts it):
+    /// the record fails rather than treating the unknown value as empty.
+    pub unreadable: Option<String>,
+    /// What the audit should say about the history (e.g. an entry for a future period).
+    pub note: Option<String>,
 }
 
 /// The rules a plan follows, from settings.
@@ -117,10 +124,20 @@ pub struct RecordUpdate {
     pub to_nmbrs: Vec<Change>,
     pub to_hris: Vec<Change>,
     pub conflicts: Vec<Conflict>,
+    /// HRIS changes to create-only fields that the API cannot take, not reported before: reported
+    /// once, never sent (`before` = Nmbrs value, `after` = HRIS value).
+    pub not_updatable: Vec<Change>,
+    /// The link's `held` after this record: JSON `{field: HRIS value}` of every create-only field
+    /// whose HRIS value differs from Nmbrs (`None` = none).
+    pub held_after: Option<String>,
+    /// Whether `held_after` differs from what the link holds.
+    pub held_changed: bool,
     /// The snapshot to store once applied; `None` = keep none (a parked field has no known base).
     pub base_after: Option<FieldValues>,
     /// Whether the stored snapshot differs from `base_after` (a write to the state database only).
     pub snapshot_changed: bool,
+    /// Said in the audit rows of this record (e.g. a personal-info entry for a future period).
+    pub note: Option<String>,
 }
 
 impl RecordUpdate {
@@ -132,6 +149,8 @@ impl RecordUpdate {
             && self.to_nmbrs.is_empty()
             && self.to_hris.is_empty()
             && self.conflicts.is_empty()
+            && self.not_updatable.is_empty()
+            && !self.held_changed
             && !self.snapshot_changed
     }
 }
@@ -271,6 +290,9 @@ pub struct Merged {
     pub to_nmbrs: Vec<Change>,
     pub to_hris: Vec<Change>,
     pub conflicts: Vec<Conflict>,
+    /// HRIS values of create-only fields that would be pushed but cannot be (all of them, reported
+    /// or not; see [`RecordUpdate::not_updatable`]).
+    pub not_updatable: Vec<Change>,
     /// The new base snapshot; `None` = keep none (a parked field has no known base).
     pub base_after: Option<FieldValues>,
 }
@@ -286,9 +308,10 @@ pub fn merge_record(
     let mut to_nmbrs = Vec::new();
     let mut to_hris = Vec::new();
     let mut conflicts = Vec::new();
+    let mut not_updatable = Vec::new();
     let mut base_after = FieldValues::default();
     let mut keep_snapshot = true;
-    for &f in &rules.fields {
+    for &f in rules.fields.iter().filter(|f| f.is_merged()) {
         let (h, n) = (hris.get(f), nmbrs.get(f));
         let b = base.map(|b| b.get(f));
         let push = |to: &mut Vec<Change>| {
@@ -306,6 +329,18 @@ pub fn merge_record(
             })
         };
         let outcome = merge_field(rules.owners[f.index()], rules.conflict_policy, b, h, n);
+        let create_only = f.lifecycle() == Lifecycle::CreateOnly;
+        if create_only
+            && matches!(
+                outcome,
+                FieldOutcome::Push | FieldOutcome::Conflict(Resolution::HrisWon)
+            )
+        {
+            // The API cannot take it: nothing is sent, Nmbrs's value stays the base.
+            push(&mut not_updatable);
+            base_after.set(f, n);
+            continue;
+        }
         let agreed = match outcome {
             FieldOutcome::Agreed => h,
             FieldOutcome::Push | FieldOutcome::Conflict(Resolution::HrisWon) => {
@@ -344,6 +379,7 @@ pub fn merge_record(
         to_nmbrs,
         to_hris,
         conflicts,
+        not_updatable,
         base_after: keep_snapshot.then_some(base_after),
     })
 }
@@ -524,6 +560,13 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
         .filter_map(|l| l.employee_id.as_deref())
         .collect();
     let mut free = Candidates::new(input.nmbrs, &linked_ids);
+    // Employees nobody holds whose personal info could not be read: no create while they exist.
+    let unreadable_free: Vec<&str> = input
+        .nmbrs
+        .iter()
+        .filter(|e| e.unreadable.is_some() && !linked_ids.contains(e.employee_id.as_str()))
+        .map(|e| e.employee_id.as_str())
+        .collect();
     let mut decisions = Vec::with_capacity(input.hris.len());
 
     // Employee numbers used by several valid rows: an unlinked one of them can't be matched safely.
@@ -611,7 +654,7 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
                 };
                 // After a reconciled intent, the posted values are the base: they are what Nmbrs got.
                 let base = intent.as_ref().map(FieldValues::as_created);
-                decisions.push(update_for(rec, e, how, base.as_ref(), None, false, rules));
+                decisions.push(update_for(rec, e, how, base.as_ref(), link, false, rules));
             }
             Match::Refused(message, candidates) => {
                 free.taken.extend(candidates);
@@ -628,6 +671,14 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
                     reason: SkipReason::CreateInFlight,
                 });
             }
+            Match::None if !unreadable_free.is_empty() => decisions.push(Decision::Fail {
+                hris_id: rec.hris_id.clone(),
+                employee_id: None,
+                message: format!(
+                    "not creating: Nmbrs employee(s) {} of this company could not be read, and one may be this person; it is retried when Nmbrs returns them",
+                    unreadable_free.join(", ")
+                ),
+            }),
             Match::None => decisions.push(Decision::Create {
                 hris_id: rec.hris_id.clone(),
                 values: rec.values.clone(),
@@ -651,6 +702,14 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
     if rules.import_from_nmbrs {
         for e in input.nmbrs {
             if linked_ids.contains(e.employee_id.as_str()) || free.taken.contains(&e.employee_id) {
+                continue;
+            }
+            if let Some(why) = &e.unreadable {
+                decisions.push(Decision::Fail {
+                    hris_id: format!("nmbrs-{}", e.employee_id),
+                    employee_id: Some(e.employee_id.clone()),
+                    message: format!("not imported: {why}"),
+                });
                 continue;
             }
             if e.values
@@ -700,6 +759,13 @@ fn plan_linked(
             reason: SkipReason::VanishedNmbrs,
         };
     };
+    if let Some(why) = &e.unreadable {
+        return Decision::Fail {
+            hris_id: rec.hris_id.clone(),
+            employee_id: Some(employee_id),
+            message: format!("{why}; nothing is synced for this record until Nmbrs returns it"),
+        };
+    }
     let write_back = rec.nmbrs_employee_id.as_deref() != Some(employee_id.as_str());
     // Fast path: both sides hash to the stored snapshot.
     if let Some(hash) = &link.snapshot_hash
@@ -732,10 +798,17 @@ fn plan_linked(
         e,
         NewLink::Existing,
         base.as_ref(),
-        link.snapshot_hash.as_deref(),
+        Some(link),
         released,
         rules,
     )
+}
+
+/// The `held` JSON of a link as a map (unreadable JSON counts as nothing held: at worst a
+/// not-updatable field is reported once more).
+fn held_map(held: Option<&str>) -> BTreeMap<String, String> {
+    held.and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default()
 }
 
 fn update_for(
@@ -743,10 +816,12 @@ fn update_for(
     e: &NmbrsEmployee,
     link: NewLink,
     base: Option<&FieldValues>,
-    stored_hash: Option<&str>,
+    stored: Option<&Link>,
     released: bool,
     rules: &Rules,
 ) -> Decision {
+    let stored_hash = stored.and_then(|l| l.snapshot_hash.as_deref());
+    let stored_held = stored.and_then(|l| l.held.as_deref());
     match merge_record(rules, base, &rec.values, &e.values) {
         Err(message) => Decision::Fail {
             hris_id: rec.hris_id.clone(),
@@ -757,10 +832,25 @@ fn update_for(
             to_nmbrs,
             to_hris,
             conflicts,
+            not_updatable,
             base_after,
         }) => {
             let snapshot_changed =
                 base_after.as_ref().map(FieldValues::digest).as_deref() != stored_hash;
+            let held_before = held_map(stored_held);
+            let held: BTreeMap<String, String> = not_updatable
+                .iter()
+                .filter_map(|c| Some((c.field.name().to_owned(), c.after.clone()?)))
+                .collect();
+            let not_updatable = not_updatable
+                .into_iter()
+                .filter(|c| {
+                    c.after.is_none() || held_before.get(c.field.name()) != c.after.as_ref()
+                })
+                .collect();
+            let held_after = (!held.is_empty())
+                .then(|| serde_json::to_string(&held).unwrap_or_default());
+            let held_changed = held != held_before;
             Decision::Update(Box::new(RecordUpdate {
                 hris_id: rec.hris_id.clone(),
                 employee_id: e.employee_id.clone(),
@@ -774,8 +864,12 @@ fn update_for(
                 to_nmbrs,
                 to_hris,
                 conflicts,
+                not_updatable,
+                held_after,
+                held_changed,
                 base_after,
                 snapshot_changed,
+                note: e.note.clone(),
             }))
         }
     }

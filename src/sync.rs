@@ -6,9 +6,10 @@
 
 use crate::apply::{Applier, Counts};
 use crate::config::{ConfigError, PeriodSetting, Settings};
-use crate::fields::{Field, FieldValues};
+use crate::fields::Field;
 use crate::hris::validate::{FieldProblem, Rejection, today_utc};
 use crate::hris::{HrisDb, HrisError, HrisRow};
+use crate::nmbrs::model::{PersonalInfoHistory, ReadError, in_force, read_values};
 use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
 use crate::plan::{CompanyInput, Decision, NmbrsEmployee, Rules, plan_company};
 use crate::state::{AuditEntry, LinkStatus, StateDb, StateError, parse_time};
@@ -242,7 +243,7 @@ impl Syncer {
         stop: &AtomicBool,
     ) -> Result<(Counts, bool), (Counts, String)> {
         let mut counts = Counts::default();
-        let companies = match self.client.companies().await {
+        let companies = match self.client.companies(self.settings.debtor_id()).await {
             Ok(r) => {
                 let _ = self
                     .state
@@ -275,6 +276,7 @@ impl Syncer {
                     company_id: String::new(),
                     number: String::new(),
                     name: None,
+                    debtor_id: None,
                 },
             );
             self.apply_all(&applier, decisions, &mut counts, stop)
@@ -350,7 +352,7 @@ impl Syncer {
         &self,
         run: (i64, bool, time::Date),
         company: &Company,
-        listing: Result<crate::nmbrs::Response<Vec<crate::nmbrs::EmployeeItem>>, ApiError>,
+        listing: Result<crate::nmbrs::Response<Vec<PersonalInfoHistory>>, ApiError>,
         counts: &mut Counts,
         stop: &AtomicBool,
     ) -> Result<(), String> {
@@ -395,14 +397,11 @@ impl Syncer {
                 .http(listing.call)
                 .message(format!("{} employees", listing.body.len()))])
             .await;
+        let period = period_for(&self.settings.sync.period, OffsetDateTime::now_utc());
         let nmbrs: Vec<NmbrsEmployee> = listing
             .body
             .iter()
-            .map(|item| NmbrsEmployee {
-                employee_id: item.employee_id.clone(),
-                personal_info_id: item.personal_info_id(),
-                values: self.mask(item.values()),
-            })
+            .map(|item| self.employee_in_force(item, period))
             .collect();
         drop(listing.body);
         let rows = self
@@ -513,18 +512,40 @@ impl Syncer {
             company_number: company.number.clone(),
             fields: self.rules.fields.clone(),
             period: period_for(&self.settings.sync.period, OffsetDateTime::now_utc()),
+            default_employee_template: self
+                .settings
+                .default_employee_template()
+                .map(str::to_owned),
             quarantine_after: self.settings.sync.quarantine_after,
         }
     }
 
-    /// Drops fields the HRIS does not map, so both sides hash alike.
-    fn mask(&self, mut v: FieldValues) -> FieldValues {
-        for f in Field::ALL {
-            if !self.rules.fields.contains(&f) {
-                v.set(f, None);
+    /// One employee of the personal-info listing as the planner sees it: the entry in force for
+    /// `period`, read for the mapped fields (unmapped ones stay empty, so both sides hash alike).
+    /// A missing key or an unreadable history makes the employee unreadable, never empty.
+    fn employee_in_force(&self, item: &PersonalInfoHistory, period: Period) -> NmbrsEmployee {
+        let mut e = NmbrsEmployee {
+            employee_id: item.employee_id.clone(),
+            ..NmbrsEmployee::default()
+        };
+        let read = item
+            .info
+            .as_deref()
+            .ok_or_else(|| ReadError {
+                path: "info".into(),
+                problem: "is missing from the answer".into(),
+            })
+            .and_then(|entries| in_force(entries, period))
+            .and_then(|f| Ok((read_values(f.entry, &self.rules.fields)?, f)));
+        match read {
+            Ok((values, f)) => {
+                e.values = values;
+                e.note = f.note(period);
+                e.personal_info_id = f.personal_info_id;
             }
+            Err(err) => e.unreadable = Some(format!("employee {}: {err}", item.employee_id)),
         }
-        v
+        e
     }
 
     async fn fatal(&self, run_id: i64, company_id: Option<&str>, e: &ApiError) -> String {

@@ -63,7 +63,7 @@ impl HrisDb {
     /// The file is not created and its journal mode is left as the HRIS owner set it.
     ///
     /// Errors: [`HrisError`] naming the missing table or column and its config key.
-    pub async fn open(url: &str, table: &str, columns: ColumnMap) -> Result<HrisDb, HrisError> {
+    pub async fn open(url: &str, table: &str, mut columns: ColumnMap) -> Result<HrisDb, HrisError> {
         use sqlx::sqlite::SqliteConnectOptions;
         use std::str::FromStr;
         let open_err = |source| HrisError::Open {
@@ -105,6 +105,16 @@ impl HrisDb {
         ];
         if let Some(c) = &columns.updated_at {
             expected.push(("hris.columns.updated_at".into(), c));
+        }
+        // A column added in a later release, mapped by default only: absent means not synced.
+        for f in Field::ALL {
+            if columns.optional[f.index()]
+                && let Some(c) = &columns.fields[f.index()]
+                && !present.iter().any(|p| p.eq_ignore_ascii_case(c))
+            {
+                tracing::info!(column = c.as_str(), "optional HRIS column absent; field not synced");
+                columns.fields[f.index()] = None;
+            }
         }
         for f in Field::ALL {
             if let Some(c) = &columns.fields[f.index()] {
@@ -425,6 +435,7 @@ pub const DEFAULT_TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS hris_employees (
     private_mobile_phone TEXT,
     partner_name TEXT,
     marital_status TEXT,
+    in_service_date TEXT,
     updated_at TEXT,
     nmbrs_employee_id TEXT
 )";

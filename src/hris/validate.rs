@@ -336,6 +336,17 @@ fn field_problem(f: Field, s: &str, today: Date) -> Option<String> {
             Ok(n) => Some(format!("{n} is out of range; use a positive whole number")),
             Err(_) => Some(format!("`{}` is not a whole number", printable(s))),
         },
+        Field::InServiceDate => calendar_date_problem(s).map(|m| m.to_owned()),
+        Field::EmployeeType | Field::Gender | Field::MaritalStatus => {
+            let allowed = f.allowed_values().unwrap_or(&[]);
+            (!allowed.contains(&s)).then(|| {
+                format!(
+                    "`{}` is not a Nmbrs value; use one of {}",
+                    printable(s),
+                    allowed.join(", ")
+                )
+            })
+        }
         Field::BirthDate => {
             let fmt = format_description!("[year]-[month]-[day]");
             // `[year]` alone would also take a sign ("+1990-02-01"): insist on the exact shape.
@@ -381,6 +392,20 @@ fn field_problem(f: Field, s: &str, today: Date) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// `Some(message)` unless `s` is a real date written exactly `YYYY-MM-DD`.
+fn calendar_date_problem(s: &str) -> Option<&'static str> {
+    let fmt = format_description!("[year]-[month]-[day]");
+    let shape = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    (!shape || Date::parse(s, &fmt).is_err()).then_some("is not a real date in YYYY-MM-DD form")
 }
 
 /// A plain `local@domain.tld` address: one `@`, no spaces, a dot in the domain, no empty labels.
@@ -476,6 +501,30 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
+        for (f, bad) in [
+            (Field::EmployeeType, "employee"),
+            (Field::EmployeeType, "Payroll"),
+            (Field::Gender, "F"),
+            (Field::MaritalStatus, "single"),
+            (Field::InServiceDate, "2026-02-30"),
+            (Field::InServiceDate, "1-2-2026"),
+        ] {
+            let p = validate(&row(&[(f, text(bad))]), &Field::ALL, today_utc())
+                .expect_err("rejected");
+            assert_eq!(p.problems.len(), 1, "{bad}");
+            assert_eq!(p.problems[0].field, f.name());
+            if let Some(allowed) = f.allowed_values() {
+                assert!(p.problems[0].message.contains(allowed[0]), "names the values");
+            }
+        }
+        for (f, good) in [
+            (Field::EmployeeType, "newHire"),
+            (Field::Gender, "unspecified"),
+            (Field::MaritalStatus, "livingTogether"),
+            (Field::InServiceDate, "2027-01-01"),
+        ] {
+            assert!(validate(&row(&[(f, text(good))]), &Field::ALL, today_utc()).is_ok(), "{good}");
+        }
         assert_eq!(
             problems(&row(&[(Field::BirthDate, text("1990-02-30"))])),
             ["birth_date"]

@@ -10,7 +10,10 @@
 //!   by looking the employee up — never by posting blind.
 
 use super::auth::{TokenError, TokenManager, without_url};
-use super::model::{Company, EmployeeItem, Page, ValidationErrors};
+use super::model::{
+    Company, CreateEmployee, Debtor, EmployeeItem, ErrorBody, Page, PersonalInfoHistory,
+    UpdatePersonalInfo,
+};
 use crate::config::{RetrySettings, Secrets, Settings};
 use crate::state::{HttpCall, StateDb};
 use backon::BackoffBuilder;
@@ -30,13 +33,25 @@ pub enum ApiErrorKind {
     /// 401 even after a fresh access token.
     #[error("{0}")]
     Unauthorized(String),
-    /// 403: the token lacks a scope.
-    #[error("Nmbrs refused access (403): {0}; grant the scope to the API client")]
-    Forbidden(String),
+    /// 403 (code 40303): no access to the debtor or company, or the token lacks the scope named.
+    #[error(
+        "Nmbrs refused access (403): {message}; this call needs the scope `{scope}`: grant it to the API client and run `nmbrs-sync authorize` again"
+    )]
+    Forbidden { message: String, scope: &'static str },
+    /// 403 code 40304: the subscription key has no valid subscription.
+    #[error(
+        "Nmbrs answered 403 (40304): no valid subscription for this subscription key; check `nmbrs.subscription_key` and the subscription at developer.nmbrs.com"
+    )]
+    NoSubscription,
+    /// 429 code 42909: the subscription's API call quota is used up; retrying cannot help.
+    #[error(
+        "Nmbrs answered 429 (42909 Quota_Exceeded): the subscription's API call quota is used up; the cycle stops — wait for the quota to renew or raise it with Nmbrs"
+    )]
+    QuotaExceeded,
     /// 404.
     #[error("not found in Nmbrs (404)")]
     NotFound,
-    /// A non-retryable 4xx; `fields` names the fields Nmbrs objected to.
+    /// A non-retryable 4xx; `fields` holds `name: reason` of each `invalid-params` entry.
     #[error("Nmbrs rejected the request (HTTP {status}): {message}")]
     Rejected {
         status: u16,
@@ -74,7 +89,10 @@ impl ApiError {
     /// Whether this failure stops the whole cycle (credentials or scope refused), not one record.
     pub fn is_fatal(&self) -> bool {
         match &self.kind {
-            ApiErrorKind::Unauthorized(_) | ApiErrorKind::Forbidden(_) => true,
+            ApiErrorKind::Unauthorized(_)
+            | ApiErrorKind::Forbidden { .. }
+            | ApiErrorKind::NoSubscription
+            | ApiErrorKind::QuotaExceeded => true,
             ApiErrorKind::Token(t) => t.is_refusal(),
             _ => false,
         }
@@ -144,9 +162,14 @@ enum Attempt {
         reason: String,
         retry_after: Option<Duration>,
         maybe_processed: bool,
+        /// A 429: the wait holds back every task of the client.
+        throttled: bool,
     },
     Fail(ApiErrorKind),
 }
+
+/// The largest `pageSize` the description allows (`components.parameters.pageSize`).
+pub const MAX_PAGE_SIZE: u32 = 100;
 
 impl NmbrsClient {
     /// Builds the client from settings; the state database keeps the rotated refresh token.
@@ -188,7 +211,7 @@ impl NmbrsClient {
                 limiter,
                 paused_until: std::sync::Mutex::new(None),
                 retry: settings.retry.clone(),
-                page_size: n.page_size,
+                page_size: n.page_size.clamp(1, MAX_PAGE_SIZE),
                 counters: ClientCounters::default(),
             }),
         })
@@ -204,81 +227,137 @@ impl NmbrsClient {
         &self.inner.tokens
     }
 
-    /// Every company the token may see: `GET /companies`, all pages.
-    pub async fn companies(&self) -> Result<Response<Vec<Company>>, ApiError> {
-        self.get_all_pages("/companies").await
+    /// Every company the token may see, all pages: `GET /api/companies`; with `debtor_id`, only that
+    /// debtor's (`GET /api/debtors/{debtorId}/companies`). A token spanning several debtors may get
+    /// 403 on `/api/companies`: then every debtor's companies (`GET /api/debtors`, then per debtor).
+    pub async fn companies(
+        &self,
+        debtor_id: Option<&str>,
+    ) -> Result<Response<Vec<Company>>, ApiError> {
+        if let Some(d) = debtor_id {
+            return self.debtor_companies(d).await;
+        }
+        match self.get_all_pages("/companies", &[]).await {
+            Err(e) if matches!(e.kind, ApiErrorKind::Forbidden { .. }) => {
+                tracing::info!("GET /companies refused (403): listing companies per debtor");
+                let debtors = self.debtors().await?;
+                let mut call = debtors.call;
+                let mut all = Vec::new();
+                for d in &debtors.body {
+                    let r = self.debtor_companies(&d.debtor_id).await?;
+                    call.attempts += r.call.attempts;
+                    call.duration += r.call.duration;
+                    all.extend(r.body);
+                }
+                call.path = "/debtors/{debtorId}/companies".into();
+                Ok(Response { body: all, call })
+            }
+            other => other,
+        }
     }
 
-    /// Every employee with personal info of a company, all pages:
-    /// `GET /companies/{companyId}/employees/personalinfo`.
+    /// The debtors the token may see: `GET /api/debtors`, all pages.
+    pub async fn debtors(&self) -> Result<Response<Vec<Debtor>>, ApiError> {
+        self.get_all_pages("/debtors", &[]).await
+    }
+
+    /// One debtor's companies: `GET /api/debtors/{debtorId}/companies`, all pages.
+    pub async fn debtor_companies(
+        &self,
+        debtor_id: &str,
+    ) -> Result<Response<Vec<Company>>, ApiError> {
+        self.get_all_pages(&format!("/debtors/{}/companies", seg(debtor_id)), &[])
+            .await
+    }
+
+    /// The personal-info history of every employee of a company, all pages:
+    /// `GET /api/companies/{companyId}/employees/personalinfo`.
     pub async fn company_personal_info(
         &self,
         company_id: &str,
-    ) -> Result<Response<Vec<EmployeeItem>>, ApiError> {
-        self.get_all_pages(&format!(
-            "/companies/{}/employees/personalinfo",
-            seg(company_id)
-        ))
+    ) -> Result<Response<Vec<PersonalInfoHistory>>, ApiError> {
+        self.get_all_pages(
+            &format!("/companies/{}/employees/personalinfo", seg(company_id)),
+            &[],
+        )
         .await
     }
 
-    /// One employee with current personal info: `GET /employees/{employeeId}` (a one-item page).
+    /// One employee's personal-info history, the read right before a PUT:
+    /// `GET /api/companies/{companyId}/employees/personalinfo?employeeId=…`. `None`: not listed.
+    pub async fn employee_personal_info(
+        &self,
+        company_id: &str,
+        employee_id: &str,
+    ) -> Result<Response<Option<PersonalInfoHistory>>, ApiError> {
+        let r = self
+            .get_all_pages::<PersonalInfoHistory>(
+                &format!("/companies/{}/employees/personalinfo", seg(company_id)),
+                &[("employeeId", employee_id.to_owned())],
+            )
+            .await?;
+        let item = r.body.into_iter().find(|h| h.employee_id == employee_id);
+        Ok(Response {
+            body: item,
+            call: r.call,
+        })
+    }
+
+    /// One employee with its current personal info: `GET /api/employees/{employeeId}` (a one-item page).
     pub async fn employee(&self, employee_id: &str) -> Result<Response<EmployeeItem>, ApiError> {
         let path = format!("/employees/{}", seg(employee_id));
-        let r: Response<Value> = self
+        let r: Response<Page<EmployeeItem>> = self
             .send(Method::GET, &path, &[], None, Idempotency::Repeatable)
             .await?;
-        let call = r.call;
-        // `docs/nmbrs-api.md`: a one-item page envelope; a bare item is accepted too.
-        let item = match r.body.get("data") {
-            Some(Value::Array(items)) => items.first().cloned(),
-            _ if r.body.get("employeeId").is_some() => Some(r.body),
-            _ => None,
-        };
-        match item.map(serde_json::from_value::<EmployeeItem>) {
-            Some(Ok(item)) => Ok(Response { body: item, call }),
-            Some(Err(e)) => Err(ApiError {
-                kind: ApiErrorKind::Decode(format!("employee item: {e}")),
-                call,
+        match r.body.data.into_iter().next() {
+            Some(item) => Ok(Response {
+                body: item,
+                call: r.call,
             }),
             None => Err(ApiError {
                 kind: ApiErrorKind::NotFound,
-                call,
+                call: r.call,
             }),
         }
     }
 
-    /// Creates an employee: `POST /companies/{companyId}/employees` → `employeeId`.
+    /// Creates an employee: `POST /api/companies/{companyId}/employees` → 201 `{employeeId}`.
     pub async fn create_employee(
         &self,
         company_id: &str,
-        body: &Value,
+        body: &CreateEmployee,
     ) -> Result<Response<String>, ApiError> {
         let path = format!("/companies/{}/employees", seg(company_id));
+        let body = encode(body, &path)?;
         let r: Response<super::model::Created> = self
             .send(
                 Method::POST,
                 &path,
                 &[],
-                Some(body),
+                Some(&body),
                 Idempotency::CreateOnce,
             )
             .await?;
+        if r.call.status != Some(201) {
+            tracing::warn!(status = ?r.call.status, "create answered other than 201 Created");
+        }
         Ok(Response {
             body: r.body.employee_id,
             call: r.call,
         })
     }
 
-    /// Replaces personal info for a period: `PUT /employees/{employeeId}/personalInfo` → `personalInfoId`.
+    /// Replaces the personal info of a period: `PUT /api/employees/{employeeId}/personalInfo` →
+    /// `personalInfoId`.
     pub async fn put_personal_info(
         &self,
         employee_id: &str,
-        body: &Value,
+        body: &UpdatePersonalInfo,
     ) -> Result<Response<Option<String>>, ApiError> {
         let path = format!("/employees/{}/personalInfo", seg(employee_id));
+        let body = encode(body, &path)?;
         let r: Response<super::model::PersonalInfoUpdated> = self
-            .send(Method::PUT, &path, &[], Some(body), Idempotency::Repeatable)
+            .send(Method::PUT, &path, &[], Some(&body), Idempotency::Repeatable)
             .await?;
         Ok(Response {
             body: r.body.personal_info_id,
@@ -292,6 +371,7 @@ impl NmbrsClient {
     async fn get_all_pages<T: DeserializeOwned>(
         &self,
         path: &str,
+        filters: &[(&str, String)],
     ) -> Result<Response<Vec<T>>, ApiError> {
         let mut items = Vec::new();
         let mut total = HttpCall {
@@ -304,10 +384,11 @@ impl NmbrsClient {
         let mut page_number = 1u32;
         let mut expected = None;
         loop {
-            let query = [
+            let mut query = vec![
                 ("pageNumber", page_number.to_string()),
                 ("pageSize", self.inner.page_size.to_string()),
             ];
+            query.extend(filters.iter().cloned());
             let r: Result<Response<Page<T>>, ApiError> = self
                 .send(Method::GET, path, &query, None, Idempotency::Repeatable)
                 .await;
@@ -411,6 +492,7 @@ impl NmbrsClient {
                         reason: without_url(&e),
                         retry_after: None,
                         maybe_processed: !e.is_connect(),
+                        throttled: false,
                     }
                 }
                 Ok(resp) => {
@@ -437,6 +519,7 @@ impl NmbrsClient {
                                 reason: without_url(&e),
                                 retry_after: None,
                                 maybe_processed: true,
+                                throttled: false,
                             },
                         }
                     } else {
@@ -444,7 +527,7 @@ impl NmbrsClient {
                     }
                 }
             };
-            let (reason, retry_after, maybe_processed) = match attempt {
+            let (reason, retry_after, maybe_processed, throttled) = match attempt {
                 Attempt::Fail(kind) => {
                     call.duration = started.elapsed();
                     return Err(ApiError { kind, call });
@@ -453,7 +536,8 @@ impl NmbrsClient {
                     reason,
                     retry_after,
                     maybe_processed,
-                } => (reason, retry_after, maybe_processed),
+                    throttled,
+                } => (reason, retry_after, maybe_processed, throttled),
             };
             if idempotency == Idempotency::CreateOnce && maybe_processed {
                 call.duration = started.elapsed();
@@ -480,12 +564,18 @@ impl NmbrsClient {
                     call,
                 });
             };
+            if throttled {
+                // Everyone waits: the limit is per subscription, not per task.
+                self.pause_all(delay);
+            }
             tracing::info!(method = call.method, path, attempt = call.attempts, delay_ms = delay.as_millis() as u64, %reason, "retrying");
             tokio::time::sleep(delay).await;
         }
     }
 
-    /// Turns a non-2xx answer into a retry decision or a final error.
+    /// Turns a non-2xx answer into a retry decision or a final error (docs/nmbrs-api.md, "Errors and
+    /// throttling"): 429 42908 waits `Retry-After` (seconds or an HTTP date; backoff without it),
+    /// 429 42909 stops, 403 40304 names the subscription key, 403 otherwise the scope the call needs.
     async fn classify(
         &self,
         status: StatusCode,
@@ -497,23 +587,27 @@ impl NmbrsClient {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+        let request_path = resp.url().path().to_owned();
         let text = resp.text().await.unwrap_or_default();
-        let message = server_message(&text);
+        let error = ErrorBody::parse(&text);
+        let message = error
+            .as_ref()
+            .map(ErrorBody::summary)
+            .unwrap_or_else(|| server_message(&text));
+        let code = error.as_ref().and_then(|e| e.code);
         match status.as_u16() {
+            429 if code == Some(42909) => Attempt::Fail(ApiErrorKind::QuotaExceeded),
             429 => {
                 self.inner
                     .counters
                     .throttled
                     .fetch_add(1, Ordering::Relaxed);
-                // Everyone waits: the limit is per subscription, not per task.
-                let wait = retry_after.unwrap_or(Duration::from_secs(1));
-                self.pause_all(wait);
                 Attempt::Retry {
-                    reason: "429 Too Many Requests".into(),
-                    retry_after: Some(wait),
+                    reason: format!("HTTP 429 {message}"),
+                    retry_after,
                     maybe_processed: false,
+                    throttled: true,
                 }
             }
             401 if !*refreshed => {
@@ -523,6 +617,7 @@ impl NmbrsClient {
                     reason: "401: refreshing the access token".into(),
                     retry_after: Some(Duration::ZERO),
                     maybe_processed: false,
+                    throttled: false,
                 }
             }
             401 => {
@@ -535,22 +630,26 @@ impl NmbrsClient {
                     "Nmbrs refused {credential}: HTTP 401 {message}"
                 )))
             }
-            403 => Attempt::Fail(ApiErrorKind::Forbidden(message)),
+            403 if code == Some(40304) => Attempt::Fail(ApiErrorKind::NoSubscription),
+            403 => Attempt::Fail(ApiErrorKind::Forbidden {
+                message,
+                scope: required_scope(&request_path),
+            }),
             404 => Attempt::Fail(ApiErrorKind::NotFound),
             s if status.is_server_error() || s == 408 => Attempt::Retry {
                 reason: format!("HTTP {s} {message}"),
                 retry_after: None,
                 maybe_processed: true,
+                throttled: false,
             },
             s => {
                 self.inner.counters.rejected.fetch_add(1, Ordering::Relaxed);
-                let fields = serde_json::from_str::<ValidationErrors>(&text)
-                    .map(|v| v.errors.into_iter().filter_map(|e| e.field).collect())
-                    .unwrap_or_default();
                 Attempt::Fail(ApiErrorKind::Rejected {
                     status: s,
                     message,
-                    fields,
+                    fields: error
+                        .map(|e| e.invalid_params_text())
+                        .unwrap_or_default(),
                 })
             }
         }
@@ -575,6 +674,43 @@ impl NmbrsClient {
             *p = Some(until);
         }
     }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past is zero.
+fn parse_retry_after(v: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The scope a call needs, by the description's `security` entries, for messages after a 403.
+/// `request_path` is the URL path (`/api/...`).
+fn required_scope(request_path: &str) -> &'static str {
+    let p = request_path.trim_end_matches('/');
+    if p.ends_with("/companies") || p.ends_with("/debtors") {
+        "company.info.read"
+    } else if p.ends_with("/personalInfo") || p.ends_with("/employees") {
+        // PUT personal info and POST employees need the write scope; the GET of the listing is
+        // satisfied by it too.
+        "employee.info"
+    } else {
+        "employee.info.read"
+    }
+}
+
+/// A typed body as JSON for [`NmbrsClient::send`].
+fn encode<T: serde::Serialize>(body: &T, path: &str) -> Result<Value, ApiError> {
+    serde_json::to_value(body).map_err(|e| ApiError {
+        kind: ApiErrorKind::Decode(format!("request body could not be encoded: {e}")),
+        call: HttpCall {
+            method: "POST",
+            path: path.to_owned(),
+            ..HttpCall::default()
+        },
+    })
 }
 
 /// The exponential schedule with jitter from `retry.*`.
@@ -643,6 +779,33 @@ mod tests {
             "basicInfo.lastName: required"
         );
         assert_eq!(server_message("plain"), "plain");
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        // RFC 9110's example date is 1445412480 + 3 s.
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:03 GMT", now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn a_403_names_the_scope_of_the_call() {
+        assert_eq!(required_scope("/api/companies"), "company.info.read");
+        assert_eq!(required_scope("/api/debtors/x/companies"), "company.info.read");
+        assert_eq!(
+            required_scope("/api/companies/x/employees/personalinfo"),
+            "employee.info.read"
+        );
+        assert_eq!(required_scope("/api/employees/x/personalInfo"), "employee.info");
     }
 
     #[test]

@@ -258,6 +258,7 @@ fn emp(id: &str, v: FieldValues) -> NmbrsEmployee {
         employee_id: id.into(),
         personal_info_id: Some(format!("pi-{id}")),
         values: v,
+        ..NmbrsEmployee::default()
     }
 }
 
@@ -658,4 +659,121 @@ fn unmapped_fields_are_never_compared() {
     let d = c.plan();
     let u = update(&d[0]);
     assert!(u.to_hris.is_empty() && u.to_nmbrs.is_empty(), "{u:?}");
+}
+
+#[test]
+fn unreadable_personal_info_fails_the_record_and_blocks_creates_in_its_company() {
+    let mut c = Case::new();
+    c.rules.import_from_nmbrs = true;
+    c.hris.push(linked_row("h1", "e1", lisa()));
+    c.links.push(link("h1", "e1", &lisa()));
+    let unreadable = |id: &str| NmbrsEmployee {
+        employee_id: id.into(),
+        unreadable: Some(format!("employee {id}: birthInfo.birthCountry.codeISO is missing")),
+        ..NmbrsEmployee::default()
+    };
+    c.nmbrs.push(unreadable("e1"));
+    // A new row and an employee nobody holds whose values could not be read: maybe the same person.
+    c.hris.push(row(
+        "h2",
+        values(&[
+            (Field::EmployeeNumber, "5"),
+            (Field::LastName, "Öztürk"),
+            (Field::BirthDate, "1980-02-27"),
+        ]),
+    ));
+    c.nmbrs.push(unreadable("e2"));
+    let d = c.plan();
+    assert!(
+        matches!(&d[0], Decision::Fail { hris_id, message, .. } if hris_id == "h1" && message.contains("birthCountry")),
+        "{:?}",
+        d[0]
+    );
+    assert!(
+        matches!(&d[1], Decision::Fail { hris_id, message, .. } if hris_id == "h2" && message.contains("e2") && message.contains("not creating")),
+        "{:?}",
+        d[1]
+    );
+    assert!(
+        matches!(&d[2], Decision::Fail { hris_id, .. } if hris_id == "nmbrs-e2"),
+        "an unreadable employee is not imported as blanks: {:?}",
+        d[2]
+    );
+    assert!(!d.iter().any(|d| matches!(d, Decision::Create { .. } | Decision::Import { .. })));
+}
+
+#[test]
+fn employee_type_changed_in_the_hris_is_reported_once_and_never_pushed() {
+    let mut c = Case::new();
+    let base = lisa(); // applicant on both sides
+    let mut hris = lisa();
+    hris.set(Field::EmployeeType, Some("payroll"));
+    c.hris.push(linked_row("h1", "e1", hris.clone()));
+    c.links.push(link("h1", "e1", &base));
+    c.nmbrs.push(emp("e1", base.clone()));
+    let d = c.plan();
+    let u = update(&d[0]);
+    assert!(u.to_nmbrs.is_empty(), "never sent: {:?}", u.to_nmbrs);
+    assert!(u.to_hris.is_empty(), "the HRIS edit is kept");
+    assert_eq!(u.not_updatable.len(), 1);
+    assert_eq!(u.not_updatable[0].after.as_deref(), Some("payroll"));
+    assert_eq!(u.held_after.as_deref(), Some(r#"{"employee_type":"payroll"}"#));
+    assert!(!u.is_noop());
+    let base_after = u.base_after.clone().expect("base");
+    assert_eq!(base_after.get(Field::EmployeeType), Some("applicant"));
+
+    // Next cycle, the link holds it: nothing to report, nothing to write.
+    c.links[0].held = u.held_after.clone();
+    let d = c.plan();
+    let u = update(&d[0]);
+    assert!(u.not_updatable.is_empty() && u.is_noop(), "{u:?}");
+
+    // Payroll makes it agree in Nmbrs: the held value is dropped, the base moves.
+    let mut nmbrs = base.clone();
+    nmbrs.set(Field::EmployeeType, Some("payroll"));
+    c.nmbrs[0] = emp("e1", nmbrs);
+    let d = c.plan();
+    let u = update(&d[0]);
+    assert!(u.held_after.is_none() && u.held_changed);
+    assert_eq!(
+        u.base_after.as_ref().and_then(|b| b.get(Field::EmployeeType)),
+        Some("payroll")
+    );
+
+    // A Nmbrs-side change is pulled as usual.
+    c.links[0] = link("h1", "e1", &base);
+    c.hris[0] = linked_row("h1", "e1", base.clone());
+    let mut nmbrs = base.clone();
+    nmbrs.set(Field::EmployeeType, Some("formerPayroll"));
+    c.nmbrs[0] = emp("e1", nmbrs);
+    let d = c.plan();
+    let u = update(&d[0]);
+    assert_eq!(u.to_hris.len(), 1);
+    assert_eq!(u.to_hris[0].after.as_deref(), Some("formerPayroll"));
+}
+
+#[test]
+fn the_hire_date_is_sent_with_the_create_but_never_merged() {
+    let mut c = Case::new();
+    let mut hris = lisa();
+    hris.set(Field::InServiceDate, Some("2026-12-01"));
+    c.hris.push(linked_row("h1", "e1", hris.clone()));
+    c.links.push(link("h1", "e1", &lisa()));
+    c.nmbrs.push(emp("e1", lisa()));
+    assert_eq!(
+        c.plan(),
+        vec![Decision::Unchanged {
+            hris_id: "h1".into()
+        }],
+        "the hire date has no personal-info read: it neither pushes nor blocks the fast path"
+    );
+    let mut c = Case::new();
+    c.rules.import_from_nmbrs = false;
+    c.hris.push(row("h2", hris.clone()));
+    match &c.plan()[0] {
+        Decision::Create { values, .. } => {
+            assert_eq!(values.get(Field::InServiceDate), Some("2026-12-01"))
+        }
+        other => panic!("expected a create, got {other:?}"),
+    }
 }

@@ -73,6 +73,9 @@ pub struct Link {
     pub failures: u32,
     pub last_error: Option<String>,
     pub quarantined_hash: Option<String>,
+    /// HRIS values of create-only fields already reported as not updatable through the API,
+    /// JSON `{field: value}` ([`crate::fields::Lifecycle::CreateOnly`]).
+    pub held: Option<String>,
 }
 
 impl Link {
@@ -91,6 +94,7 @@ impl Link {
             failures: 0,
             last_error: None,
             quarantined_hash: None,
+            held: None,
         }
     }
 }
@@ -114,6 +118,7 @@ fn link_from(r: &sqlx::sqlite::SqliteRow) -> Result<Link, StateError> {
         failures: failures.clamp(0, u32::MAX as i64) as u32,
         last_error: r.try_get("last_error")?,
         quarantined_hash: r.try_get("quarantined_hash")?,
+        held: r.try_get("held")?,
     })
 }
 
@@ -167,14 +172,14 @@ impl StateTx {
     pub async fn put_link(&mut self, l: &Link) -> Result<(), StateError> {
         sqlx::query(
             "INSERT INTO employee_links (hris_id, company_id, employee_id, personal_info_id, snapshot, snapshot_hash,
-               create_intent, intent_at, status, failures, last_error, quarantined_hash, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               create_intent, intent_at, status, failures, last_error, quarantined_hash, held, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (hris_id) DO UPDATE SET company_id = excluded.company_id, employee_id = excluded.employee_id,
                personal_info_id = excluded.personal_info_id, snapshot = excluded.snapshot,
                snapshot_hash = excluded.snapshot_hash, create_intent = excluded.create_intent,
                intent_at = excluded.intent_at, status = excluded.status, failures = excluded.failures,
                last_error = excluded.last_error, quarantined_hash = excluded.quarantined_hash,
-               updated_at = excluded.updated_at",
+               held = excluded.held, updated_at = excluded.updated_at",
         )
         .bind(&l.hris_id)
         .bind(&l.company_id)
@@ -188,6 +193,7 @@ impl StateTx {
         .bind(l.failures as i64)
         .bind(&l.last_error)
         .bind(&l.quarantined_hash)
+        .bind(&l.held)
         .bind(utc_now())
         .execute(self.conn())
         .await?;
@@ -218,6 +224,7 @@ mod tests {
         let mut l = Link::new("h1", "c1", LinkStatus::Linked);
         l.employee_id = Some("e1".into());
         l.failures = 3;
+        l.held = Some(r#"{"employee_type":"payroll"}"#.into());
         let mut tx = db.begin().await.expect("begin");
         tx.put_link(&l).await.expect("put");
         tx.commit().await.expect("commit");
