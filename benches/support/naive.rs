@@ -6,9 +6,9 @@
 //! Shared by `benches/sync_bench.rs` and `tests/bench_smoke.rs` (included with `#[path]`).
 #![allow(dead_code)]
 
-use nmbrs_sync::fields::{Field, FieldValues};
+use nmbrs_sync::fields::{Field, FieldValues, Lifecycle};
 use nmbrs_sync::nmbrs::Period;
-use nmbrs_sync::nmbrs::model::{create_body, put_body, values_from_personal_info};
+use nmbrs_sync::nmbrs::model::{CreateEmployee, UpdatePersonalInfo, read_values};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -126,7 +126,7 @@ impl Naive {
         company_id: &str,
         values: &FieldValues,
     ) -> Result<String, Error> {
-        let body = create_body(values, &Field::ALL, self.period, "2024-01-01T00:00:00Z");
+        let body = serde_json::to_value(CreateEmployee::new(values, &Field::ALL, self.period, None)?)?;
         let r = self
             .send(
                 reqwest::Method::POST,
@@ -152,16 +152,17 @@ impl Naive {
             )
             .await?;
         let pi = page["data"][0]["personalInfo"].clone();
-        let now = values_from_personal_info(&pi);
+        let now = read_values(&pi, &Field::ALL)?;
         let changes: Vec<(Field, Option<&str>)> = Field::ALL
             .into_iter()
+            .filter(|f| f.lifecycle() == Lifecycle::Synced)
             .filter(|&f| now.get(f) != hris.get(f))
             .map(|f| (f, hris.get(f)))
             .collect();
         if changes.is_empty() {
             return Ok(false);
         }
-        let body = put_body(&pi, &changes, self.period);
+        let body = serde_json::to_value(UpdatePersonalInfo::from_entry(&pi, &changes, self.period)?)?;
         self.send(
             reqwest::Method::PUT,
             &format!("/employees/{employee_id}/personalInfo"),

@@ -6,7 +6,7 @@ use nmbrs_sync::commands::demo::sandbox_settings;
 use nmbrs_sync::config::Settings;
 use nmbrs_sync::fields::{Field, FieldValues};
 use nmbrs_sync::hris::DEFAULT_TABLE_DDL;
-use nmbrs_sync::nmbrs::model::values_from_personal_info;
+use nmbrs_sync::nmbrs::model::read_values;
 use nmbrs_sync::sandbox::{RunningSandbox, Sandbox, SandboxOptions, seed_default};
 use nmbrs_sync::state::audit::{ChainCheck, verify_chain};
 use nmbrs_sync::sync::{CycleReport, Syncer};
@@ -305,7 +305,7 @@ pub async fn check_invariants(app: &TestApp, round: &str) {
         let mut numbers = HashMap::new();
         for e in app.employees(company) {
             let id = e["employeeId"].as_str().expect("id").to_owned();
-            let values = values_from_personal_info(&e["personalInfo"]);
+            let values = read_values(&e["personalInfo"], &Field::ALL).expect("readable personal info");
             let n = values.get(Field::EmployeeNumber).unwrap_or("").to_owned();
             assert!(
                 numbers.insert(n.clone(), id.clone()).is_none(),
