@@ -107,7 +107,7 @@ fn person_values(i: usize) -> FieldValues {
     v.set(Field::EmployeeNumber, Some(&(i + 1).to_string()));
     v.set(Field::FirstName, Some(&format!("First{i}")));
     v.set(Field::LastName, Some(&format!("Last{i}")));
-    v.set(Field::EmployeeType, Some("employee"));
+    v.set(Field::EmployeeType, Some("payroll"));
     v.set(Field::BirthDate, Some(&birth.to_string()));
     v.set(Field::PrivateEmail, Some(&format!("p{i}@example.com")));
     v

@@ -13,7 +13,8 @@ use crate::fields::{Field, FieldValues};
 use crate::hris::{HrisDb, HrisError};
 use crate::nmbrs::client::ApiErrorKind;
 use crate::nmbrs::model::{
-    CreateEmployee, CreateError, ReadError, UpdatePersonalInfo, in_force, read_values,
+    CreateDefaults, CreateEmployee, CreateError, ReadError, UpdatePersonalInfo, in_force,
+    read_values,
 };
 use crate::nmbrs::{ApiError, NmbrsClient, Period};
 use crate::plan::{Change, Conflict, Decision, NewLink, RecordUpdate, Resolution, SkipReason};
@@ -135,8 +136,8 @@ pub struct Applier {
     /// Payroll period written with every create and PUT, and read as "in force".
     pub period: Period,
     pub quarantine_after: u32,
-    /// `nmbrs.default_employee_template` for creates.
-    pub default_employee_template: Option<String>,
+    /// `nmbrs.default_employee_type` / `nmbrs.default_employee_template` for creates.
+    pub create_defaults: CreateDefaults,
 }
 
 /// `{field: [before, after]}` JSON of changes.
@@ -406,15 +407,11 @@ impl Applier {
         after_intent: bool,
     ) -> Result<RecordResult, ApplyError> {
         let created_fields = all_set(values, &self.fields);
-        let body = match CreateEmployee::new(
-            values,
-            &self.fields,
-            self.period,
-            self.default_employee_template.as_deref(),
-        ) {
-            Ok(b) => b,
-            Err(e) => return self.create_refused(hris_id, &e, values).await,
-        };
+        let body =
+            match CreateEmployee::new(values, &self.fields, self.period, &self.create_defaults) {
+                Ok(b) => b,
+                Err(e) => return self.create_refused(hris_id, &e, values).await,
+            };
         if self.dry_run {
             self.state
                 .audit(&[self
@@ -542,10 +539,7 @@ impl Applier {
         }
         let message = match &e.kind {
             ApiErrorKind::Rejected { fields, .. } if !fields.is_empty() => {
-                format!(
-                    "{e}; Nmbrs objected to {}: fix the HRIS row, it is retried next cycle",
-                    fields.join(", ")
-                )
+                format!("{e}: fix the HRIS row, it is retried next cycle")
             }
             _ => e.to_string(),
         };

@@ -71,6 +71,9 @@ pub struct NmbrsSettings {
     /// `AdditionalEmployeeInfo.defaultEmployeeTemplate` of every create (uuid), if set.
     #[serde(default)]
     pub default_employee_template: Option<String>,
+    /// `basicInfo.employeeType` of a create when the HRIS row has none (Nmbrs requires one).
+    #[serde(default)]
+    pub default_employee_type: Option<String>,
 }
 
 /// `[hris]`: where the HRIS table is and how its columns map to fields.
@@ -212,6 +215,15 @@ impl Settings {
             .filter(|s| !s.is_empty())
     }
 
+    /// `nmbrs.default_employee_type` when set and not blank.
+    pub fn default_employee_type(&self) -> Option<&str> {
+        self.nmbrs
+            .default_employee_type
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
     /// Loads the layered settings. `file` is the `--config` file (must exist when given).
     ///
     /// Errors: [`ConfigError`] naming the key and the source of its value.
@@ -292,6 +304,17 @@ impl Settings {
                 format!(
                     "must be from 1 to {} (the Nmbrs API's maximum pageSize)",
                     crate::nmbrs::client::MAX_PAGE_SIZE
+                ),
+            ));
+        }
+        if let Some(t) = self.default_employee_type()
+            && !crate::fields::EMPLOYEE_TYPES.contains(&t)
+        {
+            return Err(invalid(
+                "nmbrs.default_employee_type",
+                format!(
+                    "`{t}` is not a Nmbrs employee type; use one of {}",
+                    crate::fields::EMPLOYEE_TYPES.join(", ")
                 ),
             ));
         }

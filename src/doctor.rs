@@ -137,7 +137,8 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                 "companies",
                 !r.body.is_empty(),
                 if r.body.is_empty() {
-                    "the token sees no company; check the consent's debtor and `nmbrs.debtor_id`".into()
+                    "the token sees no company; check the consent's debtor and `nmbrs.debtor_id`"
+                        .into()
                 } else {
                     format!("{} visible: {}", r.body.len(), numbers.join(", "))
                 },
@@ -183,7 +184,11 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                         )
                     })
                     .collect();
-                push("debtors", true, format!("{} visible: {}", r.body.len(), list.join(", ")))
+                push(
+                    "debtors",
+                    true,
+                    format!("{} visible: {}", r.body.len(), list.join(", ")),
+                )
             }
             Err(e) => push("debtors", false, e.to_string()),
         };

@@ -13,9 +13,9 @@
 
 use crate::config::{ConflictPolicy, FieldOwner};
 use crate::fields::{FIELD_COUNT, Field, FieldValues, Lifecycle};
-use std::collections::BTreeMap;
 use crate::hris::{HrisRecord, HrisRow, Rejection};
 use crate::state::{Link, LinkStatus};
+use std::collections::BTreeMap;
 use std::collections::{HashMap, HashSet};
 
 /// An employee as read from the company listing.
@@ -848,8 +848,8 @@ fn update_for(
                     c.after.is_none() || held_before.get(c.field.name()) != c.after.as_ref()
                 })
                 .collect();
-            let held_after = (!held.is_empty())
-                .then(|| serde_json::to_string(&held).unwrap_or_default());
+            let held_after =
+                (!held.is_empty()).then(|| serde_json::to_string(&held).unwrap_or_default());
             let held_changed = held != held_before;
             Decision::Update(Box::new(RecordUpdate {
                 hris_id: rec.hris_id.clone(),

@@ -9,7 +9,7 @@ use crate::config::{ConfigError, PeriodSetting, Settings};
 use crate::fields::Field;
 use crate::hris::validate::{FieldProblem, Rejection, today_utc};
 use crate::hris::{HrisDb, HrisError, HrisRow};
-use crate::nmbrs::model::{PersonalInfoHistory, ReadError, in_force, read_values};
+use crate::nmbrs::model::{CreateDefaults, PersonalInfoHistory, ReadError, in_force, read_values};
 use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
 use crate::plan::{CompanyInput, Decision, NmbrsEmployee, Rules, plan_company};
 use crate::state::{AuditEntry, LinkStatus, StateDb, StateError, parse_time};
@@ -512,10 +512,10 @@ impl Syncer {
             company_number: company.number.clone(),
             fields: self.rules.fields.clone(),
             period: period_for(&self.settings.sync.period, OffsetDateTime::now_utc()),
-            default_employee_template: self
-                .settings
-                .default_employee_template()
-                .map(str::to_owned),
+            create_defaults: CreateDefaults {
+                employee_type: self.settings.default_employee_type().map(str::to_owned),
+                employee_template: self.settings.default_employee_template().map(str::to_owned),
+            },
             quarantine_after: self.settings.sync.quarantine_after,
         }
     }

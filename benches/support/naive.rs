@@ -126,7 +126,12 @@ impl Naive {
         company_id: &str,
         values: &FieldValues,
     ) -> Result<String, Error> {
-        let body = serde_json::to_value(CreateEmployee::new(values, &Field::ALL, self.period, None)?)?;
+        let body = serde_json::to_value(CreateEmployee::new(
+            values,
+            &Field::ALL,
+            self.period,
+            &Default::default(),
+        )?)?;
         let r = self
             .send(
                 reqwest::Method::POST,
@@ -162,7 +167,8 @@ impl Naive {
         if changes.is_empty() {
             return Ok(false);
         }
-        let body = serde_json::to_value(UpdatePersonalInfo::from_entry(&pi, &changes, self.period)?)?;
+        let body =
+            serde_json::to_value(UpdatePersonalInfo::from_entry(&pi, &changes, self.period)?)?;
         self.send(
             reqwest::Method::PUT,
             &format!("/employees/{employee_id}/personalInfo"),

@@ -29,6 +29,8 @@ struct DemoPerson {
     last_name: &'static str,
     employee_type: &'static str,
     birth_date: &'static str,
+    /// Hire date; "" = none (sent only in the create).
+    in_service_date: &'static str,
     gender: &'static str,
     business_email: &'static str,
 }
@@ -43,6 +45,7 @@ const PEOPLE: [DemoPerson; 3] = [
         last_name: "Hanison",
         employee_type: "applicant",
         birth_date: "1990-02-01",
+        in_service_date: "2026-12-01",
         gender: "female",
         business_email: "lisa.hanison@company2.example",
     },
@@ -53,8 +56,9 @@ const PEOPLE: [DemoPerson; 3] = [
         first_name: "Jan",
         first_name_in_full: "Johannes",
         last_name: "de Vries",
-        employee_type: "employee",
+        employee_type: "payroll",
         birth_date: "1984-07-12",
+        in_service_date: "",
         gender: "male",
         business_email: "jan.devries@company2.example",
     },
@@ -65,8 +69,9 @@ const PEOPLE: [DemoPerson; 3] = [
         first_name: "Aïcha",
         first_name_in_full: "Aïcha",
         last_name: "El Amrani",
-        employee_type: "employee",
+        employee_type: "payroll",
         birth_date: "1996-11-30",
+        in_service_date: "",
         gender: "female",
         business_email: "aicha.elamrani@company1.example",
     },
@@ -139,8 +144,8 @@ async fn demo() -> anyhow::Result<()> {
     for p in PEOPLE {
         sqlx::query(
             "INSERT INTO hris_employees (hris_id, company_number, employee_number, first_name, first_name_in_full, last_name, employee_type,
-               birth_date, birth_country_code_iso, nationality_code_iso, gender, business_email, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'NL', 'NL', ?, ?, datetime('now'))",
+               birth_date, in_service_date, birth_country_code_iso, nationality_code_iso, gender, business_email, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), 'NL', 'NL', ?, ?, datetime('now'))",
         )
         .bind(p.hris_id)
         .bind(p.company_number)
@@ -150,6 +155,7 @@ async fn demo() -> anyhow::Result<()> {
         .bind(p.last_name)
         .bind(p.employee_type)
         .bind(p.birth_date)
+        .bind(p.in_service_date)
         .bind(p.gender)
         .bind(p.business_email)
         .execute(&hris)
@@ -209,7 +215,7 @@ async fn demo() -> anyhow::Result<()> {
         "contactInfo.privateMobilePhone",
         json!("+31 6 1234 5678"),
     );
-    sandbox.edit_personal_info(&lisa_id, "basicInfo.employeeType", json!("employee"));
+    sandbox.edit_personal_info(&lisa_id, "basicInfo.employeeType", json!("newHire"));
     cycle("Cycle 3: payroll edits Lisa in Nmbrs (mobile number, applicant → employee) — the change flows back to the HRIS").await?;
     let (last, phone, kind): (String, Option<String>, Option<String>) =
         sqlx::query_as("SELECT last_name, private_mobile_phone, employee_type FROM hris_employees WHERE hris_id = 'hris-1001'").fetch_one(&hris).await?;

@@ -112,7 +112,10 @@ impl HrisDb {
                 && let Some(c) = &columns.fields[f.index()]
                 && !present.iter().any(|p| p.eq_ignore_ascii_case(c))
             {
-                tracing::info!(column = c.as_str(), "optional HRIS column absent; field not synced");
+                tracing::info!(
+                    column = c.as_str(),
+                    "optional HRIS column absent; field not synced"
+                );
                 columns.fields[f.index()] = None;
             }
         }

@@ -509,12 +509,15 @@ mod tests {
             (Field::InServiceDate, "2026-02-30"),
             (Field::InServiceDate, "1-2-2026"),
         ] {
-            let p = validate(&row(&[(f, text(bad))]), &Field::ALL, today_utc())
-                .expect_err("rejected");
+            let p =
+                validate(&row(&[(f, text(bad))]), &Field::ALL, today_utc()).expect_err("rejected");
             assert_eq!(p.problems.len(), 1, "{bad}");
             assert_eq!(p.problems[0].field, f.name());
             if let Some(allowed) = f.allowed_values() {
-                assert!(p.problems[0].message.contains(allowed[0]), "names the values");
+                assert!(
+                    p.problems[0].message.contains(allowed[0]),
+                    "names the values"
+                );
             }
         }
         for (f, good) in [
@@ -523,7 +526,10 @@ mod tests {
             (Field::MaritalStatus, "livingTogether"),
             (Field::InServiceDate, "2027-01-01"),
         ] {
-            assert!(validate(&row(&[(f, text(good))]), &Field::ALL, today_utc()).is_ok(), "{good}");
+            assert!(
+                validate(&row(&[(f, text(good))]), &Field::ALL, today_utc()).is_ok(),
+                "{good}"
+            );
         }
         assert_eq!(
             problems(&row(&[(Field::BirthDate, text("1990-02-30"))])),

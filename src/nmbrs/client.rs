@@ -37,7 +37,10 @@ pub enum ApiErrorKind {
     #[error(
         "Nmbrs refused access (403): {message}; this call needs the scope `{scope}`: grant it to the API client and run `nmbrs-sync authorize` again"
     )]
-    Forbidden { message: String, scope: &'static str },
+    Forbidden {
+        message: String,
+        scope: &'static str,
+    },
     /// 403 code 40304: the subscription key has no valid subscription.
     #[error(
         "Nmbrs answered 403 (40304): no valid subscription for this subscription key; check `nmbrs.subscription_key` and the subscription at developer.nmbrs.com"
@@ -52,7 +55,10 @@ pub enum ApiErrorKind {
     #[error("not found in Nmbrs (404)")]
     NotFound,
     /// A non-retryable 4xx; `fields` holds `name: reason` of each `invalid-params` entry.
-    #[error("Nmbrs rejected the request (HTTP {status}): {message}")]
+    #[error(
+        "Nmbrs rejected the request (HTTP {status}): {message}{}",
+        invalid_params_suffix(fields)
+    )]
     Rejected {
         status: u16,
         message: String,
@@ -357,7 +363,13 @@ impl NmbrsClient {
         let path = format!("/employees/{}/personalInfo", seg(employee_id));
         let body = encode(body, &path)?;
         let r: Response<super::model::PersonalInfoUpdated> = self
-            .send(Method::PUT, &path, &[], Some(&body), Idempotency::Repeatable)
+            .send(
+                Method::PUT,
+                &path,
+                &[],
+                Some(&body),
+                Idempotency::Repeatable,
+            )
             .await?;
         Ok(Response {
             body: r.body.personal_info_id,
@@ -647,9 +659,7 @@ impl NmbrsClient {
                 Attempt::Fail(ApiErrorKind::Rejected {
                     status: s,
                     message,
-                    fields: error
-                        .map(|e| e.invalid_params_text())
-                        .unwrap_or_default(),
+                    fields: error.map(|e| e.invalid_params_text()).unwrap_or_default(),
                 })
             }
         }
@@ -673,6 +683,15 @@ impl NmbrsClient {
         {
             *p = Some(until);
         }
+    }
+}
+
+/// `; invalid: name: reason; …` for the `invalid-params` of a rejection (empty when none).
+fn invalid_params_suffix(fields: &[String]) -> String {
+    if fields.is_empty() {
+        String::new()
+    } else {
+        format!("; invalid: {}", fields.join("; "))
     }
 }
 
@@ -800,12 +819,18 @@ mod tests {
     #[test]
     fn a_403_names_the_scope_of_the_call() {
         assert_eq!(required_scope("/api/companies"), "company.info.read");
-        assert_eq!(required_scope("/api/debtors/x/companies"), "company.info.read");
+        assert_eq!(
+            required_scope("/api/debtors/x/companies"),
+            "company.info.read"
+        );
         assert_eq!(
             required_scope("/api/companies/x/employees/personalinfo"),
             "employee.info.read"
         );
-        assert_eq!(required_scope("/api/employees/x/personalInfo"), "employee.info");
+        assert_eq!(
+            required_scope("/api/employees/x/personalInfo"),
+            "employee.info"
+        );
     }
 
     #[test]

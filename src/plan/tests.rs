@@ -669,7 +669,9 @@ fn unreadable_personal_info_fails_the_record_and_blocks_creates_in_its_company()
     c.links.push(link("h1", "e1", &lisa()));
     let unreadable = |id: &str| NmbrsEmployee {
         employee_id: id.into(),
-        unreadable: Some(format!("employee {id}: birthInfo.birthCountry.codeISO is missing")),
+        unreadable: Some(format!(
+            "employee {id}: birthInfo.birthCountry.codeISO is missing"
+        )),
         ..NmbrsEmployee::default()
     };
     c.nmbrs.push(unreadable("e1"));
@@ -699,7 +701,10 @@ fn unreadable_personal_info_fails_the_record_and_blocks_creates_in_its_company()
         "an unreadable employee is not imported as blanks: {:?}",
         d[2]
     );
-    assert!(!d.iter().any(|d| matches!(d, Decision::Create { .. } | Decision::Import { .. })));
+    assert!(
+        !d.iter()
+            .any(|d| matches!(d, Decision::Create { .. } | Decision::Import { .. }))
+    );
 }
 
 #[test]
@@ -717,7 +722,10 @@ fn employee_type_changed_in_the_hris_is_reported_once_and_never_pushed() {
     assert!(u.to_hris.is_empty(), "the HRIS edit is kept");
     assert_eq!(u.not_updatable.len(), 1);
     assert_eq!(u.not_updatable[0].after.as_deref(), Some("payroll"));
-    assert_eq!(u.held_after.as_deref(), Some(r#"{"employee_type":"payroll"}"#));
+    assert_eq!(
+        u.held_after.as_deref(),
+        Some(r#"{"employee_type":"payroll"}"#)
+    );
     assert!(!u.is_noop());
     let base_after = u.base_after.clone().expect("base");
     assert_eq!(base_after.get(Field::EmployeeType), Some("applicant"));
@@ -736,7 +744,9 @@ fn employee_type_changed_in_the_hris_is_reported_once_and_never_pushed() {
     let u = update(&d[0]);
     assert!(u.held_after.is_none() && u.held_changed);
     assert_eq!(
-        u.base_after.as_ref().and_then(|b| b.get(Field::EmployeeType)),
+        u.base_after
+            .as_ref()
+            .and_then(|b| b.get(Field::EmployeeType)),
         Some("payroll")
     );
 

@@ -305,7 +305,8 @@ pub async fn check_invariants(app: &TestApp, round: &str) {
         let mut numbers = HashMap::new();
         for e in app.employees(company) {
             let id = e["employeeId"].as_str().expect("id").to_owned();
-            let values = read_values(&e["personalInfo"], &Field::ALL).expect("readable personal info");
+            let values =
+                read_values(&e["personalInfo"], &Field::ALL).expect("readable personal info");
             let n = values.get(Field::EmployeeNumber).unwrap_or("").to_owned();
             assert!(
                 numbers.insert(n.clone(), id.clone()).is_none(),

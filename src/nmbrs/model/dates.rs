@@ -125,16 +125,31 @@ mod tests {
             assert_eq!(calendar_date(s).as_deref(), Ok("1990-07-01"), "{s}");
         }
         // The first and last day of summer time, written as Dutch local midnight in UTC.
-        assert_eq!(calendar_date("2024-03-30T23:00:00Z").as_deref(), Ok("2024-03-31"));
-        assert_eq!(calendar_date("2024-10-26T22:00:00Z").as_deref(), Ok("2024-10-27"));
-        assert_eq!(calendar_date("2024-10-27T23:00:00Z").as_deref(), Ok("2024-10-28"));
+        assert_eq!(
+            calendar_date("2024-03-30T23:00:00Z").as_deref(),
+            Ok("2024-03-31")
+        );
+        assert_eq!(
+            calendar_date("2024-10-26T22:00:00Z").as_deref(),
+            Ok("2024-10-27")
+        );
+        assert_eq!(
+            calendar_date("2024-10-27T23:00:00Z").as_deref(),
+            Ok("2024-10-28")
+        );
     }
 
     #[test]
     fn a_daytime_value_is_its_dutch_date() {
-        assert_eq!(calendar_date("1991-01-01T09:29:18Z").as_deref(), Ok("1991-01-01"));
+        assert_eq!(
+            calendar_date("1991-01-01T09:29:18Z").as_deref(),
+            Ok("1991-01-01")
+        );
         // Amsterdam before 1940 (+00:20): a server's 23:00Z midnight still names the next day.
-        assert_eq!(calendar_date("1935-05-04T23:00:00Z").as_deref(), Ok("1935-05-05"));
+        assert_eq!(
+            calendar_date("1935-05-04T23:00:00Z").as_deref(),
+            Ok("1935-05-05")
+        );
     }
 
     #[test]
@@ -146,7 +161,9 @@ mod tests {
             let put = write_date_time(&text).expect("write");
             assert_eq!(calendar_date(&put).as_deref(), Ok(text.as_str()), "{put}");
             // What a server keeping Dutch local midnight sends back, in UTC.
-            let local_midnight = d.midnight().assume_offset(amsterdam_offset(d.midnight().assume_utc()));
+            let local_midnight = d
+                .midnight()
+                .assume_offset(amsterdam_offset(d.midnight().assume_utc()));
             let back = local_midnight
                 .to_offset(UtcOffset::UTC)
                 .format(&Rfc3339)
@@ -158,7 +175,13 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        for s in ["", "27-02-1980", "1980-02-30", "1980-02-27T25:00:00", "yesterday"] {
+        for s in [
+            "",
+            "27-02-1980",
+            "1980-02-30",
+            "1980-02-27T25:00:00",
+            "yesterday",
+        ] {
             assert!(calendar_date(s).is_err(), "{s}");
         }
     }

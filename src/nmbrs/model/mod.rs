@@ -7,8 +7,8 @@ pub(crate) mod dates;
 pub mod personal_info;
 
 pub use personal_info::{
-    CreateEmployee, CreateError, InForce, PersonalInfoHistory, ReadError, UpdatePersonalInfo,
-    in_force, read_values,
+    CreateDefaults, CreateEmployee, CreateError, InForce, PersonalInfoHistory, ReadError,
+    UpdatePersonalInfo, in_force, read_values,
 };
 
 use serde::{Deserialize, Serialize};
@@ -82,7 +82,9 @@ pub struct Debtor {
     pub name: Option<String>,
 }
 
-fn opt_string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn opt_string_or_number<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
     match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
@@ -211,7 +213,11 @@ mod tests {
             serde_json::from_value(json!({"pageNumber": 2, "totalPages": 3, "nextPage": "https://x/api/companies?pageNumber=3"}))
                 .expect("p");
         assert!(p.has_next(2, 10));
-        for next in [json!(null), json!(""), json!("https://x/api/companies?pageNumber=4")] {
+        for next in [
+            json!(null),
+            json!(""),
+            json!("https://x/api/companies?pageNumber=4"),
+        ] {
             let p: Pagination =
                 serde_json::from_value(json!({"pageNumber": 3, "totalPages": 3, "nextPage": next}))
                     .expect("p");
@@ -225,7 +231,10 @@ mod tests {
         assert!(!p.has_next(1, 10));
         let p: Pagination = serde_json::from_value(json!({"nextPage": 2})).expect("p");
         assert!(p.has_next(1, 10));
-        assert!(!Pagination::default().has_next(1, 10), "no information: stop rather than loop");
+        assert!(
+            !Pagination::default().has_next(1, 10),
+            "no information: stop rather than loop"
+        );
         let p: Pagination = serde_json::from_value(json!({"totalPages": 5})).expect("p");
         assert!(!p.has_next(1, 0), "an empty page ends the walk");
     }
@@ -234,7 +243,10 @@ mod tests {
     fn error_bodies_of_the_description_are_read() {
         let b = ErrorBody::parse(r#"{"type":"validationError","httpStatus":400,"code":40033,"title":"Parameter_Invalid","detail":"Invalid parameter.","invalid-params":[{"name":"year","reason":"It needs to be a valid year."}],"docUrl":"https://x"}"#).expect("parses");
         assert_eq!(b.code, Some(40033));
-        assert_eq!(b.invalid_params_text(), ["year: It needs to be a valid year."]);
+        assert_eq!(
+            b.invalid_params_text(),
+            ["year: It needs to be a valid year."]
+        );
         assert_eq!(b.summary(), "Parameter_Invalid (40033): Invalid parameter.");
         assert!(ErrorBody::parse("<html>").is_none());
         assert!(ErrorBody::parse(r#"{"message":"x"}"#).is_none());

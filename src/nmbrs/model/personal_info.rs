@@ -78,7 +78,9 @@ impl InForce<'_> {
 
 fn entry_period(entry: &Value, i: usize) -> Result<Period, ReadError> {
     let path = format!("info[{i}].period");
-    let p = entry.get("period").ok_or_else(|| ReadError::missing(&path))?;
+    let p = entry
+        .get("period")
+        .ok_or_else(|| ReadError::missing(&path))?;
     let num = |k: &str| {
         p.get(k)
             .and_then(Value::as_i64)
@@ -120,7 +122,9 @@ pub fn in_force(entries: &[Value], period: Period) -> Result<InForce<'_>, ReadEr
             keyed
                 .iter()
                 .min_by(|a, b| (a.0, std::cmp::Reverse(a.1)).cmp(&(b.0, std::cmp::Reverse(b.1))))
-                .ok_or_else(|| ReadError::bad("info", "is empty: the employee has no personal info"))?,
+                .ok_or_else(|| {
+                    ReadError::bad("info", "is empty: the employee has no personal info")
+                })?,
             true,
         ),
     };
@@ -188,12 +192,19 @@ fn text_at(entry: &Value, paths: &[&[&str]]) -> Result<Option<String>, ReadError
             Ok(_) => return Err(ReadError::bad(&dotted, "is not a text or number")),
         }
     }
-    Err(ReadError::missing(&paths.first().map(|p| p.join(".")).unwrap_or_default()))
+    Err(ReadError::missing(
+        &paths.first().map(|p| p.join(".")).unwrap_or_default(),
+    ))
 }
 
 fn field_text(entry: &Value, f: Field) -> Result<Option<String>, ReadError> {
     let raw = text_at(entry, read_paths(f))?;
-    let path = || read_paths(f).first().map(|p| p.join(".")).unwrap_or_default();
+    let path = || {
+        read_paths(f)
+            .first()
+            .map(|p| p.join("."))
+            .unwrap_or_default()
+    };
     match (f, raw) {
         (_, None) => Ok(None),
         (Field::EmployeeNumber, Some(s)) => s
@@ -459,6 +470,16 @@ pub struct CreateEmployee {
     pub additional: Option<AdditionalEmployeeInfo>,
 }
 
+/// Settings that fill in a create body (`nmbrs.default_employee_type`,
+/// `nmbrs.default_employee_template`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CreateDefaults {
+    /// Used when the HRIS row has no `employee_type`.
+    pub employee_type: Option<String>,
+    /// `AdditionalEmployeeInfo.defaultEmployeeTemplate` (uuid).
+    pub employee_template: Option<String>,
+}
+
 /// Why a create body cannot be built from an HRIS record.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("cannot create the employee: {field} {problem}")]
@@ -472,12 +493,13 @@ impl CreateEmployee {
     /// are left out (the description marks nothing but `lastName` and `employeeType` required).
     ///
     /// Errors: [`CreateError`] when `last_name` or `employee_type` has no value (Nmbrs requires
-    /// both), or a value is not of its field's shape.
+    /// both; `defaults.employee_type` stands in for a missing type), or a value is not of its
+    /// field's shape.
     pub fn new(
         values: &FieldValues,
         synced: &[Field],
         period: Period,
-        default_employee_template: Option<&str>,
+        defaults: &CreateDefaults,
     ) -> Result<CreateEmployee, CreateError> {
         let get = |f: Field| {
             synced
@@ -486,14 +508,19 @@ impl CreateEmployee {
                 .flatten()
         };
         let required = |f: Field, what: &str| {
-            get(f).ok_or_else(|| CreateError {
+            let fallback = (f == Field::EmployeeType)
+                .then(|| defaults.employee_type.clone())
+                .flatten();
+            get(f).or(fallback).ok_or_else(|| CreateError {
                 field: f.name(),
                 problem: format!("is empty; Nmbrs requires {what} to create an employee"),
             })
         };
-        let bad = |f: Field| move |e: String| CreateError {
-            field: f.name(),
-            problem: e,
+        let bad = |f: Field| {
+            move |e: String| CreateError {
+                field: f.name(),
+                problem: e,
+            }
         };
         let employee_number = get(Field::EmployeeNumber)
             .map(|n| {
@@ -509,7 +536,7 @@ impl CreateEmployee {
             .transpose()?;
         let additional = AdditionalEmployeeInfo {
             in_service_date,
-            default_employee_template: default_employee_template.map(str::to_owned),
+            default_employee_template: defaults.employee_template.clone(),
         };
         Ok(CreateEmployee {
             personal_info: CreatePersonalInfo {
@@ -580,14 +607,22 @@ mod tests {
     fn nested_reads_map_to_flat_fields() {
         let e = entry("Doe", 2026, 1, "2026-01-05T10:00:00Z");
         let v = read_values(&e, &Field::ALL).expect("reads");
-        assert_eq!(v.get(Field::BirthDate), Some("1980-02-27"), "Dutch midnight in UTC");
+        assert_eq!(
+            v.get(Field::BirthDate),
+            Some("1980-02-27"),
+            "Dutch midnight in UTC"
+        );
         assert_eq!(v.get(Field::BirthCountryCodeIso), Some("NL"));
         assert_eq!(v.get(Field::NationalityCodeIso), Some("PT"));
         assert_eq!(v.get(Field::MaritalStatus), Some("married"));
         assert_eq!(v.get(Field::EmployeeNumber), Some("98072"));
         assert_eq!(v.get(Field::EmployeeType), Some("payroll"));
         assert_eq!(v.get(Field::BusinessEmail), None, "null is empty");
-        assert_eq!(v.get(Field::InServiceDate), None, "not a personal-info field");
+        assert_eq!(
+            v.get(Field::InServiceDate),
+            None,
+            "not a personal-info field"
+        );
     }
 
     #[test]
@@ -653,7 +688,10 @@ mod tests {
         assert!(in_force(&[], NOV).is_err());
         let mut no_period = entry("E", 2026, 1, "t");
         no_period.as_object_mut().expect("o").remove("period");
-        assert_eq!(in_force(&[no_period], NOV).expect_err("no period").path, "info[0].period");
+        assert_eq!(
+            in_force(&[no_period], NOV).expect_err("no period").path,
+            "info[0].period"
+        );
     }
 
     #[test]
@@ -673,8 +711,14 @@ mod tests {
         assert_eq!(j["basicInfo"]["lastName"], "Petterson");
         assert_eq!(j["basicInfo"]["prefix"], "van der", "unmapped member kept");
         assert_eq!(j["basicInfo"]["initials"], "J.");
-        assert!(j["basicInfo"].get("employeeType").is_none(), "not in the PUT");
-        assert_eq!(j["birthInfo"]["birthCountryCodeISO"], "NL", "flat write shape");
+        assert!(
+            j["basicInfo"].get("employeeType").is_none(),
+            "not in the PUT"
+        );
+        assert_eq!(
+            j["birthInfo"]["birthCountryCodeISO"], "NL",
+            "flat write shape"
+        );
         assert_eq!(j["birthInfo"]["birthDate"], "1980-02-27T00:00:00Z");
         assert!(j["birthInfo"].get("birthCountry").is_none());
         assert_eq!(j["contactInfo"]["businessPhone"], "+31201234567");
@@ -710,25 +754,53 @@ mod tests {
         ] {
             v.set(f, Some(s));
         }
-        let body = CreateEmployee::new(&v, &Field::ALL, NOV, None).expect("body");
+        let body =
+            CreateEmployee::new(&v, &Field::ALL, NOV, &CreateDefaults::default()).expect("body");
         let j = serde_json::to_value(&body).expect("json");
         let pi = &j["PersonalInfo"];
         assert_eq!(pi["basicInfo"]["employeeNumber"], 98072);
         assert_eq!(pi["basicInfo"]["employeeType"], "applicant");
-        assert_eq!(pi["birthInfo"]["birthDate"], "1980-02-27", "a date, not a date-time");
+        assert_eq!(
+            pi["birthInfo"]["birthDate"], "1980-02-27",
+            "a date, not a date-time"
+        );
         assert_eq!(pi["birthInfo"]["birthCountryCodeISO"], "NL");
         assert_eq!(pi["partnerInfo"]["partnerName"], "Rick");
         assert!(pi.get("personalInfoId").is_none() && pi.get("createdAt").is_none());
         assert!(pi["basicInfo"].get("firstName").is_none(), "empty left out");
-        assert_eq!(j["AdditionalEmployeeInfo"], json!({"inServiceDate": "2026-12-01"}));
+        assert_eq!(
+            j["AdditionalEmployeeInfo"],
+            json!({"inServiceDate": "2026-12-01"})
+        );
         // Unsynced fields are not sent.
-        let body = CreateEmployee::new(&v, &[Field::LastName, Field::EmployeeType], NOV, Some("t-1"))
+        let defaults = CreateDefaults {
+            employee_template: Some("t-1".into()),
+            ..CreateDefaults::default()
+        };
+        let body = CreateEmployee::new(&v, &[Field::LastName, Field::EmployeeType], NOV, &defaults)
             .expect("body");
         let j = serde_json::to_value(&body).expect("json");
-        assert!(j["PersonalInfo"]["basicInfo"].get("employeeNumber").is_none());
-        assert_eq!(j["AdditionalEmployeeInfo"], json!({"defaultEmployeeTemplate": "t-1"}));
+        assert!(
+            j["PersonalInfo"]["basicInfo"]
+                .get("employeeNumber")
+                .is_none()
+        );
+        assert_eq!(
+            j["AdditionalEmployeeInfo"],
+            json!({"defaultEmployeeTemplate": "t-1"})
+        );
         v.set(Field::EmployeeType, None);
-        let err = CreateEmployee::new(&v, &Field::ALL, NOV, None).expect_err("required");
+        let err = CreateEmployee::new(&v, &Field::ALL, NOV, &CreateDefaults::default())
+            .expect_err("required");
         assert_eq!(err.field, "employee_type");
+        let defaults = CreateDefaults {
+            employee_type: Some("newHire".into()),
+            ..CreateDefaults::default()
+        };
+        let j = serde_json::to_value(
+            CreateEmployee::new(&v, &Field::ALL, NOV, &defaults).expect("body"),
+        )
+        .expect("json");
+        assert_eq!(j["PersonalInfo"]["basicInfo"]["employeeType"], "newHire");
     }
 }
