@@ -29,6 +29,22 @@ pub struct TestApp {
     pub company2: String,
 }
 
+/// Every test that used a sandbox ends with the contract check: no request the client sent and no
+/// answer the sandbox gave may fall outside `docs/nmbrs-openapi.yaml`.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let violations = self.sandbox.contract_violations();
+        assert!(
+            violations.is_empty(),
+            "contract violations (docs/nmbrs-openapi.yaml):\n{}",
+            violations.join("\n")
+        );
+    }
+}
+
 /// A person for the HRIS table: defaults are valid; tests override what they need.
 #[derive(Clone, Debug)]
 pub struct Person {
@@ -39,6 +55,8 @@ pub struct Person {
     pub last_name: String,
     pub birth_date: String,
     pub private_email: Option<String>,
+    /// One of the description's `EmployeeType` values (Nmbrs requires one to create).
+    pub employee_type: String,
 }
 
 pub fn person(hris_id: &str, company: &str, number: i64, first: &str, last: &str) -> Person {
@@ -50,6 +68,7 @@ pub fn person(hris_id: &str, company: &str, number: i64, first: &str, last: &str
         last_name: last.into(),
         birth_date: "1990-02-01".into(),
         private_email: None,
+        employee_type: "payroll".into(),
     }
 }
 
@@ -101,8 +120,8 @@ impl TestApp {
 
     pub async fn insert(&self, p: &Person) {
         sqlx::query(
-            "INSERT INTO hris_employees (hris_id, company_number, employee_number, first_name, last_name, birth_date, private_email, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+            "INSERT INTO hris_employees (hris_id, company_number, employee_number, first_name, last_name, birth_date, private_email, employee_type, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
         )
         .bind(&p.hris_id)
         .bind(&p.company_number)
@@ -111,6 +130,7 @@ impl TestApp {
         .bind(&p.last_name)
         .bind(&p.birth_date)
         .bind(&p.private_email)
+        .bind(&p.employee_type)
         .execute(&self.hris)
         .await
         .expect("insert person");
