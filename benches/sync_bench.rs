@@ -26,13 +26,14 @@ mod naive;
 use naive::Naive;
 use nmbrs_sync::config::ConflictPolicy;
 use nmbrs_sync::fields::{Field, FieldValues};
-use nmbrs_sync::hris::{DEFAULT_TABLE_DDL, HrisRecord, HrisRow};
+use nmbrs_sync::hris::DEFAULT_TABLE_DDL;
 use nmbrs_sync::plan::{CompanyInput, NmbrsEmployee, Rules, plan_company};
+use nmbrs_sync::record::{HrisRecord, HrisRow};
+use nmbrs_sync::record::{Link, LinkStatus};
 use nmbrs_sync::sandbox::{
     ALL_SCOPES, CallStats, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY,
     RunningSandbox, Sandbox, SandboxOptions,
 };
-use nmbrs_sync::state::{Link, LinkStatus};
 use serde_json::json;
 use sqlx::SqlitePool;
 use std::collections::HashSet;

@@ -18,10 +18,10 @@ use crate::nmbrs::model::{
 };
 use crate::nmbrs::{ApiError, NmbrsClient, Period};
 use crate::plan::{Change, Conflict, Decision, NewLink, RecordUpdate, Resolution, SkipReason};
-use crate::state::{
-    AuditEntry, Direction, HttpCall, Link, LinkStatus, StateDb, StateError, utc_now,
-};
+use crate::record::{Base, CreateIntent, Link, LinkStatus};
+use crate::state::{AuditEntry, Direction, HttpCall, StateDb, StateError};
 use serde::Serialize;
+use time::OffsetDateTime;
 
 /// What happened to one record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -276,7 +276,7 @@ impl Applier {
         }
     }
 
-    async fn reject(&self, rej: &crate::hris::Rejection) -> Result<RecordResult, ApplyError> {
+    async fn reject(&self, rej: &crate::record::Rejection) -> Result<RecordResult, ApplyError> {
         let message = rej.message();
         // Field names only at warn: the values may be personal data (they are in the audit log).
         let fields: Vec<&str> = rej.problems.iter().map(|p| p.field.as_str()).collect();
@@ -429,8 +429,7 @@ impl Applier {
             .unwrap_or_else(|| Link::new(hris_id, &self.company_id, LinkStatus::PendingCreate));
         link.company_id = self.company_id.clone();
         link.status = LinkStatus::PendingCreate;
-        link.create_intent = Some(values.to_json());
-        link.intent_at = Some(utc_now());
+        link.create_intent = Some(CreateIntent::new(values, OffsetDateTime::now_utc()));
         tx.put_link(&link).await?;
         let note = if after_intent {
             "earlier create intent looked up: not in the Nmbrs listing; creating"
@@ -466,11 +465,9 @@ impl Applier {
         link.employee_id = Some(employee_id.clone());
         link.status = LinkStatus::Linked;
         link.create_intent = None;
-        link.intent_at = None;
         link.failures = 0;
         link.last_error = None;
-        link.snapshot = Some(base.to_json());
-        link.snapshot_hash = Some(base.digest());
+        link.base = Base::of(&base);
         tx.put_link(&link).await?;
         tx.audit(
             &self
@@ -531,7 +528,6 @@ impl Applier {
             let mut tx = self.state.begin().await?;
             if let Some(mut link) = tx.get_link(hris_id).await? {
                 link.create_intent = None;
-                link.intent_at = None;
                 link.status = LinkStatus::Failed;
                 tx.put_link(&link).await?;
             }
@@ -574,8 +570,7 @@ impl Applier {
         let mut link = Link::new(hris_id, &self.company_id, LinkStatus::Linked);
         link.employee_id = Some(e.employee_id.clone());
         link.personal_info_id = e.personal_info_id.clone();
-        link.snapshot = Some(e.values.to_json());
-        link.snapshot_hash = Some(e.values.digest());
+        link.base = Base::of(&e.values);
         let mut tx = self.state.begin().await?;
         tx.put_link(&link).await?;
         tx.audit(&entry).await?;
@@ -774,10 +769,8 @@ impl Applier {
         link.company_id = self.company_id.clone();
         link.employee_id = Some(u.employee_id.clone());
         link.personal_info_id = personal_info_id;
-        link.snapshot = u.base_after.as_ref().map(FieldValues::to_json);
-        link.snapshot_hash = u.base_after.as_ref().map(FieldValues::digest);
+        link.base = u.base_after.as_ref().map(Base::of).unwrap_or(Base::None);
         link.create_intent = None;
-        link.intent_at = None;
         link.failures = 0;
         link.quarantined_hash = None;
         link.held = u.held_after.clone();

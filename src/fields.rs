@@ -135,6 +135,12 @@ impl Field {
         self.lifecycle() != Lifecycle::CreateBodyOnly
     }
 
+    /// The enum value that says "no value": Nmbrs reads a marital status that was never set as
+    /// `notSpecified` (the read schema does not allow `null`), so both sides treat it as empty.
+    pub fn empty_value(self) -> Option<&'static str> {
+        (self == Field::MaritalStatus).then_some("notSpecified")
+    }
+
     /// The values the vendor description allows, for fields that are enums.
     pub fn allowed_values(self) -> Option<&'static [&'static str]> {
         match self {
@@ -179,9 +185,11 @@ impl FieldValues {
         self.0[field.index()].as_deref()
     }
 
-    /// Sets `field`; the value is normalised.
+    /// Sets `field`; the value is normalised, and a value that means "none" is no value
+    /// ([`Field::empty_value`]).
     pub fn set(&mut self, field: Field, value: Option<&str>) {
-        self.0[field.index()] = normalize(value);
+        self.0[field.index()] =
+            normalize(value).filter(|v| Some(v.as_str()) != field.empty_value());
     }
 
     /// A 128-bit digest, hex, of all values: equal digests mean equal values. Stored beside the
@@ -257,8 +265,16 @@ mod tests {
         let mut v = FieldValues::default();
         v.set(Field::FirstName, Some("  Lisa "));
         v.set(Field::LastName, Some("   "));
+        v.set(Field::MaritalStatus, Some("notSpecified"));
         assert_eq!(v.get(Field::FirstName), Some("Lisa"));
         assert_eq!(v.get(Field::LastName), None);
+        assert_eq!(
+            v.get(Field::MaritalStatus),
+            None,
+            "Nmbrs's 'not set' is no value"
+        );
+        v.set(Field::MaritalStatus, Some("married"));
+        assert_eq!(v.get(Field::MaritalStatus), Some("married"));
     }
 
     #[test]

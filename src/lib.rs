@@ -15,6 +15,7 @@ pub mod hris;
 pub mod metrics_http;
 pub mod nmbrs;
 pub mod plan;
+pub mod record;
 pub mod report;
 pub mod sandbox;
 pub mod state;

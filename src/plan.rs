@@ -13,8 +13,7 @@
 
 use crate::config::{ConflictPolicy, FieldOwner};
 use crate::fields::{FIELD_COUNT, Field, FieldValues, Lifecycle};
-use crate::hris::{HrisRecord, HrisRow, Rejection};
-use crate::state::{Link, LinkStatus};
+use crate::record::{Base, HrisRecord, HrisRow, Link, LinkStatus, Rejection};
 use std::collections::BTreeMap;
 use std::collections::{HashMap, HashSet};
 
@@ -65,9 +64,12 @@ pub struct CompanyInput<'a> {
     /// Links of rows of this company that point at another company (the row was moved).
     pub foreign_links: &'a [Link],
     pub nmbrs: &'a [NmbrsEmployee],
-    /// hris_ids whose pending create intent is still within its grace period (the POST may still be
-    /// in flight); decided by the caller from the intent's age.
-    pub intents_in_flight: &'a HashSet<String>,
+    /// The time of planning (UTC): with `intent_grace` it tells which create intents may still be
+    /// in flight.
+    pub now: time::OffsetDateTime,
+    /// How long a create intent may be in flight (a POST sent by a process that died may still be
+    /// processed by Nmbrs); only an older intent is looked up and, if absent, created again.
+    pub intent_grace: time::Duration,
 }
 
 /// A field changed on one side, to be written to the other.
@@ -127,9 +129,9 @@ pub struct RecordUpdate {
     /// HRIS changes to create-only fields that the API cannot take, not reported before: reported
     /// once, never sent (`before` = Nmbrs value, `after` = HRIS value).
     pub not_updatable: Vec<Change>,
-    /// The link's `held` after this record: JSON `{field: HRIS value}` of every create-only field
-    /// whose HRIS value differs from Nmbrs (`None` = none).
-    pub held_after: Option<String>,
+    /// The link's `held` after this record: field → HRIS value of every create-only field whose
+    /// HRIS value differs from Nmbrs.
+    pub held_after: BTreeMap<String, String>,
     /// Whether `held_after` differs from what the link holds.
     pub held_changed: bool,
     /// The snapshot to store once applied; `None` = keep none (a parked field has no known base).
@@ -619,8 +621,8 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
     for (rec, link) in unlinked {
         let pending = link.filter(|l| l.status == LinkStatus::PendingCreate);
         let intent = pending
-            .and_then(|l| l.create_intent.as_deref())
-            .and_then(|j| FieldValues::from_json(j).ok());
+            .and_then(|l| l.create_intent.as_ref())
+            .and_then(|i| i.values.clone());
         if pending.is_none()
             && let Some(n) = rec.values.get(Field::EmployeeNumber)
             && let Some(rows) = number_count.get(n)
@@ -664,7 +666,7 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
                     message,
                 });
             }
-            Match::None if pending.is_some() && input.intents_in_flight.contains(&rec.hris_id) => {
+            Match::None if in_flight(pending, input) => {
                 decisions.push(Decision::Skip {
                     hris_id: rec.hris_id.clone(),
                     employee_id: None,
@@ -768,21 +770,21 @@ fn plan_linked(
     }
     let write_back = rec.nmbrs_employee_id.as_deref() != Some(employee_id.as_str());
     // Fast path: both sides hash to the stored snapshot.
-    if let Some(hash) = &link.snapshot_hash
+    if let Some(hash) = link.base.hash()
         && !released
         && !write_back
         && link.status == LinkStatus::Linked
     {
         let h = rec.values.digest();
-        if &h == hash && e.values.digest() == h {
+        if h == hash && e.values.digest() == h {
             return Decision::Unchanged {
                 hris_id: rec.hris_id.clone(),
             };
         }
     }
-    let base = match link.snapshot.as_deref().map(FieldValues::from_json) {
-        Some(Ok(b)) => Some(b),
-        Some(Err(err)) => {
+    let base = match &link.base {
+        Base::Known { values, .. } => Some(values),
+        Base::Unreadable { error: err, .. } => {
             return Decision::Fail {
                 hris_id: rec.hris_id.clone(),
                 employee_id: Some(employee_id),
@@ -791,24 +793,17 @@ fn plan_linked(
                 ),
             };
         }
-        None => None,
+        Base::None => None,
     };
-    update_for(
-        rec,
-        e,
-        NewLink::Existing,
-        base.as_ref(),
-        Some(link),
-        released,
-        rules,
-    )
+    update_for(rec, e, NewLink::Existing, base, Some(link), released, rules)
 }
 
-/// The `held` JSON of a link as a map (unreadable JSON counts as nothing held: at worst a
-/// not-updatable field is reported once more).
-fn held_map(held: Option<&str>) -> BTreeMap<String, String> {
-    held.and_then(|j| serde_json::from_str(j).ok())
-        .unwrap_or_default()
+/// Whether a pending create intent is younger than the grace period: its POST may still be in flight.
+fn in_flight(pending: Option<&Link>, input: &CompanyInput<'_>) -> bool {
+    pending
+        .and_then(|l| l.create_intent.as_ref())
+        .and_then(|i| i.at)
+        .is_some_and(|at| input.now - at < input.intent_grace)
 }
 
 fn update_for(
@@ -820,8 +815,9 @@ fn update_for(
     released: bool,
     rules: &Rules,
 ) -> Decision {
-    let stored_hash = stored.and_then(|l| l.snapshot_hash.as_deref());
-    let stored_held = stored.and_then(|l| l.held.as_deref());
+    let stored_hash = stored.and_then(|l| l.base.hash());
+    let empty = BTreeMap::new();
+    let held_before = stored.map(|l| &l.held).unwrap_or(&empty);
     match merge_record(rules, base, &rec.values, &e.values) {
         Err(message) => Decision::Fail {
             hris_id: rec.hris_id.clone(),
@@ -837,7 +833,6 @@ fn update_for(
         }) => {
             let snapshot_changed =
                 base_after.as_ref().map(FieldValues::digest).as_deref() != stored_hash;
-            let held_before = held_map(stored_held);
             let held: BTreeMap<String, String> = not_updatable
                 .iter()
                 .filter_map(|c| Some((c.field.name().to_owned(), c.after.clone()?)))
@@ -848,9 +843,7 @@ fn update_for(
                     c.after.is_none() || held_before.get(c.field.name()) != c.after.as_ref()
                 })
                 .collect();
-            let held_after =
-                (!held.is_empty()).then(|| serde_json::to_string(&held).unwrap_or_default());
-            let held_changed = held != held_before;
+            let held_changed = &held != held_before;
             Decision::Update(Box::new(RecordUpdate {
                 hris_id: rec.hris_id.clone(),
                 employee_id: e.employee_id.clone(),
@@ -865,7 +858,7 @@ fn update_for(
                 to_hris,
                 conflicts,
                 not_updatable,
-                held_after,
+                held_after: held,
                 held_changed,
                 base_after,
                 snapshot_changed,

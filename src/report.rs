@@ -1,7 +1,8 @@
 //! What `nmbrs-sync status` shows: recent runs, records that need a person, the token's expiry.
 //! Read-only queries over the state database.
 
-use crate::state::{LinkStatus, StateDb, StateError};
+use crate::record::LinkStatus;
+use crate::state::{StateDb, StateError};
 use serde::Serialize;
 use sqlx::Row;
 use std::fmt::Write;

@@ -7,12 +7,13 @@
 use crate::apply::{Applier, Counts};
 use crate::config::{ConfigError, PeriodSetting, Settings};
 use crate::fields::Field;
-use crate::hris::validate::{FieldProblem, Rejection, today_utc};
-use crate::hris::{HrisDb, HrisError, HrisRow};
+use crate::hris::validate::today_utc;
+use crate::hris::{HrisDb, HrisError};
 use crate::nmbrs::model::{CreateDefaults, PersonalInfoHistory, ReadError, in_force, read_values};
 use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
 use crate::plan::{CompanyInput, Decision, NmbrsEmployee, Rules, plan_company};
-use crate::state::{AuditEntry, LinkStatus, StateDb, StateError, parse_time};
+use crate::record::{FieldProblem, HrisRow, Rejection, printable};
+use crate::state::{AuditEntry, StateDb, StateError};
 use futures::StreamExt;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -429,18 +430,6 @@ impl Syncer {
         // A POST sent by a process that died may still be processed by Nmbrs for a while; its
         // intent is looked up only after twice the request timeout (at least 2 s).
         let grace = time::Duration::seconds((self.settings.nmbrs.timeout_secs as i64 * 2).max(2));
-        let now = OffsetDateTime::now_utc();
-        let in_flight: HashSet<String> = links
-            .iter()
-            .filter(|l| l.status == LinkStatus::PendingCreate)
-            .filter(|l| {
-                l.intent_at
-                    .as_deref()
-                    .and_then(parse_time)
-                    .is_some_and(|t| now - t < grace)
-            })
-            .map(|l| l.hris_id.clone())
-            .collect();
         let input = CompanyInput {
             company_id: &company.company_id,
             company_number: &company.number,
@@ -448,7 +437,8 @@ impl Syncer {
             links: &links,
             foreign_links: &foreign,
             nmbrs: &nmbrs,
-            intents_in_flight: &in_flight,
+            now: OffsetDateTime::now_utc(),
+            intent_grace: grace,
         };
         let decisions = plan_company(&input, &self.rules);
         tracing::info!(
@@ -590,7 +580,7 @@ fn unknown_company(row: HrisRow) -> Rejection {
             field: "company_number".into(),
             message: format!(
                 "`{}` is not the number of any Nmbrs company this API client can see; fix the number or grant access to the company",
-                number.as_deref().map(crate::hris::validate::printable).unwrap_or_default()
+                number.as_deref().map(printable).unwrap_or_default()
             ),
         });
     }

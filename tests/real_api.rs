@@ -78,7 +78,13 @@ async fn birth_dates_never_move_a_day_in_either_date_style() {
             ..SandboxOptions::default()
         })
         .await;
-        let dates = ["1980-02-27", "1990-07-01", "2024-03-31", "2024-10-27", "1955-01-01"];
+        let dates = [
+            "1980-02-27",
+            "1990-07-01",
+            "2024-03-31",
+            "2024-10-27",
+            "1955-01-01",
+        ];
         for (i, d) in dates.iter().enumerate() {
             let mut p = person(&format!("h-{i}"), "2", 100 + i as i64, "Ann", "Smit");
             p.birth_date = (*d).into();
@@ -86,7 +92,8 @@ async fn birth_dates_never_move_a_day_in_either_date_style() {
         }
         assert_eq!(app.cycle().await.status, RunStatus::Succeeded);
         // A PUT carries the birth date back (GET → modify → PUT): it must come back unchanged.
-        app.exec("UPDATE hris_employees SET first_name = 'Anna'").await;
+        app.exec("UPDATE hris_employees SET first_name = 'Anna'")
+            .await;
         let r = app.cycle().await;
         assert_eq!(r.status, RunStatus::Succeeded, "{}", r.summary());
         assert_eq!(r.counts.updated, dates.len() as u64, "{style:?}");
@@ -98,7 +105,9 @@ async fn birth_dates_never_move_a_day_in_either_date_style() {
                 "{style:?}"
             );
             assert_eq!(
-                app.hris_value(&format!("h-{i}"), "birth_date").await.as_deref(),
+                app.hris_value(&format!("h-{i}"), "birth_date")
+                    .await
+                    .as_deref(),
                 Some(*d)
             );
         }
@@ -149,8 +158,10 @@ async fn a_key_missing_from_the_answer_fails_the_record_and_blanks_nothing() {
     let app = TestApp::spawn().await;
     app.insert(&person("h-1", "2", 98072, "Lisa", "Hanison"))
         .await;
-    app.exec("UPDATE hris_employees SET birth_country_code_iso = 'NL', nationality_code_iso = 'NL'")
-        .await;
+    app.exec(
+        "UPDATE hris_employees SET birth_country_code_iso = 'NL', nationality_code_iso = 'NL'",
+    )
+    .await;
     app.cycle().await;
     let id = employee_id(&app, "h-1").await;
     assert!(app.sandbox.remove_key(&id, "birthInfo.birthCountry"));
@@ -158,7 +169,9 @@ async fn a_key_missing_from_the_answer_fails_the_record_and_blanks_nothing() {
     assert_eq!(r.status, RunStatus::Partial, "{}", r.summary());
     assert_eq!(r.write_calls, 0);
     assert_eq!(
-        app.hris_value("h-1", "birth_country_code_iso").await.as_deref(),
+        app.hris_value("h-1", "birth_country_code_iso")
+            .await
+            .as_deref(),
         Some("NL"),
         "unknown is not empty: nothing pulled"
     );
@@ -230,7 +243,11 @@ async fn quota_exceeded_stops_the_cycle_at_once_with_exit_2() {
         "says the quota is used up: {stdout}{stderr}"
     );
     let stats = app.sandbox.stats();
-    assert_eq!(stats.by_status.get(&429), Some(&1), "never retried: {stats:?}");
+    assert_eq!(
+        stats.by_status.get(&429),
+        Some(&1),
+        "never retried: {stats:?}"
+    );
     assert_eq!(stats.writes, 0);
 }
 
@@ -239,8 +256,12 @@ async fn too_many_calls_waits_for_retry_after_given_as_an_http_date() {
     let app = TestApp::spawn().await;
     app.insert(&person("h-1", "2", 98072, "Lisa", "Hanison"))
         .await;
-    app.sandbox
-        .inject(Fault::TooManyRequestsAt { retry_after_secs: 1 }, 2);
+    app.sandbox.inject(
+        Fault::TooManyRequestsAt {
+            retry_after_secs: 1,
+        },
+        2,
+    );
     let r = app.cycle().await;
     assert_eq!(r.status, RunStatus::Succeeded, "{}", r.summary());
     assert_eq!(r.counts.created, 1);

@@ -4,9 +4,10 @@
 pub mod demo;
 
 use crate::config::{LogFormat, Settings};
+use crate::record::LinkStatus;
 use crate::sandbox::{FaultOptions, Sandbox, SandboxOptions, seed_default};
 use crate::state::audit::{AuditFilter, ChainCheck, query, verify_chain};
-use crate::state::{AuditEntry, LinkStatus, StateDb};
+use crate::state::{AuditEntry, StateDb};
 use crate::sync::Syncer;
 use std::path::Path;
 use std::sync::Arc;

@@ -8,12 +8,11 @@ pub mod validate;
 
 use crate::config::ColumnMap;
 use crate::fields::{Field, FieldValues};
+use crate::record::HrisRow;
 use futures::TryStreamExt;
 use sqlx::sqlite::SqlitePool;
 use sqlx::{AssertSqlSafe, Row};
 use validate::{RawRow, RawValue, SqlType};
-
-pub use validate::{HrisRecord, Rejection};
 
 /// An HRIS database failure; messages name the database, table or column and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +32,6 @@ pub enum HrisError {
     #[error("HRIS query failed: {0}")]
     Query(#[from] sqlx::Error),
 }
-
-/// A row as planning sees it: valid, or rejected with reasons.
-pub type HrisRow = Result<HrisRecord, Rejection>;
 
 /// Handle to the HRIS database.
 #[derive(Clone, Debug)]

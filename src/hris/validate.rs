@@ -2,6 +2,7 @@
 //! names the row and each bad field. Nothing here touches a database.
 
 use crate::fields::{Field, FieldValues};
+use crate::record::{FieldProblem, HrisRecord, Rejection, is_forbidden_format, printable};
 use time::{Date, OffsetDateTime, macros::format_description};
 
 /// SQLite storage class of a value as read (`typeof()`).
@@ -48,75 +49,8 @@ pub struct RawRow {
     pub values: Vec<Option<RawValue>>,
 }
 
-/// A valid HRIS record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HrisRecord {
-    /// SQLite rowid (for messages).
-    pub rowid: i64,
-    pub hris_id: String,
-    pub company_number: String,
-    /// The `nmbrs_employee_id` column: written by this daemon, used as a link hint after a crash.
-    pub nmbrs_employee_id: Option<String>,
-    pub values: FieldValues,
-}
-
-/// One problem with one field of a row.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldProblem {
-    /// The field (or `hris_id` / `company_number`) at fault.
-    pub field: String,
-    pub message: String,
-}
-
-/// A row that cannot be synced; the rest of the cycle goes on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rejection {
-    pub rowid: i64,
-    pub hris_id: Option<String>,
-    /// The row's employee number if it is readable: an import of that employee waits while the row
-    /// that is probably them is being fixed (no duplicate HRIS row).
-    pub employee_number: Option<String>,
-    pub problems: Vec<FieldProblem>,
-}
-
-impl Rejection {
-    /// "row hris_id=X (rowid N): field: message; ..." — what an operator needs to find and fix it.
-    pub fn message(&self) -> String {
-        let who = match &self.hris_id {
-            Some(id) => format!("HRIS row hris_id={} (rowid {})", printable(id), self.rowid),
-            None => format!("HRIS row rowid {}", self.rowid),
-        };
-        let problems = self
-            .problems
-            .iter()
-            .map(|p| format!("{}: {}", p.field, p.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        format!("{who} rejected: {problems}; fix the row in the HRIS, it is retried next cycle")
-    }
-}
-
 /// Longest accepted text value, characters (the Nmbrs limit for these fields, *assumed*).
 pub const MAX_TEXT_CHARS: usize = 255;
-
-/// Escapes control characters so a message about a bad value cannot forge log lines; shortens it.
-pub fn printable(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .take(80)
-        .flat_map(|c| {
-            if c.is_control() || is_forbidden_format(c) {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
-    if s.chars().count() > 80 {
-        out.push('…');
-    }
-    out
-}
 
 /// Validates one row. `fields` are the synced (mapped) fields.
 pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecord, Rejection> {
@@ -263,16 +197,6 @@ fn text_of(v: &RawValue) -> Result<Option<String>, String> {
         SqlType::InvalidUtf8 => Err(INVALID_UTF8.into()),
         _ => Ok(crate::fields::normalize(v.text.as_deref())),
     }
-}
-
-/// Characters refused in every value although `char::is_control` says no: the line and
-/// paragraph separators U+2028/U+2029 (line breaks to JSON-in-JS, log viewers and editors), and the
-/// explicit bidirectional embeddings, overrides and isolates U+202A–U+202E, U+2066–U+2069 (an RLO
-/// makes "Hanison\u{202E}nosirap" display as something else: "Trojan Source"). Right-to-left text
-/// needs none of them; the bidi *marks* LRM/RLM/ALM, ZWJ and ZWNJ are allowed (real names and emoji
-/// use them).
-pub fn is_forbidden_format(c: char) -> bool {
-    matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Characters that draw nothing: a value made only of these (and whitespace) is blank to a reader

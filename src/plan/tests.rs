@@ -1,5 +1,8 @@
 use super::*;
-use crate::hris::validate::{FieldProblem, Rejection};
+use crate::record::{CreateIntent, FieldProblem, Rejection};
+
+/// The planning time of every case.
+const NOW: time::OffsetDateTime = time::macros::datetime!(2026-11-30 09:00:00 UTC);
 
 use ConflictPolicy::*;
 use FieldOutcome::*;
@@ -265,8 +268,7 @@ fn emp(id: &str, v: FieldValues) -> NmbrsEmployee {
 fn link(hris_id: &str, emp: &str, base: &FieldValues) -> Link {
     let mut l = Link::new(hris_id, "c2", LinkStatus::Linked);
     l.employee_id = Some(emp.into());
-    l.snapshot = Some(base.to_json());
-    l.snapshot_hash = Some(base.digest());
+    l.base = Base::of(base);
     l
 }
 
@@ -275,7 +277,7 @@ struct Case {
     links: Vec<Link>,
     foreign: Vec<Link>,
     nmbrs: Vec<NmbrsEmployee>,
-    in_flight: HashSet<String>,
+    now: time::OffsetDateTime,
     rules: Rules,
 }
 
@@ -286,7 +288,7 @@ impl Case {
             links: vec![],
             foreign: vec![],
             nmbrs: vec![],
-            in_flight: HashSet::new(),
+            now: NOW,
             rules: Rules::all_fields(HrisWins),
         }
     }
@@ -298,7 +300,8 @@ impl Case {
             links: &self.links,
             foreign_links: &self.foreign,
             nmbrs: &self.nmbrs,
-            intents_in_flight: &self.in_flight,
+            now: self.now,
+            intent_grace: time::Duration::seconds(10),
         };
         plan_company(&input, &self.rules)
     }
@@ -484,7 +487,7 @@ fn match_by_name_and_birth_date_when_number_differs() {
 fn pending_intent_found_in_listing_links_and_never_creates() {
     let mut c = Case::new();
     let mut l = Link::new("h1", "c2", LinkStatus::PendingCreate);
-    l.create_intent = Some(lisa().to_json());
+    l.create_intent = Some(CreateIntent::new(&lisa(), NOW - time::Duration::minutes(5)));
     c.links.push(l);
     let mut h = lisa();
     h.set(Field::PartnerName, Some("Rick"));
@@ -509,10 +512,9 @@ fn pending_intent_found_in_listing_links_and_never_creates() {
 fn pending_intent_absent_waits_in_grace_then_creates() {
     let mut c = Case::new();
     let mut l = Link::new("h1", "c2", LinkStatus::PendingCreate);
-    l.create_intent = Some(lisa().to_json());
+    l.create_intent = Some(CreateIntent::new(&lisa(), NOW - time::Duration::seconds(3)));
     c.links.push(l);
     c.hris.push(row("h1", lisa()));
-    c.in_flight.insert("h1".into());
     assert!(matches!(
         c.plan()[0],
         Decision::Skip {
@@ -520,7 +522,7 @@ fn pending_intent_absent_waits_in_grace_then_creates() {
             ..
         }
     ));
-    c.in_flight.clear();
+    c.now = NOW + time::Duration::seconds(30);
     assert!(matches!(
         c.plan()[0],
         Decision::Create {
@@ -723,8 +725,8 @@ fn employee_type_changed_in_the_hris_is_reported_once_and_never_pushed() {
     assert_eq!(u.not_updatable.len(), 1);
     assert_eq!(u.not_updatable[0].after.as_deref(), Some("payroll"));
     assert_eq!(
-        u.held_after.as_deref(),
-        Some(r#"{"employee_type":"payroll"}"#)
+        u.held_after,
+        BTreeMap::from([("employee_type".to_owned(), "payroll".to_owned())])
     );
     assert!(!u.is_noop());
     let base_after = u.base_after.clone().expect("base");
@@ -742,7 +744,7 @@ fn employee_type_changed_in_the_hris_is_reported_once_and_never_pushed() {
     c.nmbrs[0] = emp("e1", nmbrs);
     let d = c.plan();
     let u = update(&d[0]);
-    assert!(u.held_after.is_none() && u.held_changed);
+    assert!(u.held_after.is_empty() && u.held_changed);
     assert_eq!(
         u.base_after
             .as_ref()

@@ -1,116 +1,42 @@
 //! `employee_links`: which HRIS row is which Nmbrs employee, the base snapshot of the last successful
 //! sync, create intents, and failure / quarantine bookkeeping (docs/SPEC.md rules 1, 2, 3, 5).
 
-use super::{StateError, StateTx, utc_now};
+use super::{StateError, StateTx, format_time, parse_time, utc_now};
+use crate::fields::FieldValues;
+use crate::record::{Base, CreateIntent, Link, LinkStatus};
 use sqlx::Row;
-use std::fmt;
-
-/// Where a record stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkStatus {
-    /// A create intent is recorded; the POST may or may not have reached Nmbrs.
-    PendingCreate,
-    Linked,
-    /// A field is parked under `conflict_policy = manual`.
-    Conflict,
-    /// The last cycle failed for this record (see `failures`, `last_error`).
-    Failed,
-    /// Failed `sync.quarantine_after` cycles in a row: skipped until released or the HRIS row changes.
-    Quarantined,
-    VanishedHris,
-    VanishedNmbrs,
-}
-
-impl LinkStatus {
-    /// Stored text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkStatus::PendingCreate => "pending_create",
-            LinkStatus::Linked => "linked",
-            LinkStatus::Conflict => "conflict",
-            LinkStatus::Failed => "failed",
-            LinkStatus::Quarantined => "quarantined",
-            LinkStatus::VanishedHris => "vanished_hris",
-            LinkStatus::VanishedNmbrs => "vanished_nmbrs",
-        }
-    }
-
-    fn parse(s: &str) -> Option<LinkStatus> {
-        Some(match s {
-            "pending_create" => LinkStatus::PendingCreate,
-            "linked" => LinkStatus::Linked,
-            "conflict" => LinkStatus::Conflict,
-            "failed" => LinkStatus::Failed,
-            "quarantined" => LinkStatus::Quarantined,
-            "vanished_hris" => LinkStatus::VanishedHris,
-            "vanished_nmbrs" => LinkStatus::VanishedNmbrs,
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for LinkStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One `employee_links` row.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Link {
-    pub hris_id: String,
-    pub company_id: String,
-    /// Nmbrs `employeeId`; `None` until the employee exists (or while a create intent is pending).
-    pub employee_id: Option<String>,
-    pub personal_info_id: Option<String>,
-    /// Base snapshot JSON (see [`crate::fields::FieldValues::to_json`]).
-    pub snapshot: Option<String>,
-    pub snapshot_hash: Option<String>,
-    /// Values posted by a create whose outcome is not yet confirmed.
-    pub create_intent: Option<String>,
-    pub intent_at: Option<String>,
-    pub status: LinkStatus,
-    pub failures: u32,
-    pub last_error: Option<String>,
-    pub quarantined_hash: Option<String>,
-    /// HRIS values of create-only fields already reported as not updatable through the API,
-    /// JSON `{field: value}` ([`crate::fields::Lifecycle::CreateOnly`]).
-    pub held: Option<String>,
-}
-
-impl Link {
-    /// A fresh link for `hris_id` in company `company_id`.
-    pub fn new(hris_id: &str, company_id: &str, status: LinkStatus) -> Link {
-        Link {
-            hris_id: hris_id.to_owned(),
-            company_id: company_id.to_owned(),
-            employee_id: None,
-            personal_info_id: None,
-            snapshot: None,
-            snapshot_hash: None,
-            create_intent: None,
-            intent_at: None,
-            status,
-            failures: 0,
-            last_error: None,
-            quarantined_hash: None,
-            held: None,
-        }
-    }
-}
 
 fn link_from(r: &sqlx::sqlite::SqliteRow) -> Result<Link, StateError> {
     let status: String = r.try_get("status")?;
     let failures: i64 = r.try_get("failures")?;
+    let snapshot: Option<String> = r.try_get("snapshot")?;
+    let snapshot_hash: Option<String> = r.try_get("snapshot_hash")?;
+    let base = match snapshot.as_deref().map(FieldValues::from_json) {
+        None => Base::None,
+        Some(Ok(values)) => {
+            let hash = snapshot_hash.unwrap_or_else(|| values.digest());
+            Base::Known { values, hash }
+        }
+        Some(Err(e)) => Base::Unreadable {
+            raw: snapshot.clone().unwrap_or_default(),
+            error: e.to_string(),
+        },
+    };
+    let intent: Option<String> = r.try_get("create_intent")?;
+    let intent_at: Option<String> = r.try_get("intent_at")?;
+    let create_intent = intent.map(|raw| CreateIntent {
+        values: FieldValues::from_json(&raw).ok(),
+        at: intent_at.as_deref().and_then(parse_time),
+        raw,
+    });
+    let held: Option<String> = r.try_get("held")?;
     Ok(Link {
         hris_id: r.try_get("hris_id")?,
         company_id: r.try_get("company_id")?,
         employee_id: r.try_get("employee_id")?,
         personal_info_id: r.try_get("personal_info_id")?,
-        snapshot: r.try_get("snapshot")?,
-        snapshot_hash: r.try_get("snapshot_hash")?,
-        create_intent: r.try_get("create_intent")?,
-        intent_at: r.try_get("intent_at")?,
+        base,
+        create_intent,
         status: LinkStatus::parse(&status).ok_or_else(|| StateError::Corrupt {
             what: "employee_links.status".into(),
             message: format!("unknown status `{status}`"),
@@ -118,7 +44,10 @@ fn link_from(r: &sqlx::sqlite::SqliteRow) -> Result<Link, StateError> {
         failures: failures.clamp(0, u32::MAX as i64) as u32,
         last_error: r.try_get("last_error")?,
         quarantined_hash: r.try_get("quarantined_hash")?,
-        held: r.try_get("held")?,
+        // Unreadable bookkeeping costs at most one repeated report, so it reads as empty.
+        held: held
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -185,15 +114,25 @@ impl StateTx {
         .bind(&l.company_id)
         .bind(&l.employee_id)
         .bind(&l.personal_info_id)
-        .bind(&l.snapshot)
-        .bind(&l.snapshot_hash)
-        .bind(&l.create_intent)
-        .bind(&l.intent_at)
+        .bind(match &l.base {
+            Base::Known { values, .. } => Some(values.to_json()),
+            // Kept as stored: an unreadable snapshot is for a person to look at, not to erase.
+            Base::Unreadable { raw, .. } => Some(raw.clone()),
+            Base::None => None,
+        })
+        .bind(l.base.hash())
+        .bind(l.create_intent.as_ref().map(|i| i.raw.clone()))
+        .bind(
+            l.create_intent
+                .as_ref()
+                .and_then(|i| i.at)
+                .map(format_time),
+        )
         .bind(l.status.as_str())
         .bind(l.failures as i64)
         .bind(&l.last_error)
         .bind(&l.quarantined_hash)
-        .bind(&l.held)
+        .bind((!l.held.is_empty()).then(|| serde_json::to_string(&l.held).unwrap_or_default()))
         .bind(utc_now())
         .execute(self.conn())
         .await?;
@@ -224,7 +163,14 @@ mod tests {
         let mut l = Link::new("h1", "c1", LinkStatus::Linked);
         l.employee_id = Some("e1".into());
         l.failures = 3;
-        l.held = Some(r#"{"employee_type":"payroll"}"#.into());
+        l.held.insert("employee_type".into(), "payroll".into());
+        let mut base = FieldValues::default();
+        base.set(crate::fields::Field::LastName, Some("Hanison"));
+        l.base = Base::of(&base);
+        l.create_intent = Some(CreateIntent::new(
+            &base,
+            time::macros::datetime!(2026-11-30 08:00:00 UTC),
+        ));
         let mut tx = db.begin().await.expect("begin");
         tx.put_link(&l).await.expect("put");
         tx.commit().await.expect("commit");

@@ -19,7 +19,6 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub use audit::{AuditEntry, AuditRow, Direction, HttpCall};
-pub use links::{Link, LinkStatus};
 
 /// A state database failure. The message names the database file and what to do.
 #[derive(Debug, thiserror::Error)]
