@@ -24,9 +24,9 @@
 mod naive;
 
 use naive::Naive;
-use nmbrs_sync::config::ConflictPolicy;
 use nmbrs_sync::fields::{Field, FieldValues};
 use nmbrs_sync::hris::DEFAULT_TABLE_DDL;
+use nmbrs_sync::plan::ConflictPolicy;
 use nmbrs_sync::plan::{CompanyInput, NmbrsEmployee, Rules, plan_company};
 use nmbrs_sync::record::{HrisRecord, HrisRow};
 use nmbrs_sync::record::{Link, LinkStatus};

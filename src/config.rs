@@ -5,6 +5,7 @@
 //! Secrets are [`SecretString`]s: `Debug` prints `[REDACTED]` and nothing here logs them.
 
 use crate::fields::{FIELD_COUNT, Field};
+use crate::plan::{ConflictPolicy, FieldOwner};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -91,26 +92,6 @@ pub struct HrisSettings {
 #[derive(Clone, Debug, Deserialize)]
 pub struct StateSettings {
     pub database_url: String,
-}
-
-/// Resolution when a field changed on both sides since the base snapshot (docs/SPEC.md rule 3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConflictPolicy {
-    HrisWins,
-    NmbrsWins,
-    /// Park the field, report the conflict, change nothing until a person resolves it.
-    Manual,
-}
-
-/// Who may change a field: `both` merges three-way, the others make one side authoritative.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldOwner {
-    Hris,
-    Nmbrs,
-    #[default]
-    Both,
 }
 
 /// `sync.period`: `"current"` or `{ year, period }`.

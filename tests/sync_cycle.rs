@@ -3,7 +3,7 @@
 mod common;
 
 use common::{TestApp, person, pi_field};
-use nmbrs_sync::config::ConflictPolicy;
+use nmbrs_sync::plan::ConflictPolicy;
 use nmbrs_sync::sandbox::{Fault, SandboxOptions};
 use nmbrs_sync::sync::RunStatus;
 use serde_json::json;

@@ -1,0 +1,403 @@
+//! The planner: pure functions from what was read (HRIS rows, Nmbrs employees, links with base
+//! snapshots, the time) to one [`Decision`] per record. No I/O and no clock of its own: everything
+//! it needs is an argument, so every rule here is tested directly.
+//!
+//! * [`merge`]: the three-way merge per field, owners and conflict policy.
+//! * [`matching`]: finding the Nmbrs employee of an unlinked row.
+//! * [`decision`]: what comes out.
+//!
+//! Rules (docs/SPEC.md "Sync rules"):
+//! 1. Link by stored `employeeId`; else match unlinked rows ([`matching`]); one match links, several
+//!    fail naming the candidates, none creates — unless an employee of the company could not be read.
+//! 2. A pending create intent is reconciled by looking the employee up in the fresh listing; only when
+//!    it is absent (and older than the grace period) is it created again.
+//! 3. Three-way merge per field against the base snapshot ([`merge::merge_field`]).
+//! 7. Deletes are never propagated: a vanished side is reported.
+
+mod decision;
+mod matching;
+mod merge;
+
+pub use decision::{
+    Change, Conflict, Decision, NewLink, NmbrsEmployee, RecordUpdate, Resolution, SkipReason,
+};
+pub use merge::{ConflictPolicy, FieldOutcome, FieldOwner, Merged, merge_field, merge_record};
+
+use crate::fields::{FIELD_COUNT, Field, FieldValues};
+use crate::record::{Base, HrisRecord, HrisRow, Link, LinkStatus};
+use matching::{Candidates, Match, find_match};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// The rules a plan follows, from settings.
+#[derive(Clone, Debug)]
+pub struct Rules {
+    /// Fields mapped to HRIS columns; only these are compared and written.
+    pub fields: Vec<Field>,
+    pub owners: [FieldOwner; FIELD_COUNT],
+    pub conflict_policy: ConflictPolicy,
+    pub import_from_nmbrs: bool,
+}
+
+impl Rules {
+    /// Every field, owned by both sides, with `policy`.
+    pub fn all_fields(policy: ConflictPolicy) -> Rules {
+        Rules {
+            fields: Field::ALL.to_vec(),
+            owners: [FieldOwner::Both; FIELD_COUNT],
+            conflict_policy: policy,
+            import_from_nmbrs: true,
+        }
+    }
+}
+
+/// One company's inputs.
+#[derive(Clone, Debug)]
+pub struct CompanyInput<'a> {
+    pub company_id: &'a str,
+    pub company_number: &'a str,
+    pub hris: &'a [HrisRow],
+    /// Links of this company.
+    pub links: &'a [Link],
+    /// Links of rows of this company that point at another company (the row was moved).
+    pub foreign_links: &'a [Link],
+    pub nmbrs: &'a [NmbrsEmployee],
+    /// The time of planning (UTC): with `intent_grace` it tells which create intents may still be
+    /// in flight.
+    pub now: time::OffsetDateTime,
+    /// How long a create intent may be in flight (a POST sent by a process that died may still be
+    /// processed by Nmbrs); only an older intent is looked up and, if absent, created again.
+    pub intent_grace: time::Duration,
+}
+
+/// Plans one company. Returns one decision per HRIS row, per vanished link and per importable
+/// Nmbrs employee.
+pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
+    let links: HashMap<&str, &Link> = input
+        .links
+        .iter()
+        .map(|l| (l.hris_id.as_str(), l))
+        .collect();
+    let foreign: HashMap<&str, &Link> = input
+        .foreign_links
+        .iter()
+        .map(|l| (l.hris_id.as_str(), l))
+        .collect();
+    let by_id: HashMap<&str, &NmbrsEmployee> = input
+        .nmbrs
+        .iter()
+        .map(|e| (e.employee_id.as_str(), e))
+        .collect();
+    let linked_ids: HashSet<&str> = input
+        .links
+        .iter()
+        .filter_map(|l| l.employee_id.as_deref())
+        .collect();
+    let mut free = Candidates::new(input.nmbrs, &linked_ids);
+    // Employees nobody holds whose personal info could not be read: no create while they exist.
+    let unreadable_free: Vec<&str> = input
+        .nmbrs
+        .iter()
+        .filter(|e| e.unreadable.is_some() && !linked_ids.contains(e.employee_id.as_str()))
+        .map(|e| e.employee_id.as_str())
+        .collect();
+    let mut decisions = Vec::with_capacity(input.hris.len());
+
+    // Employee numbers used by several valid rows: an unlinked one of them can't be matched safely.
+    let mut number_count: HashMap<&str, Vec<&str>> = HashMap::new();
+    for r in input.hris.iter().flatten() {
+        if let Some(n) = r.values.get(Field::EmployeeNumber) {
+            number_count.entry(n).or_default().push(&r.hris_id);
+        }
+    }
+    let mut seen_rows: HashSet<&str> = HashSet::new();
+    let mut rejected_numbers: HashSet<&str> = HashSet::new();
+    let mut unlinked: Vec<(&HrisRecord, Option<&Link>)> = Vec::new();
+
+    // Pass 1: rejected rows and linked rows (they hold their employees).
+    for row in input.hris {
+        let rec = match row {
+            Err(rej) => {
+                if let Some(n) = &rej.employee_number {
+                    rejected_numbers.insert(n);
+                }
+                if let Some(id) = &rej.hris_id {
+                    seen_rows.insert(id);
+                }
+                decisions.push(Decision::Reject(rej.clone()));
+                continue;
+            }
+            Ok(rec) => rec,
+        };
+        seen_rows.insert(&rec.hris_id);
+        if let Some(l) = foreign.get(rec.hris_id.as_str()) {
+            decisions.push(Decision::Fail {
+                hris_id: rec.hris_id.clone(),
+                employee_id: l.employee_id.clone(),
+                message: format!(
+                    "the row's company_number is now {} but it is linked to an employee of another company ({}); moving employees between companies is not synced — end the old employment in Nmbrs and give the row a new hris_id",
+                    input.company_number, l.company_id
+                ),
+            });
+            continue;
+        }
+        match links.get(rec.hris_id.as_str()) {
+            Some(l) if l.employee_id.is_some() => {
+                decisions.push(plan_linked(rec, l, &by_id, rules))
+            }
+            l => unlinked.push((rec, l.copied())),
+        }
+    }
+
+    // Pass 2: unlinked rows and pending intents, matched among employees nobody holds.
+    for (rec, link) in unlinked {
+        let pending = link.filter(|l| l.status == LinkStatus::PendingCreate);
+        let intent = pending
+            .and_then(|l| l.create_intent.as_ref())
+            .and_then(|i| i.values.clone());
+        if pending.is_none()
+            && let Some(n) = rec.values.get(Field::EmployeeNumber)
+            && let Some(rows) = number_count.get(n)
+            && rows.len() > 1
+        {
+            decisions.push(Decision::Fail {
+                hris_id: rec.hris_id.clone(),
+                employee_id: None,
+                message: format!("employee number {n} is used by several HRIS rows of company {}: {}; give each person their own number", input.company_number, rows.join(", ")),
+            });
+            continue;
+        }
+        if let Some(l) = link
+            && still_quarantined(l, &rec.values)
+        {
+            decisions.push(Decision::Skip {
+                hris_id: rec.hris_id.clone(),
+                employee_id: None,
+                reason: SkipReason::Quarantined,
+            });
+            continue;
+        }
+        let lookup = intent.as_ref().unwrap_or(&rec.values);
+        match find_match(lookup, rec.nmbrs_employee_id.as_deref(), &free) {
+            Match::One(e, rule) => {
+                free.taken.insert(e.employee_id.clone());
+                let how = if intent.is_some() {
+                    NewLink::IntentReconciled
+                } else {
+                    NewLink::Matched(rule)
+                };
+                // After a reconciled intent, the posted values are the base: they are what Nmbrs got.
+                let base = intent.as_ref().map(FieldValues::as_created);
+                decisions.push(update_for(rec, e, how, base.as_ref(), link, false, rules));
+            }
+            Match::Refused(message, candidates) => {
+                free.taken.extend(candidates);
+                decisions.push(Decision::Fail {
+                    hris_id: rec.hris_id.clone(),
+                    employee_id: None,
+                    message,
+                });
+            }
+            Match::None if in_flight(pending, input) => {
+                decisions.push(Decision::Skip {
+                    hris_id: rec.hris_id.clone(),
+                    employee_id: None,
+                    reason: SkipReason::CreateInFlight,
+                });
+            }
+            Match::None if !unreadable_free.is_empty() => decisions.push(Decision::Fail {
+                hris_id: rec.hris_id.clone(),
+                employee_id: None,
+                message: format!(
+                    "not creating: Nmbrs employee(s) {} of this company could not be read, and one may be this person; it is retried when Nmbrs returns them",
+                    unreadable_free.join(", ")
+                ),
+            }),
+            Match::None => decisions.push(Decision::Create {
+                hris_id: rec.hris_id.clone(),
+                values: rec.values.clone(),
+                after_intent: pending.is_some(),
+            }),
+        }
+    }
+
+    // Links whose HRIS row is gone.
+    for l in input.links {
+        if l.employee_id.is_some() && !seen_rows.contains(l.hris_id.as_str()) {
+            decisions.push(Decision::Skip {
+                hris_id: l.hris_id.clone(),
+                employee_id: l.employee_id.clone(),
+                reason: SkipReason::VanishedHris,
+            });
+        }
+    }
+
+    // Employees only Nmbrs has.
+    if rules.import_from_nmbrs {
+        for e in input.nmbrs {
+            if linked_ids.contains(e.employee_id.as_str()) || free.taken.contains(&e.employee_id) {
+                continue;
+            }
+            if let Some(why) = &e.unreadable {
+                decisions.push(Decision::Fail {
+                    hris_id: format!("nmbrs-{}", e.employee_id),
+                    employee_id: Some(e.employee_id.clone()),
+                    message: format!("not imported: {why}"),
+                });
+                continue;
+            }
+            if e.values
+                .get(Field::EmployeeNumber)
+                .is_some_and(|n| rejected_numbers.contains(n))
+            {
+                continue; // probably the rejected row's person: wait until that row is fixed
+            }
+            decisions.push(Decision::Import {
+                hris_id: format!("nmbrs-{}", e.employee_id),
+                employee: e.clone(),
+            });
+        }
+    }
+    decisions
+}
+
+/// Quarantined, and the HRIS row is as it was then (no recorded digest: until released by hand).
+fn still_quarantined(link: &Link, values: &FieldValues) -> bool {
+    link.status == LinkStatus::Quarantined
+        && link
+            .quarantined_hash
+            .as_deref()
+            .is_none_or(|h| h == values.digest())
+}
+
+/// A row linked before this cycle.
+fn plan_linked(
+    rec: &HrisRecord,
+    link: &Link,
+    by_id: &HashMap<&str, &NmbrsEmployee>,
+    rules: &Rules,
+) -> Decision {
+    let employee_id = link.employee_id.clone().unwrap_or_default();
+    let released = link.status == LinkStatus::Quarantined;
+    if still_quarantined(link, &rec.values) {
+        return Decision::Skip {
+            hris_id: rec.hris_id.clone(),
+            employee_id: Some(employee_id),
+            reason: SkipReason::Quarantined,
+        };
+    }
+    let Some(e) = by_id.get(employee_id.as_str()) else {
+        return Decision::Skip {
+            hris_id: rec.hris_id.clone(),
+            employee_id: Some(employee_id),
+            reason: SkipReason::VanishedNmbrs,
+        };
+    };
+    if let Some(why) = &e.unreadable {
+        return Decision::Fail {
+            hris_id: rec.hris_id.clone(),
+            employee_id: Some(employee_id),
+            message: format!("{why}; nothing is synced for this record until Nmbrs returns it"),
+        };
+    }
+    let write_back = rec.nmbrs_employee_id.as_deref() != Some(employee_id.as_str());
+    // Fast path: both sides hash to the stored snapshot.
+    if let Some(hash) = link.base.hash()
+        && !released
+        && !write_back
+        && link.status == LinkStatus::Linked
+    {
+        let h = rec.values.digest();
+        if h == hash && e.values.digest() == h {
+            return Decision::Unchanged {
+                hris_id: rec.hris_id.clone(),
+            };
+        }
+    }
+    let base = match &link.base {
+        Base::Known { values, .. } => Some(values),
+        Base::Unreadable { error: err, .. } => {
+            return Decision::Fail {
+                hris_id: rec.hris_id.clone(),
+                employee_id: Some(employee_id),
+                message: format!(
+                    "the stored base snapshot is unreadable ({err}); the record needs a person to check both sides"
+                ),
+            };
+        }
+        Base::None => None,
+    };
+    update_for(rec, e, NewLink::Existing, base, Some(link), released, rules)
+}
+
+/// Whether a pending create intent is younger than the grace period: its POST may still be in flight.
+fn in_flight(pending: Option<&Link>, input: &CompanyInput<'_>) -> bool {
+    pending
+        .and_then(|l| l.create_intent.as_ref())
+        .and_then(|i| i.at)
+        .is_some_and(|at| input.now - at < input.intent_grace)
+}
+
+fn update_for(
+    rec: &HrisRecord,
+    e: &NmbrsEmployee,
+    link: NewLink,
+    base: Option<&FieldValues>,
+    stored: Option<&Link>,
+    released: bool,
+    rules: &Rules,
+) -> Decision {
+    let stored_hash = stored.and_then(|l| l.base.hash());
+    let empty = BTreeMap::new();
+    let held_before = stored.map(|l| &l.held).unwrap_or(&empty);
+    match merge_record(rules, base, &rec.values, &e.values) {
+        Err(message) => Decision::Fail {
+            hris_id: rec.hris_id.clone(),
+            employee_id: Some(e.employee_id.clone()),
+            message,
+        },
+        Ok(Merged {
+            to_nmbrs,
+            to_hris,
+            conflicts,
+            not_updatable,
+            base_after,
+        }) => {
+            let snapshot_changed =
+                base_after.as_ref().map(FieldValues::digest).as_deref() != stored_hash;
+            let held: BTreeMap<String, String> = not_updatable
+                .iter()
+                .filter_map(|c| Some((c.field.name().to_owned(), c.after.clone()?)))
+                .collect();
+            let not_updatable = not_updatable
+                .into_iter()
+                .filter(|c| {
+                    c.after.is_none() || held_before.get(c.field.name()) != c.after.as_ref()
+                })
+                .collect();
+            let held_changed = &held != held_before;
+            Decision::Update(Box::new(RecordUpdate {
+                hris_id: rec.hris_id.clone(),
+                employee_id: e.employee_id.clone(),
+                personal_info_id: e.personal_info_id.clone(),
+                write_back_employee_id: rec.nmbrs_employee_id.as_deref()
+                    != Some(e.employee_id.as_str()),
+                link,
+                released,
+                hris: rec.values.clone(),
+                nmbrs: e.values.clone(),
+                to_nmbrs,
+                to_hris,
+                conflicts,
+                not_updatable,
+                held_after: held,
+                held_changed,
+                base_after,
+                snapshot_changed,
+                note: e.note.clone(),
+            }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
