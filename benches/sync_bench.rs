@@ -28,15 +28,14 @@ use nmbrs_sync::fields::{Field, FieldValues};
 use nmbrs_sync::hris::DEFAULT_TABLE_DDL;
 use nmbrs_sync::plan::ConflictPolicy;
 use nmbrs_sync::plan::{CompanyInput, NmbrsEmployee, Rules, plan_company};
+use nmbrs_sync::record::{Base, Link, LinkStatus};
 use nmbrs_sync::record::{HrisRecord, HrisRow};
-use nmbrs_sync::record::{Link, LinkStatus};
 use nmbrs_sync::sandbox::{
     ALL_SCOPES, CallStats, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY,
     RunningSandbox, Sandbox, SandboxOptions,
 };
 use serde_json::json;
 use sqlx::SqlitePool;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::str::FromStr;
@@ -449,14 +448,14 @@ fn plan_company_input(c: usize, first: usize, n: usize, mode: &str, pct: f64) ->
             let mut l = Link::new(&hris_id(i), &company_id, LinkStatus::Linked);
             l.employee_id = Some(employee_id.clone());
             l.personal_info_id = Some(format!("pi-{i}"));
-            l.snapshot = Some(v.to_json());
-            l.snapshot_hash = Some(v.digest());
+            l.base = Base::of(&v);
             links.push(l);
         }
         nmbrs.push(NmbrsEmployee {
             employee_id,
             personal_info_id: Some(format!("pi-{i}")),
             values: nv,
+            ..NmbrsEmployee::default()
         });
     }
     PlanCompany {
@@ -480,7 +479,7 @@ fn plan_main() -> ! {
         parts[2].parse().unwrap(),
     );
     let rules = Rules::all_fields(ConflictPolicy::HrisWins);
-    let empty = HashSet::new();
+    let now = time::OffsetDateTime::now_utc();
     let mut planned = Duration::ZERO;
     let mut decisions = 0usize;
     let mut counts = [0usize; 3]; // unchanged/no-op updates, updates with changes, other
@@ -495,7 +494,8 @@ fn plan_main() -> ! {
             links: &input.links,
             foreign_links: &[],
             nmbrs: &input.nmbrs,
-            intents_in_flight: &empty,
+            now,
+            intent_grace: time::Duration::seconds(60),
         };
         let t = Instant::now();
         let d = plan_company(&ci, &rules);
