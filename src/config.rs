@@ -51,7 +51,8 @@ pub struct NmbrsSettings {
     pub client_id: String,
     pub client_secret: Option<SecretString>,
     pub client_secret_file: Option<PathBuf>,
-    /// The refresh token a person obtained once; rotated tokens are then kept in the state database.
+    /// Optional: a refresh token obtained outside `nmbrs-sync authorize`. Rotated tokens, and the one
+    /// `authorize` obtains, are kept in the state database (see `nmbrs::auth::choose_refresh_token`).
     pub refresh_token: Option<SecretString>,
     pub refresh_token_file: Option<PathBuf>,
     /// Sent as `X-Subscription-Key`.
@@ -180,7 +181,8 @@ pub struct ColumnMap {
 #[derive(Clone, Debug)]
 pub struct Secrets {
     pub client_secret: SecretString,
-    pub refresh_token: SecretString,
+    /// `nmbrs.refresh_token`: optional, since `nmbrs-sync authorize` stores one in the state database.
+    pub refresh_token: Option<SecretString>,
     pub subscription_key: SecretString,
 }
 
@@ -403,22 +405,40 @@ impl Settings {
         owners
     }
 
-    /// Reads the secrets from their values or `*_file` paths.
+    /// `nmbrs.client_secret` (or `nmbrs.client_secret_file`).
+    ///
+    /// Errors: [`ConfigError::Invalid`] naming the key when it is unset or its file unreadable.
+    pub fn client_secret(&self) -> Result<SecretString, ConfigError> {
+        secret(
+            "nmbrs.client_secret",
+            &self.nmbrs.client_secret,
+            &self.nmbrs.client_secret_file,
+        )
+    }
+
+    /// Reads the secrets from their values or `*_file` paths. A missing `nmbrs.refresh_token` is
+    /// not an error here: the state database may hold one (`nmbrs-sync authorize`), and the first
+    /// token request says what to do if it does not.
     ///
     /// Errors: [`ConfigError::Invalid`] naming the missing key, or the unreadable file (never its content).
     pub fn secrets(&self) -> Result<Secrets, ConfigError> {
         let n = &self.nmbrs;
+        let refresh_token = match (&n.refresh_token, &n.refresh_token_file) {
+            (Some(v), _) if !v.expose_secret().trim().is_empty() => true,
+            (_, Some(f)) if !f.as_os_str().is_empty() => true,
+            _ => false,
+        };
         Ok(Secrets {
-            client_secret: secret(
-                "nmbrs.client_secret",
-                &n.client_secret,
-                &n.client_secret_file,
-            )?,
-            refresh_token: secret(
-                "nmbrs.refresh_token",
-                &n.refresh_token,
-                &n.refresh_token_file,
-            )?,
+            client_secret: self.client_secret()?,
+            refresh_token: if refresh_token {
+                Some(secret(
+                    "nmbrs.refresh_token",
+                    &n.refresh_token,
+                    &n.refresh_token_file,
+                )?)
+            } else {
+                None
+            },
             subscription_key: secret(
                 "nmbrs.subscription_key",
                 &n.subscription_key,
