@@ -46,8 +46,15 @@ pub struct Settings {
 pub struct NmbrsSettings {
     /// REST API root, e.g. `https://api.nmbrsapp.com/api`.
     pub base_url: String,
-    /// OAuth 2.0 token endpoint (form-encoded `refresh_token` grant).
+    /// OAuth 2.0 token endpoint (form-encoded `refresh_token` and `authorization_code` grants).
     pub token_url: String,
+    /// OAuth 2.0 authorization endpoint, where `nmbrs-sync authorize` sends the person who consents
+    /// (docs/nmbrs-openapi.yaml, `components.securitySchemes.Bearer`).
+    pub authorize_url: String,
+    /// The redirect URI registered for the API client in Nmbrs; `nmbrs-sync authorize` needs it
+    /// (the identity service sends the browser there with the code).
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
     pub client_id: String,
     pub client_secret: Option<SecretString>,
     pub client_secret_file: Option<PathBuf>,
@@ -235,11 +242,19 @@ impl Settings {
             origin: origin_of(raw, key),
             message,
         };
+        let redirect_uri = self.nmbrs.redirect_uri.as_deref().filter(|u| !u.is_empty());
         for (key, url) in [
-            ("nmbrs.base_url", &self.nmbrs.base_url),
-            ("nmbrs.token_url", &self.nmbrs.token_url),
+            ("nmbrs.base_url", Some(self.nmbrs.base_url.as_str())),
+            ("nmbrs.token_url", Some(self.nmbrs.token_url.as_str())),
+            (
+                "nmbrs.authorize_url",
+                Some(self.nmbrs.authorize_url.as_str()),
+            ),
+            ("nmbrs.redirect_uri", redirect_uri),
         ] {
-            if reqwest::Url::parse(url).is_err() {
+            if let Some(url) = url
+                && reqwest::Url::parse(url).is_err()
+            {
                 return Err(invalid(key, format!("`{url}` is not an absolute URL")));
             }
         }

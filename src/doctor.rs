@@ -41,6 +41,20 @@ pub(crate) fn has_scope(granted: &[&str], scope: &str) -> bool {
             .is_some_and(|write| granted.contains(&write))
 }
 
+/// The scopes to ask consent for (`nmbrs-sync authorize`): every scope in [`SCOPES`] (every
+/// feature listed there is always on) except those implied by another in the list, today
+/// `company.info.read employee.info`. `offline_access` is the caller's to add.
+pub(crate) fn scopes_to_request() -> Vec<&'static str> {
+    let all: Vec<&str> = SCOPES.iter().map(|(scope, _)| *scope).collect();
+    all.iter()
+        .copied()
+        .filter(|scope| {
+            let others: Vec<&str> = all.iter().copied().filter(|s| s != scope).collect();
+            !has_scope(&others, scope)
+        })
+        .collect()
+}
+
 /// Runs every check that can run; a failed prerequisite skips the checks that depend on it.
 pub async fn run(settings: &Settings) -> Vec<Check> {
     let mut checks = Vec::new();
@@ -226,7 +240,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn write_scopes_imply_their_read_variant() {
+    fn requested_scopes_leave_out_implied_ones() {
+        assert_eq!(scopes_to_request(), ["company.info.read", "employee.info"]);
         assert!(has_scope(&["employee.info"], "employee.info.read"));
         assert!(!has_scope(&["employee.info.read"], "employee.info"));
         assert!(!has_scope(&["company.info.read"], "employee.info.read"));
