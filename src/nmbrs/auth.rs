@@ -303,7 +303,7 @@ pub fn fingerprint(secret: &SecretString) -> String {
 impl TokenManager {
     /// A manager for `client_id` at `token_url`. `refresh_token` is the configured
     /// `nmbrs.refresh_token`, if any; the state database may hold a newer token, and
-    /// [`choose_refresh_token`] decides which one a refresh presents.
+    /// `choose_refresh_token` (the rule, in this module) decides which one a refresh presents.
     pub fn new(
         http: reqwest::Client,
         token_url: String,

@@ -209,7 +209,7 @@ impl StateDb {
 
     /// The persisted refresh token and the chain it belongs to, if any. Which token is presented
     /// next, this one or a configured `nmbrs.refresh_token`, is decided by
-    /// [`crate::nmbrs::auth::choose_refresh_token`].
+    /// `nmbrs::auth::choose_refresh_token`.
     pub async fn stored_refresh_token(&self) -> Result<Option<StoredRefreshToken>, StateError> {
         let row = sqlx::query_as::<_, (String, String)>(
             "SELECT refresh_token, seed_fingerprint FROM oauth_state WHERE id = 1",
