@@ -47,12 +47,20 @@ pub struct Settings {
 pub struct NmbrsSettings {
     /// REST API root, e.g. `https://api.nmbrsapp.com/api`.
     pub base_url: String,
-    /// OAuth 2.0 token endpoint (form-encoded `refresh_token` grant).
+    /// OAuth 2.0 token endpoint (form-encoded `refresh_token` and `authorization_code` grants).
     pub token_url: String,
+    /// OAuth 2.0 authorization endpoint, where `nmbrs-sync authorize` sends the person who consents
+    /// (docs/nmbrs-openapi.yaml, `components.securitySchemes.Bearer`).
+    pub authorize_url: String,
+    /// The redirect URI registered for the API client in Nmbrs; `nmbrs-sync authorize` needs it
+    /// (the identity service sends the browser there with the code).
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
     pub client_id: String,
     pub client_secret: Option<SecretString>,
     pub client_secret_file: Option<PathBuf>,
-    /// The refresh token a person obtained once; rotated tokens are then kept in the state database.
+    /// Optional: a refresh token obtained outside `nmbrs-sync authorize`. Rotated tokens, and the one
+    /// `authorize` obtains, are kept in the state database (see `nmbrs::auth::choose_refresh_token`).
     pub refresh_token: Option<SecretString>,
     pub refresh_token_file: Option<PathBuf>,
     /// Sent as `X-Subscription-Key`.
@@ -173,7 +181,8 @@ pub struct ColumnMap {
 #[derive(Clone, Debug)]
 pub struct Secrets {
     pub client_secret: SecretString,
-    pub refresh_token: SecretString,
+    /// `nmbrs.refresh_token`: optional, since `nmbrs-sync authorize` stores one in the state database.
+    pub refresh_token: Option<SecretString>,
     pub subscription_key: SecretString,
 }
 
@@ -253,11 +262,19 @@ impl Settings {
             origin: origin_of(raw, key),
             message,
         };
+        let redirect_uri = self.nmbrs.redirect_uri.as_deref().filter(|u| !u.is_empty());
         for (key, url) in [
-            ("nmbrs.base_url", &self.nmbrs.base_url),
-            ("nmbrs.token_url", &self.nmbrs.token_url),
+            ("nmbrs.base_url", Some(self.nmbrs.base_url.as_str())),
+            ("nmbrs.token_url", Some(self.nmbrs.token_url.as_str())),
+            (
+                "nmbrs.authorize_url",
+                Some(self.nmbrs.authorize_url.as_str()),
+            ),
+            ("nmbrs.redirect_uri", redirect_uri),
         ] {
-            if reqwest::Url::parse(url).is_err() {
+            if let Some(url) = url
+                && reqwest::Url::parse(url).is_err()
+            {
                 return Err(invalid(key, format!("`{url}` is not an absolute URL")));
             }
         }
@@ -457,22 +474,40 @@ impl Settings {
         owners
     }
 
-    /// Reads the secrets from their values or `*_file` paths.
+    /// `nmbrs.client_secret` (or `nmbrs.client_secret_file`).
+    ///
+    /// Errors: [`ConfigError::Invalid`] naming the key when it is unset or its file unreadable.
+    pub fn client_secret(&self) -> Result<SecretString, ConfigError> {
+        secret(
+            "nmbrs.client_secret",
+            &self.nmbrs.client_secret,
+            &self.nmbrs.client_secret_file,
+        )
+    }
+
+    /// Reads the secrets from their values or `*_file` paths. A missing `nmbrs.refresh_token` is
+    /// not an error here: the state database may hold one (`nmbrs-sync authorize`), and the first
+    /// token request says what to do if it does not.
     ///
     /// Errors: [`ConfigError::Invalid`] naming the missing key, or the unreadable file (never its content).
     pub fn secrets(&self) -> Result<Secrets, ConfigError> {
         let n = &self.nmbrs;
+        let refresh_token = match (&n.refresh_token, &n.refresh_token_file) {
+            (Some(v), _) if !v.expose_secret().trim().is_empty() => true,
+            (_, Some(f)) if !f.as_os_str().is_empty() => true,
+            _ => false,
+        };
         Ok(Secrets {
-            client_secret: secret(
-                "nmbrs.client_secret",
-                &n.client_secret,
-                &n.client_secret_file,
-            )?,
-            refresh_token: secret(
-                "nmbrs.refresh_token",
-                &n.refresh_token,
-                &n.refresh_token_file,
-            )?,
+            client_secret: self.client_secret()?,
+            refresh_token: if refresh_token {
+                Some(secret(
+                    "nmbrs.refresh_token",
+                    &n.refresh_token,
+                    &n.refresh_token_file,
+                )?)
+            } else {
+                None
+            },
             subscription_key: secret(
                 "nmbrs.subscription_key",
                 &n.subscription_key,

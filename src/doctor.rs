@@ -32,6 +32,29 @@ pub const SCOPES: [(&str, &str); 3] = [
     ),
 ];
 
+/// Whether `granted` (scopes as the token endpoint listed them) covers `scope`, counting that a write
+/// scope implies its `.read` variant (docs/nmbrs-api.md, "Base, headers, auth").
+pub(crate) fn has_scope(granted: &[&str], scope: &str) -> bool {
+    granted.contains(&scope)
+        || scope
+            .strip_suffix(".read")
+            .is_some_and(|write| granted.contains(&write))
+}
+
+/// The scopes to ask consent for (`nmbrs-sync authorize`): every scope in [`SCOPES`] (every
+/// feature listed there is always on) except those implied by another in the list, today
+/// `company.info.read employee.info`. `offline_access` is the caller's to add.
+pub(crate) fn scopes_to_request() -> Vec<&'static str> {
+    let all: Vec<&str> = SCOPES.iter().map(|(scope, _)| *scope).collect();
+    all.iter()
+        .copied()
+        .filter(|scope| {
+            let others: Vec<&str> = all.iter().copied().filter(|s| s != scope).collect();
+            !has_scope(&others, scope)
+        })
+        .collect()
+}
+
 /// Runs every check that can run; a failed prerequisite skips the checks that depend on it.
 pub async fn run(settings: &Settings) -> Vec<Check> {
     let mut checks = Vec::new();
@@ -53,8 +76,12 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
             push(
                 "secrets",
                 true,
-                "client secret, refresh token and subscription key are set (values not shown)"
-                    .into(),
+                if s.refresh_token.is_some() {
+                    "client secret, refresh token and subscription key are set (values not shown)"
+                } else {
+                    "client secret and subscription key are set (values not shown); no `nmbrs.refresh_token`: the one `nmbrs-sync authorize` stored in the state database is used"
+                }
+                .into(),
             );
             Some(s)
         }
@@ -197,8 +224,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
         Some(granted) => {
             let granted: Vec<&str> = granted.split_whitespace().collect();
             for (scope, feature) in SCOPES {
-                let has = granted.contains(&scope)
-                    || (scope == "employee.info.read" && granted.contains(&"employee.info"));
+                let has = has_scope(&granted, scope);
                 push(
                     &format!("scope {scope}"),
                     has,
@@ -250,4 +276,17 @@ pub fn render(checks: &[Check]) -> String {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requested_scopes_leave_out_implied_ones() {
+        assert_eq!(scopes_to_request(), ["company.info.read", "employee.info"]);
+        assert!(has_scope(&["employee.info"], "employee.info.read"));
+        assert!(!has_scope(&["employee.info.read"], "employee.info"));
+        assert!(!has_scope(&["company.info.read"], "employee.info.read"));
+    }
 }

@@ -21,6 +21,9 @@ struct Cli {
 enum Command {
     /// The daemon: cycles on `sync.schedule` until SIGTERM/SIGINT; never two cycles at once.
     Run,
+    /// First authorization: prints the Nmbrs consent link, reads the address the browser was sent
+    /// back to (or the code) from stdin, stores the refresh token in the state database.
+    Authorize,
     /// Checks config, both databases, token, subscription key, scopes and company access.
     Doctor {
         /// Print JSON.
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
         let config = cli.config.as_deref();
         match cli.command {
             Command::Run => commands::run_daemon(config).await,
+            Command::Authorize => commands::authorize::run(config).await,
             Command::Doctor { json } => commands::doctor(config, json).await,
             Command::Sync { once: _, dry_run } => commands::sync_once(config, dry_run).await,
             Command::Demo => commands::demo::run().await,

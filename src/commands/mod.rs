@@ -1,6 +1,7 @@
 //! The work behind each CLI command. Each returns the process exit code; errors are reported here,
 //! at the edge, with what to do about them.
 
+pub mod authorize;
 pub mod demo;
 
 use crate::config::{LogFormat, Settings};
@@ -229,6 +230,14 @@ pub async fn sandbox(
     println!(
         "(the refresh token rotates on first use; nmbrs-sync keeps the newest in its state database)"
     );
+    println!(
+        "To rehearse `nmbrs-sync authorize` instead of the refresh token (the sandbox consents at once):"
+    );
+    println!(
+        "  export NMBRS_SYNC__NMBRS__AUTHORIZE_URL={}",
+        running.authorize_url()
+    );
+    println!("  export NMBRS_SYNC__NMBRS__REDIRECT_URI=http://127.0.0.1/callback");
     shutdown.await;
     running.shutdown().await;
     0

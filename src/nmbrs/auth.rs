@@ -1,11 +1,11 @@
-//! OAuth 2.0 access tokens from a rotating refresh token (`docs/nmbrs-api.md`, "Calls and headers").
+//! OAuth 2.0 access tokens from a rotating refresh token (`docs/nmbrs-api.md`, "Base, headers, auth").
 //!
 //! Refresh tokens are good once and each answer carries the next, so (a) only one refresh runs at a
 //! time (a mutex), and (b) the new refresh token is written to the state database *before* the access
 //! token is handed out: a crash can then lose at most an access token, never the chain.
 
 use crate::config::RetrySettings;
-use crate::state::{StateDb, format_time};
+use crate::state::{AUTHORIZED_CHAIN, StateDb, StoredRefreshToken, format_time};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -16,7 +16,8 @@ use tokio::sync::Mutex;
 /// Refresh this long before the access token's stated expiry, so no call carries an expiring token.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
-/// The token endpoint refused or could not be reached. Messages name the credential and what to do.
+/// The token endpoint refused or could not be reached, or there is no refresh token to present.
+/// Messages name the credential and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error(
@@ -24,9 +25,13 @@ pub enum TokenError {
     )]
     InvalidClient,
     #[error(
-        "the token endpoint refused the refresh token (invalid_grant): it expired, was revoked or was already used; obtain a new one and set `nmbrs.refresh_token`"
+        "the token endpoint refused the refresh token (invalid_grant): it expired, was revoked or was already used; run `nmbrs-sync authorize` to obtain a new one"
     )]
     InvalidGrant,
+    #[error(
+        "no refresh token: `nmbrs.refresh_token` is not set and the state database `{state_url}` holds none; run `nmbrs-sync authorize` to obtain one"
+    )]
+    NotAuthorized { state_url: String },
     #[error("the token endpoint answered HTTP {status} ({error}); check `nmbrs.token_url`")]
     Refused { status: u16, error: String },
     #[error("the token endpoint `{url}` could not be reached after {attempts} attempts: {message}")]
@@ -46,6 +51,7 @@ impl TokenError {
     }
 }
 
+/// A token answer (RFC 6749 §5.1).
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
@@ -57,10 +63,211 @@ struct TokenResponse {
     scope: Option<String>,
 }
 
+/// An error answer (RFC 6749 §5.2).
 #[derive(Deserialize)]
 struct TokenErrorBody {
     #[serde(default)]
     error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// What the token endpoint issued (RFC 6749 §5.1); the tokens are kept secret (`Debug` redacts them).
+#[derive(Debug)]
+pub(crate) struct Grant {
+    pub(crate) access_token: SecretString,
+    /// Present only when the consent included `offline_access` (docs/nmbrs-api.md).
+    pub(crate) refresh_token: Option<SecretString>,
+    /// Access token lifetime, seconds.
+    pub(crate) expires_in: Option<u64>,
+    /// Granted scopes, space separated, if the server said.
+    pub(crate) scope: Option<String>,
+}
+
+/// Why the token endpoint issued nothing.
+#[derive(Debug)]
+pub(crate) enum EndpointFailure {
+    /// An answer that retrying will not change: an OAuth error (RFC 6749 §5.2) or another 4xx.
+    Refused {
+        status: u16,
+        error: String,
+        description: Option<String>,
+    },
+    /// Transport errors, 429 or 5xx until the retry budget ran out.
+    Unreachable { attempts: u32, message: String },
+    /// A 2xx whose body is not a token answer.
+    Unreadable { status: u16, message: String },
+}
+
+/// The token endpoint and this client's credentials, shared by the `refresh_token` grant
+/// ([`TokenManager`]) and the `authorization_code` grant (`nmbrs-sync authorize`).
+///
+/// Client authentication (docs/nmbrs-api.md, "Base, headers, auth"; RFC 6749 §2.3.1): form fields
+/// `client_id`/`client_secret` first; a server that refuses those with 401 (it did not look at the
+/// grant, so no refresh token or code was spent) is asked once more with HTTP Basic.
+#[derive(Clone)]
+pub(crate) struct TokenEndpoint {
+    pub(crate) http: reqwest::Client,
+    pub(crate) url: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretString,
+    pub(crate) retry: RetrySettings,
+}
+
+impl std::fmt::Debug for TokenEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenEndpoint")
+            .field("url", &self.url)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenEndpoint {
+    /// POSTs the grant's form fields (`grant_type` and the rest) with the client's credentials;
+    /// 429, 5xx and transport errors are retried within `retry.max_attempts` with exponential backoff.
+    pub(crate) async fn request(&self, grant: &[(&str, &str)]) -> Result<Grant, EndpointFailure> {
+        let mut with_credentials = grant.to_vec();
+        with_credentials.push(("client_id", self.client_id.as_str()));
+        with_credentials.push(("client_secret", self.client_secret.expose_secret()));
+        let mut delay = Duration::from_millis(self.retry.initial_interval_ms.max(1));
+        let mut attempt = 0;
+        let mut basic = false;
+        let response = loop {
+            attempt += 1;
+            let request = self.http.post(&self.url);
+            let request = if basic {
+                request
+                    .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
+                    .form(grant)
+            } else {
+                request.form(&with_credentials)
+            };
+            let result = request.send().await;
+            if !basic && result.as_ref().is_ok_and(|r| r.status().as_u16() == 401) {
+                basic = true;
+                continue;
+            }
+            let retryable = match &result {
+                Ok(r) => r.status().is_server_error() || r.status().as_u16() == 429,
+                Err(_) => true,
+            };
+            if !retryable || attempt >= self.retry.max_attempts {
+                break result;
+            }
+            tracing::warn!(attempt, "token endpoint unavailable, retrying");
+            metrics::counter!("nmbrs_sync_token_retries_total").increment(1);
+            tokio::time::sleep(delay).await;
+            delay = (delay.mul_f32(self.retry.multiplier))
+                .min(Duration::from_secs(self.retry.max_interval_secs.max(1)));
+        };
+        let response = response.map_err(|e| EndpointFailure::Unreachable {
+            attempts: attempt,
+            message: without_url(&e),
+        })?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.json::<TokenErrorBody>().await.ok();
+            let (error, description) = body
+                .map(|b| (b.error, b.error_description))
+                .unwrap_or_default();
+            let oauth_refusal = matches!(error.as_str(), "invalid_client" | "invalid_grant");
+            if !oauth_refusal && (status.is_server_error() || status.as_u16() == 429) {
+                return Err(EndpointFailure::Unreachable {
+                    attempts: attempt,
+                    message: format!("HTTP {status}"),
+                });
+            }
+            return Err(EndpointFailure::Refused {
+                status: status.as_u16(),
+                error,
+                description,
+            });
+        }
+        let body: TokenResponse =
+            response
+                .json()
+                .await
+                .map_err(|e| EndpointFailure::Unreadable {
+                    status: status.as_u16(),
+                    message: without_url(&e),
+                })?;
+        Ok(Grant {
+            access_token: SecretString::from(body.access_token),
+            refresh_token: body.refresh_token.map(SecretString::from),
+            expires_in: body.expires_in,
+            scope: body.scope,
+        })
+    }
+}
+
+/// Where the token a refresh presents came from (see [`choose_refresh_token`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The stored token: the newest of its chain.
+    Stored,
+    /// The stored token of an `authorize` chain, although `nmbrs.refresh_token` is set.
+    StoredOverConfigured,
+    /// `nmbrs.refresh_token`: it begins a new chain.
+    Configured,
+}
+
+/// The refresh token to present and the chain its successor is saved under.
+#[derive(Debug)]
+pub(crate) struct Choice {
+    pub(crate) token: SecretString,
+    /// `oauth_state.seed_fingerprint` for the rotated token: see [`StateDb::save_refresh_token`].
+    pub(crate) chain: String,
+    pub(crate) source: Source,
+}
+
+/// Which refresh token the next refresh presents: the rule between a configured `nmbrs.refresh_token`
+/// and the token stored in the state database (`oauth_state`).
+///
+/// Refresh tokens are single use and rotate (docs/nmbrs-api.md, "Base, headers, auth"; RFC 6749
+/// §6), so the stored token is always the newest of its chain and the configured token that began a
+/// chain is spent. Each stored token records its chain: the [`fingerprint`] of the configured token
+/// that began it, or [`AUTHORIZED_CHAIN`] when `nmbrs-sync authorize` obtained it.
+///
+/// 1. The stored chain was begun by `authorize` → the stored token, **even when `nmbrs.refresh_token`
+///    is set**: a configured token is then older than the authorization (it was configured before,
+///    or it is the spent seed of an earlier chain). Presenting it would fail with `invalid_grant`
+///    or, if it were still unused, silently go back to an older consent. The caller warns so the
+///    operator removes the key; replacing an authorized token is done by running `authorize` again.
+/// 2. The stored chain was begun by the configured token (same fingerprint) → the stored token: the
+///    chain goes on.
+/// 3. The stored chain was begun by another configured token → the configured one: a person set a
+///    new token by hand, and it begins a new chain.
+/// 4. Nothing configured → the stored token, whatever began its chain; nothing stored → the
+///    configured token; neither → `None` (the caller tells the operator to run `authorize`).
+pub(crate) fn choose_refresh_token(
+    configured: Option<&SecretString>,
+    stored: Option<StoredRefreshToken>,
+) -> Option<Choice> {
+    let configured = configured.map(|t| (t, fingerprint(t)));
+    match (configured, stored) {
+        (None, None) => None,
+        (None, Some(s)) => Some(Choice {
+            token: s.refresh_token,
+            chain: s.chain,
+            source: Source::Stored,
+        }),
+        (Some(_), Some(s)) if s.chain == AUTHORIZED_CHAIN => Some(Choice {
+            token: s.refresh_token,
+            chain: s.chain,
+            source: Source::StoredOverConfigured,
+        }),
+        (Some((_, fp)), Some(s)) if s.chain == fp => Some(Choice {
+            token: s.refresh_token,
+            chain: s.chain,
+            source: Source::Stored,
+        }),
+        (Some((token, fp)), _) => Some(Choice {
+            token: token.clone(),
+            chain: fp,
+            source: Source::Configured,
+        }),
+    }
 }
 
 struct AccessToken {
@@ -70,14 +277,10 @@ struct AccessToken {
 
 /// Hands out access tokens, refreshing (and persisting the rotated refresh token) when needed.
 pub struct TokenManager {
-    http: reqwest::Client,
-    token_url: String,
-    client_id: String,
-    client_secret: SecretString,
-    seed_refresh_token: SecretString,
-    seed_fingerprint: String,
+    endpoint: TokenEndpoint,
+    /// `nmbrs.refresh_token`, if set; see [`choose_refresh_token`] for when it is used.
+    configured_refresh_token: Option<SecretString>,
     state: StateDb,
-    retry: RetrySettings,
     current: Mutex<Option<AccessToken>>,
     scopes: std::sync::Mutex<Option<String>>,
     expires_at: std::sync::Mutex<Option<OffsetDateTime>>,
@@ -86,8 +289,8 @@ pub struct TokenManager {
 impl std::fmt::Debug for TokenManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenManager")
-            .field("token_url", &self.token_url)
-            .field("client_id", &self.client_id)
+            .field("token_url", &self.endpoint.url)
+            .field("client_id", &self.endpoint.client_id)
             .finish_non_exhaustive()
     }
 }
@@ -98,27 +301,28 @@ pub fn fingerprint(secret: &SecretString) -> String {
 }
 
 impl TokenManager {
-    /// A manager for `client_id` at `token_url`, starting from `refresh_token` unless the state
-    /// database holds a newer token of the same chain.
+    /// A manager for `client_id` at `token_url`. `refresh_token` is the configured
+    /// `nmbrs.refresh_token`, if any; the state database may hold a newer token, and
+    /// `choose_refresh_token` (the rule, in this module) decides which one a refresh presents.
     pub fn new(
         http: reqwest::Client,
         token_url: String,
         client_id: String,
         client_secret: SecretString,
-        refresh_token: SecretString,
+        refresh_token: Option<SecretString>,
         state: StateDb,
         retry: RetrySettings,
     ) -> TokenManager {
-        let seed_fingerprint = fingerprint(&refresh_token);
         TokenManager {
-            http,
-            token_url,
-            client_id,
-            client_secret,
-            seed_refresh_token: refresh_token,
-            seed_fingerprint,
+            endpoint: TokenEndpoint {
+                http,
+                url: token_url,
+                client_id,
+                client_secret,
+                retry,
+            },
+            configured_refresh_token: refresh_token,
             state,
-            retry,
             current: Mutex::new(None),
             scopes: std::sync::Mutex::new(None),
             expires_at: std::sync::Mutex::new(None),
@@ -127,7 +331,8 @@ impl TokenManager {
 
     /// A valid access token, refreshing first if there is none or it is about to expire.
     ///
-    /// Errors: [`TokenError`] when the endpoint refuses or stays unreachable.
+    /// Errors: [`TokenError`] when the endpoint refuses or stays unreachable, or when there is no
+    /// refresh token at all ([`TokenError::NotAuthorized`]).
     pub async fn access_token(&self) -> Result<SecretString, TokenError> {
         let mut current = self.current.lock().await;
         if let Some(t) = current.as_ref()
@@ -164,101 +369,43 @@ impl TokenManager {
     }
 
     async fn refresh(&self) -> Result<AccessToken, TokenError> {
-        let refresh_token = match self.state.refresh_token(&self.seed_fingerprint).await {
-            Ok(Some(stored)) => SecretString::from(stored),
-            Ok(None) => self.seed_refresh_token.clone(),
-            Err(e) => return Err(TokenError::Persist(e.to_string())),
-        };
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose_secret()),
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.client_secret.expose_secret()),
-        ];
-        let mut delay = Duration::from_millis(self.retry.initial_interval_ms.max(1));
-        let mut attempt = 0;
-        // Client credentials go as form fields; a server that refuses those as `invalid_client`
-        // (it did not look at the refresh token, so nothing was spent) is asked once more with
-        // HTTP Basic, the other form OAuth allows.
-        let mut basic = false;
-        let response = loop {
-            attempt += 1;
-            let request = self.http.post(&self.token_url);
-            let request = if basic {
-                request
-                    .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
-                    .form(&form[..2])
-            } else {
-                request.form(&form)
-            };
-            let result = request.send().await;
-            if !basic && result.as_ref().is_ok_and(|r| r.status().as_u16() == 401) {
-                basic = true;
-                continue;
-            }
-            let retryable = match &result {
-                Ok(r) => r.status().is_server_error() || r.status().as_u16() == 429,
-                Err(_) => true,
-            };
-            if !retryable || attempt >= self.retry.max_attempts {
-                break result;
-            }
-            tracing::warn!(attempt, "token endpoint unavailable, retrying");
-            metrics::counter!("nmbrs_sync_token_retries_total").increment(1);
-            tokio::time::sleep(delay).await;
-            delay = (delay.mul_f32(self.retry.multiplier))
-                .min(Duration::from_secs(self.retry.max_interval_secs.max(1)));
-        };
-        let response = response.map_err(|e| TokenError::Unreachable {
-            url: self.token_url.clone(),
-            attempts: attempt,
-            message: without_url(&e),
-        })?;
-        let status = response.status();
-        if !status.is_success() {
-            let error = response
-                .json::<TokenErrorBody>()
-                .await
-                .map(|b| b.error)
-                .unwrap_or_default();
-            return Err(match error.as_str() {
-                "invalid_client" => TokenError::InvalidClient,
-                "invalid_grant" => TokenError::InvalidGrant,
-                _ if status.as_u16() == 401 => TokenError::InvalidClient,
-                _ if status.is_server_error() || status.as_u16() == 429 => {
-                    TokenError::Unreachable {
-                        url: self.token_url.clone(),
-                        attempts: attempt,
-                        message: format!("HTTP {status}"),
-                    }
-                }
-                _ => TokenError::Refused {
-                    status: status.as_u16(),
-                    error,
-                },
-            });
+        let stored = self
+            .state
+            .stored_refresh_token()
+            .await
+            .map_err(|e| TokenError::Persist(e.to_string()))?;
+        let choice = choose_refresh_token(self.configured_refresh_token.as_ref(), stored)
+            .ok_or_else(|| TokenError::NotAuthorized {
+                state_url: self.state.url().to_owned(),
+            })?;
+        if choice.source == Source::StoredOverConfigured {
+            tracing::warn!(
+                "`nmbrs.refresh_token` is ignored: the state database holds a newer token obtained by `nmbrs-sync authorize`; remove the key (run `nmbrs-sync authorize` again to replace the token)"
+            );
         }
-        let body: TokenResponse = response.json().await.map_err(|e| TokenError::Refused {
-            status: status.as_u16(),
-            error: format!("unreadable token response: {}", without_url(&e)),
-        })?;
-        let lifetime = Duration::from_secs(body.expires_in.unwrap_or(3600));
+        let grant = self
+            .endpoint
+            .request(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", choice.token.expose_secret()),
+            ])
+            .await
+            .map_err(|f| self.token_error(f))?;
+        let lifetime = Duration::from_secs(grant.expires_in.unwrap_or(3600));
         let expires_at = OffsetDateTime::now_utc() + lifetime;
         // Persist the rotated refresh token before anything uses the new access token.
-        let next_refresh = body
-            .refresh_token
-            .unwrap_or_else(|| refresh_token.expose_secret().to_owned());
+        let next_refresh = grant.refresh_token.unwrap_or(choice.token);
         self.state
             .save_refresh_token(
-                &next_refresh,
-                &self.seed_fingerprint,
+                next_refresh.expose_secret(),
+                &choice.chain,
                 Some(&format_time(expires_at)),
-                body.scope.as_deref(),
+                grant.scope.as_deref(),
             )
             .await
             .map_err(|e| TokenError::Persist(e.to_string()))?;
         if let Ok(mut s) = self.scopes.lock() {
-            *s = body.scope;
+            *s = grant.scope;
         }
         if let Ok(mut e) = self.expires_at.lock() {
             *e = Some(expires_at);
@@ -269,10 +416,49 @@ impl TokenManager {
             "access token refreshed"
         );
         Ok(AccessToken {
-            token: SecretString::from(body.access_token),
+            token: grant.access_token,
             valid_until: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN).max(lifetime / 2),
         })
     }
+
+    fn token_error(&self, failure: EndpointFailure) -> TokenError {
+        match failure {
+            EndpointFailure::Refused {
+                status,
+                error,
+                description,
+            } => match error.as_str() {
+                "invalid_client" => TokenError::InvalidClient,
+                "invalid_grant" => TokenError::InvalidGrant,
+                _ if status == 401 => TokenError::InvalidClient,
+                _ => TokenError::Refused {
+                    status,
+                    error: match description {
+                        Some(d) => format!("{}: {}", printable(&error), printable(&d)),
+                        None => printable(&error),
+                    },
+                },
+            },
+            EndpointFailure::Unreachable { attempts, message } => TokenError::Unreachable {
+                url: self.endpoint.url.clone(),
+                attempts,
+                message,
+            },
+            EndpointFailure::Unreadable { status, message } => TokenError::Refused {
+                status,
+                error: format!("unreadable token response: {message}"),
+            },
+        }
+    }
+}
+
+/// Text from the identity service, safe for a terminal or a log: control characters (escape
+/// sequences) replaced, length capped.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .take(300)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// A reqwest error's text without the URL (it may carry query parameters; the caller names the endpoint).
@@ -298,5 +484,98 @@ pub(crate) fn without_url(e: &reqwest::Error) -> String {
         kind.to_owned()
     } else {
         format!("{kind}: {detail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_owned())
+    }
+
+    fn stored(token: &str, chain: &str) -> Option<StoredRefreshToken> {
+        Some(StoredRefreshToken {
+            refresh_token: secret(token),
+            chain: chain.to_owned(),
+        })
+    }
+
+    fn chosen(choice: Option<Choice>) -> Option<(String, String, Source)> {
+        choice.map(|c| (c.token.expose_secret().to_owned(), c.chain, c.source))
+    }
+
+    #[test]
+    fn an_authorized_token_wins_over_any_configured_one() {
+        // Rule 1: the configured token is the spent seed of the chain `authorize` replaced, or an
+        // older unused one; either way the authorized chain goes on.
+        let seed = secret("old-seed");
+        for configured in [Some(&seed), None] {
+            assert_eq!(
+                chosen(choose_refresh_token(
+                    configured,
+                    stored("authorized-2", AUTHORIZED_CHAIN)
+                )),
+                Some((
+                    "authorized-2".into(),
+                    AUTHORIZED_CHAIN.into(),
+                    if configured.is_some() {
+                        Source::StoredOverConfigured
+                    } else {
+                        Source::Stored
+                    }
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn a_configured_chain_goes_on_and_a_new_configured_token_starts_one() {
+        let seed = secret("seed-1");
+        let fp = fingerprint(&seed);
+        // Rule 2: same chain → the newest stored token.
+        assert_eq!(
+            chosen(choose_refresh_token(Some(&seed), stored("rotated-5", &fp))),
+            Some(("rotated-5".into(), fp.clone(), Source::Stored))
+        );
+        // Rule 3: a chain of another configured token → the new configured token starts a chain.
+        let new = secret("seed-2");
+        assert_eq!(
+            chosen(choose_refresh_token(Some(&new), stored("rotated-5", &fp))),
+            Some(("seed-2".into(), fingerprint(&new), Source::Configured))
+        );
+        // Rule 4: nothing configured → the stored token keeps its chain; nothing stored → the
+        // configured one; neither → none.
+        assert_eq!(
+            chosen(choose_refresh_token(None, stored("rotated-5", &fp))),
+            Some(("rotated-5".into(), fp.clone(), Source::Stored))
+        );
+        assert_eq!(
+            chosen(choose_refresh_token(Some(&seed), None)),
+            Some(("seed-1".into(), fp, Source::Configured))
+        );
+        assert!(choose_refresh_token(None, None).is_none());
+        assert_ne!(fingerprint(&seed), AUTHORIZED_CHAIN);
+    }
+
+    #[tokio::test]
+    async fn no_token_anywhere_tells_the_operator_to_run_authorize() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite:{}", dir.path().join("state.db").display());
+        let state = StateDb::open(&url).await.expect("state db");
+        let manager = TokenManager::new(
+            reqwest::Client::new(),
+            "http://127.0.0.1:9/connect/token".into(),
+            "id".into(),
+            secret("secret"),
+            None,
+            state,
+            crate::config::Settings::built_in().expect("defaults").retry,
+        );
+        let err = manager.access_token().await.expect_err("no token");
+        assert!(matches!(err, TokenError::NotAuthorized { .. }), "{err}");
+        assert!(err.to_string().contains("nmbrs-sync authorize"), "{err}");
+        assert!(err.is_refusal());
     }
 }

@@ -177,6 +177,20 @@ enum Attempt {
 /// The largest `pageSize` the description allows (`components.parameters.pageSize`).
 pub const MAX_PAGE_SIZE: u32 = 100;
 
+/// The HTTP client for the API and the token endpoint: `nmbrs.timeout_secs`, a user agent naming
+/// this program, an idle pool sized for `nmbrs.max_concurrency`.
+///
+/// Errors: a reqwest client that cannot be built (TLS backend initialisation).
+pub(crate) fn http_client(settings: &Settings) -> Result<reqwest::Client, reqwest::Error> {
+    let n = &settings.nmbrs;
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(n.timeout_secs))
+        .connect_timeout(Duration::from_secs(n.timeout_secs.min(10)))
+        .user_agent(concat!("nmbrs-sync/", env!("CARGO_PKG_VERSION")))
+        .pool_max_idle_per_host(n.max_concurrency.max(4))
+        .build()
+}
+
 impl NmbrsClient {
     /// Builds the client from settings; the state database keeps the rotated refresh token.
     ///
@@ -187,12 +201,7 @@ impl NmbrsClient {
         state: StateDb,
     ) -> Result<NmbrsClient, reqwest::Error> {
         let n = &settings.nmbrs;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(n.timeout_secs))
-            .connect_timeout(Duration::from_secs(n.timeout_secs.min(10)))
-            .user_agent(concat!("nmbrs-sync/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(n.max_concurrency.max(4))
-            .build()?;
+        let http = http_client(settings)?;
         let tokens = TokenManager::new(
             http.clone(),
             n.token_url.clone(),

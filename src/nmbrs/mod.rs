@@ -1,6 +1,7 @@
 //! Reading and writing Nmbrs over its REST API (`docs/nmbrs-api.md`).
 
 pub mod auth;
+pub(crate) mod authorize;
 pub mod client;
 pub mod model;
 

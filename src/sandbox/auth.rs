@@ -4,10 +4,18 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::Url;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::Sandbox;
 use super::model::TokenResponse;
 
 /// Scope to list companies.
@@ -18,6 +26,12 @@ pub const SCOPE_EMPLOYEE_INFO: &str = "employee.info";
 pub const SCOPE_EMPLOYEE_READ: &str = "employee.info.read";
 /// The scopes the sandbox knows.
 pub const ALL_SCOPES: [&str; 3] = [SCOPE_COMPANY_READ, SCOPE_EMPLOYEE_INFO, SCOPE_EMPLOYEE_READ];
+/// Asked for at `/connect/authorize`, it makes the code redeemable for a refresh token too
+/// (docs/nmbrs-api.md); always grantable.
+pub const SCOPE_OFFLINE_ACCESS: &str = "offline_access";
+
+/// How long an authorization code can be redeemed (RFC 6749 §4.1.2 recommends at most 10 minutes).
+pub(crate) const AUTHORIZATION_CODE_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// Messages of Azure API Management, which sits in front of the Nmbrs API and
 /// answers before the API itself sees the request.
@@ -37,12 +51,39 @@ struct AccessToken {
     expires_at: Instant,
 }
 
+/// What an unused refresh token stands for.
+#[derive(Debug, Clone)]
+struct RefreshGrant {
+    client_id: String,
+    /// The scopes consented at `/connect/authorize` (narrowed to the client's at each use);
+    /// `None` for the seed tokens of [`AuthState::add_client`], which stand for all of the client's.
+    consent: Option<BTreeSet<String>>,
+}
+
+/// An issued, not yet redeemed authorization code (RFC 6749 §4.1.2).
+#[derive(Debug)]
+struct PendingCode {
+    client_id: String,
+    redirect_uri: String,
+    /// `code_challenge` (method S256, RFC 7636 §4.3).
+    challenge: String,
+    /// The `scope` asked for.
+    scopes: BTreeSet<String>,
+    expires_at: Instant,
+}
+
 /// Everything the identity service and API gateway know.
 #[derive(Debug, Default)]
 pub(crate) struct AuthState {
     clients: HashMap<String, Client>,
-    /// Unused refresh tokens → client id. A token is removed when used (rotation).
-    refresh_tokens: HashMap<String, String>,
+    /// Unused refresh tokens. A token is removed when used (rotation).
+    refresh_tokens: HashMap<String, RefreshGrant>,
+    /// Authorization codes not yet redeemed. A code is removed at its first redemption attempt.
+    codes: HashMap<String, PendingCode>,
+    /// Every authorization code issued, oldest first: for leak tests.
+    issued_codes: Vec<String>,
+    /// Every `code_verifier` presented at the token endpoint, oldest first: for leak tests.
+    received_verifiers: Vec<String>,
     access_tokens: HashMap<String, AccessToken>,
     subscription_keys: HashSet<String>,
     /// Every access token ever issued, oldest first (expired ones are dropped from
@@ -83,6 +124,16 @@ impl TokenError {
             TokenError::UnsupportedGrantType => json!({"error": "unsupported_grant_type"}),
         }
     }
+}
+
+/// Why `/connect/authorize` did not issue a code (RFC 6749 §4.1.2.1).
+#[derive(Debug, PartialEq)]
+pub(crate) enum AuthorizeRejection {
+    /// The client or redirect URI is missing or invalid: the server must not redirect, it answers
+    /// the browser itself (400).
+    BadRequest(&'static str),
+    /// Any other problem, reported to the client at its redirect URI: `Location` with `error=`.
+    Redirect(String),
 }
 
 /// Why an API call was refused before reaching business logic.
@@ -132,15 +183,161 @@ impl AuthState {
                 scopes: scopes.iter().map(|s| s.to_string()).collect(),
             },
         );
-        self.new_refresh_token(client_id)
+        self.new_refresh_token(client_id, None)
     }
 
-    fn new_refresh_token(&mut self, client_id: &str) -> String {
+    fn new_refresh_token(&mut self, client_id: &str, consent: Option<BTreeSet<String>>) -> String {
         let token = random_token();
-        self.refresh_tokens
-            .insert(token.clone(), client_id.to_string());
+        self.refresh_tokens.insert(
+            token.clone(),
+            RefreshGrant {
+                client_id: client_id.to_string(),
+                consent,
+            },
+        );
         self.issued_refresh.push(token.clone());
         token
+    }
+
+    /// Every authorization code issued so far, oldest first (for leak tests).
+    pub(crate) fn issued_codes(&self) -> Vec<String> {
+        self.issued_codes.clone()
+    }
+
+    /// Every `code_verifier` presented so far, oldest first (for leak tests).
+    pub(crate) fn received_verifiers(&self) -> Vec<String> {
+        self.received_verifiers.clone()
+    }
+
+    /// `GET /connect/authorize` (RFC 6749 §4.1.1, RFC 7636 §4.3) with consent given at once (the
+    /// sandbox has no login page). Returns the `Location` to redirect to:
+    /// `{redirect_uri}?code=…&state=…`.
+    ///
+    /// Checks: `client_id` known and `redirect_uri` an absolute http(s) URL without fragment (else
+    /// 400, no redirect); every parameter at most once, `response_type=code`, a `scope`, and PKCE
+    /// with `code_challenge_method=S256` and a well-formed challenge (else a redirect with `error=`).
+    /// Redirect URIs are not registered per client: any absolute one is accepted.
+    pub(crate) fn authorization_request(
+        &mut self,
+        query: &[(String, String)],
+    ) -> Result<String, AuthorizeRejection> {
+        let one = |name: &str| -> Result<Option<&str>, ()> {
+            let mut values = query
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str());
+            let first = values.next();
+            match values.next() {
+                Some(_) => Err(()),
+                None => Ok(first),
+            }
+        };
+        use AuthorizeRejection::BadRequest;
+        let client_id = one("client_id")
+            .map_err(|_| BadRequest("client_id is given more than once"))?
+            .ok_or(BadRequest("client_id is missing"))?;
+        let client = self
+            .clients
+            .get(client_id)
+            .ok_or(BadRequest("unknown client_id"))?;
+        let redirect_uri = one("redirect_uri")
+            .map_err(|_| BadRequest("redirect_uri is given more than once"))?
+            .ok_or(BadRequest("redirect_uri is missing"))?;
+        let redirect = match Url::parse(redirect_uri) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.fragment().is_none() => u,
+            _ => {
+                return Err(BadRequest(
+                    "redirect_uri must be an absolute http(s) URL without fragment",
+                ));
+            }
+        };
+        // From here on, errors go back to the client at its redirect URI.
+        let state = one("state").ok().flatten();
+        let fail = |error: &str, description: &str| {
+            let mut to = redirect.clone();
+            {
+                let mut q = to.query_pairs_mut();
+                q.append_pair("error", error)
+                    .append_pair("error_description", description);
+                if let Some(state) = state {
+                    q.append_pair("state", state);
+                }
+            }
+            AuthorizeRejection::Redirect(to.to_string())
+        };
+        for name in [
+            "response_type",
+            "scope",
+            "state",
+            "code_challenge",
+            "code_challenge_method",
+        ] {
+            if one(name).is_err() {
+                return Err(fail(
+                    "invalid_request",
+                    "a parameter is given more than once",
+                ));
+            }
+        }
+        match one("response_type").ok().flatten() {
+            Some("code") => {}
+            None => return Err(fail("invalid_request", "response_type is missing")),
+            Some(_) => {
+                return Err(fail(
+                    "unsupported_response_type",
+                    "only response_type=code is supported",
+                ));
+            }
+        }
+        let Some(challenge) = one("code_challenge").ok().flatten() else {
+            return Err(fail("invalid_request", "code_challenge is required (PKCE)"));
+        };
+        if one("code_challenge_method").ok().flatten() != Some("S256") {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method must be S256",
+            ));
+        }
+        if challenge.len() != 43 || !challenge.chars().all(is_base64url) {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge must be BASE64URL(SHA256(code_verifier))",
+            ));
+        }
+        let scopes: BTreeSet<String> = one("scope")
+            .ok()
+            .flatten()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if grantable(&scopes, &client.scopes).is_empty() {
+            return Err(fail(
+                "invalid_scope",
+                "none of the requested scopes is allowed for this client",
+            ));
+        }
+        let code = random_token();
+        self.issued_codes.push(code.clone());
+        self.codes.insert(
+            code.clone(),
+            PendingCode {
+                client_id: client_id.to_string(),
+                redirect_uri: redirect_uri.to_string(),
+                challenge: challenge.to_string(),
+                scopes,
+                expires_at: Instant::now() + AUTHORIZATION_CODE_TTL,
+            },
+        );
+        let mut to = redirect;
+        {
+            let mut q = to.query_pairs_mut();
+            q.append_pair("code", &code);
+            if let Some(state) = state {
+                q.append_pair("state", state);
+            }
+        }
+        Ok(to.to_string())
     }
 
     /// Every access token issued so far, oldest first (for leak tests).
@@ -186,23 +383,19 @@ impl AuthState {
         if client.secret != secret {
             return Err(TokenError::InvalidClient);
         }
-        let scopes = client.scopes.clone();
-        match form.get("grant_type").map(String::as_str) {
+        let client_scopes = client.scopes.clone();
+        let consent = match form.get("grant_type").map(String::as_str) {
             None => return Err(TokenError::InvalidRequest("grant_type is missing")),
-            Some("refresh_token") => {}
+            Some("refresh_token") => self.redeem_refresh_token(&client_id, form)?,
+            Some("authorization_code") => Some(self.redeem_code(&client_id, form)?),
             Some(_) => return Err(TokenError::UnsupportedGrantType),
-        }
-        let presented = form
-            .get("refresh_token")
-            .ok_or(TokenError::InvalidRequest("refresh_token is missing"))?;
-        // Rotation: the presented token is consumed whether or not it belongs to
-        // this client only if it does; a foreign token stays untouched.
-        match self.refresh_tokens.get(presented) {
-            Some(owner) if *owner == client_id => {
-                self.refresh_tokens.remove(presented);
-            }
-            _ => return Err(TokenError::InvalidGrant),
-        }
+        };
+        // Granted: the consented scopes the client (still) has, offline_access always; a seed
+        // token stands for all of the client's scopes.
+        let scopes = match &consent {
+            Some(asked) => grantable(asked, &client_scopes),
+            None => client_scopes,
+        };
         let now = Instant::now();
         self.access_tokens.retain(|_, t| t.expires_at > now);
         let access_token = random_token();
@@ -214,7 +407,12 @@ impl AuthState {
                 expires_at: now + ttl,
             },
         );
-        let refresh_token = self.new_refresh_token(&client_id);
+        // Only a consent that included offline_access yields a refresh token (docs/nmbrs-api.md);
+        // seed tokens (no recorded consent) stand for a consent that did.
+        let refresh_token = match &consent {
+            Some(asked) if !asked.contains(SCOPE_OFFLINE_ACCESS) => None,
+            _ => Some(self.new_refresh_token(&client_id, consent.clone())),
+        };
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
@@ -222,6 +420,64 @@ impl AuthState {
             refresh_token,
             scope: scopes.into_iter().collect::<Vec<_>>().join(" "),
         })
+    }
+
+    /// `grant_type=refresh_token`: consumes the presented token (rotation). Returns the consent
+    /// the token carries.
+    fn redeem_refresh_token(
+        &mut self,
+        client_id: &str,
+        form: &HashMap<String, String>,
+    ) -> Result<Option<BTreeSet<String>>, TokenError> {
+        let presented = form
+            .get("refresh_token")
+            .ok_or(TokenError::InvalidRequest("refresh_token is missing"))?;
+        // Rotation: the presented token is consumed only if it belongs to this client; a foreign
+        // token stays untouched.
+        match self.refresh_tokens.get(presented) {
+            Some(grant) if grant.client_id == client_id => {}
+            _ => return Err(TokenError::InvalidGrant),
+        }
+        let grant = self
+            .refresh_tokens
+            .remove(presented)
+            .ok_or(TokenError::InvalidGrant)?;
+        Ok(grant.consent)
+    }
+
+    /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6): the code is consumed at
+    /// the first attempt, whatever its outcome; it must be unexpired, issued to this client for
+    /// this `redirect_uri`, and `BASE64URL(SHA256(code_verifier))` must equal its challenge.
+    /// Returns the scopes asked for (the consent).
+    fn redeem_code(
+        &mut self,
+        client_id: &str,
+        form: &HashMap<String, String>,
+    ) -> Result<BTreeSet<String>, TokenError> {
+        let code = form
+            .get("code")
+            .ok_or(TokenError::InvalidRequest("code is missing"))?;
+        let redirect_uri = form
+            .get("redirect_uri")
+            .ok_or(TokenError::InvalidRequest("redirect_uri is missing"))?;
+        let verifier = form
+            .get("code_verifier")
+            .ok_or(TokenError::InvalidRequest("code_verifier is missing"))?;
+        self.received_verifiers.push(verifier.clone());
+        let pending = self.codes.remove(code).ok_or(TokenError::InvalidGrant)?;
+        let verifier_ok = (43..=128).contains(&verifier.len())
+            && verifier
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+            && pkce_s256(verifier) == pending.challenge;
+        if pending.expires_at <= Instant::now()
+            || pending.client_id != client_id
+            || pending.redirect_uri != *redirect_uri
+            || !verifier_ok
+        {
+            return Err(TokenError::InvalidGrant);
+        }
+        Ok(pending.scopes)
     }
 
     /// Gateway and token checks for an API call, in the order Azure API
@@ -261,6 +517,58 @@ impl AuthState {
             ))
         }
     }
+}
+
+/// The scopes of `asked` that may be granted: the client's own, and `offline_access`.
+fn grantable(asked: &BTreeSet<String>, client_scopes: &BTreeSet<String>) -> BTreeSet<String> {
+    asked
+        .iter()
+        .filter(|s| *s == SCOPE_OFFLINE_ACCESS || client_scopes.contains(*s))
+        .cloned()
+        .collect()
+}
+
+/// `BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`, RFC 7636 §4.2 (computed here independently
+/// of the client's code, so a bug there cannot hide).
+fn pkce_s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+fn is_base64url(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+/// `GET /connect/authorize`: see [`AuthState::authorization_request`]. Answers `302 Found` to the redirect
+/// URI (with the code, or with `error=`), or 400 when there is no trustworthy redirect URI.
+pub(crate) async fn authorize_endpoint(
+    State(sb): State<Sandbox>,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    let result = sb.inner.auth().authorization_request(&query);
+    let mut resp = match result {
+        Ok(location) | Err(AuthorizeRejection::Redirect(location)) => {
+            match HeaderValue::from_str(&location) {
+                Ok(value) => {
+                    let mut r = StatusCode::FOUND.into_response();
+                    r.headers_mut().insert(header::LOCATION, value);
+                    r
+                }
+                Err(_) => (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"error": "invalid_request", "error_description": "redirect_uri cannot be sent in a Location header"})),
+                )
+                    .into_response(),
+            }
+        }
+        Err(AuthorizeRejection::BadRequest(description)) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_request", "error_description": description})),
+        )
+            .into_response(),
+    };
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 fn random_token() -> String {
@@ -347,7 +655,10 @@ mod tests {
         );
         let f2 = form(&[
             ("grant_type", "refresh_token"),
-            ("refresh_token", &ok.refresh_token),
+            (
+                "refresh_token",
+                ok.refresh_token.as_deref().expect("rotated"),
+            ),
             ("client_id", "id"),
             ("client_secret", "secret"),
         ]);
@@ -380,5 +691,237 @@ mod tests {
             a.token(&HeaderMap::new(), &cc, Duration::ZERO).err(),
             Some(TokenError::UnsupportedGrantType)
         );
+    }
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const REDIRECT: &str = "https://example.com/cb";
+
+    fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn authorize_query(scope: &str) -> Vec<(String, String)> {
+        query(&[
+            ("response_type", "code"),
+            ("client_id", "id"),
+            ("redirect_uri", REDIRECT),
+            ("scope", scope),
+            ("state", "st"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ])
+    }
+
+    /// Consents with `scope`; returns the code from the redirect.
+    fn code_for(a: &mut AuthState, scope: &str) -> String {
+        let location = a
+            .authorization_request(&authorize_query(scope))
+            .expect("redirect");
+        let url = Url::parse(&location).expect("location");
+        assert!(location.starts_with(REDIRECT), "{location}");
+        let get = |k: &str| {
+            url.query_pairs()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.into_owned())
+        };
+        assert_eq!(get("state").as_deref(), Some("st"));
+        get("code").expect("code")
+    }
+
+    fn redeem(
+        a: &mut AuthState,
+        code: &str,
+        verifier: &str,
+        redirect: &str,
+    ) -> Result<TokenResponse, TokenError> {
+        let f = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+            ("client_id", "id"),
+            ("client_secret", "secret"),
+        ]);
+        a.token(&HeaderMap::new(), &f, Duration::from_secs(60))
+    }
+
+    #[test]
+    fn pkce_s256_matches_rfc7636_appendix_b() {
+        assert_eq!(pkce_s256(VERIFIER), CHALLENGE);
+    }
+
+    #[test]
+    fn a_code_with_offline_access_yields_both_tokens_with_granted_scopes() {
+        let mut a = AuthState::default();
+        a.add_client("id", "secret", &[SCOPE_COMPANY_READ, SCOPE_EMPLOYEE_INFO]);
+        let code = code_for(
+            &mut a,
+            "company.info.read employee.info debtor.info.read offline_access",
+        );
+        let t = redeem(&mut a, &code, VERIFIER, REDIRECT).expect("tokens");
+        assert_eq!(
+            t.scope, "company.info.read employee.info offline_access",
+            "requested ∩ allowed, offline_access always grantable"
+        );
+        let rt = t.refresh_token.expect("offline_access was consented");
+        assert!(a.issued_refresh_tokens().contains(&rt), "leak-test list");
+        assert!(a.issued_codes().contains(&code));
+        assert_eq!(a.received_verifiers(), [VERIFIER]);
+        // The refresh token keeps the consent: still no debtor scope, and it rotates.
+        let f = form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt),
+            ("client_id", "id"),
+            ("client_secret", "secret"),
+        ]);
+        let again = a
+            .token(&HeaderMap::new(), &f, Duration::from_secs(60))
+            .expect("refresh");
+        assert_eq!(again.scope, t.scope);
+        assert!(again.refresh_token.is_some());
+    }
+
+    #[test]
+    fn without_offline_access_there_is_no_refresh_token() {
+        let mut a = AuthState::default();
+        a.add_client("id", "secret", &ALL_SCOPES);
+        let before = a.issued_refresh_tokens().len();
+        let code = code_for(&mut a, "company.info.read employee.info");
+        let t = redeem(&mut a, &code, VERIFIER, REDIRECT).expect("access token");
+        assert_eq!(t.refresh_token, None);
+        assert_eq!(t.scope, "company.info.read employee.info");
+        assert_eq!(a.issued_refresh_tokens().len(), before);
+    }
+
+    #[test]
+    fn a_wrong_verifier_a_reused_or_expired_code_or_another_redirect_is_invalid_grant() {
+        let mut a = AuthState::default();
+        a.add_client("id", "secret", &ALL_SCOPES);
+        a.add_client("other", "secret", &ALL_SCOPES);
+        let scope = "employee.info offline_access";
+
+        let code = code_for(&mut a, scope);
+        let wrong = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj";
+        assert_eq!(
+            redeem(&mut a, &code, wrong, REDIRECT).err(),
+            Some(TokenError::InvalidGrant)
+        );
+        assert_eq!(
+            redeem(&mut a, &code, VERIFIER, REDIRECT).err(),
+            Some(TokenError::InvalidGrant),
+            "a failed attempt spends the code"
+        );
+
+        let code = code_for(&mut a, scope);
+        assert!(redeem(&mut a, &code, VERIFIER, REDIRECT).is_ok());
+        assert_eq!(
+            redeem(&mut a, &code, VERIFIER, REDIRECT).err(),
+            Some(TokenError::InvalidGrant),
+            "single use"
+        );
+
+        let code = code_for(&mut a, scope);
+        assert_eq!(
+            redeem(&mut a, &code, VERIFIER, "https://example.com/other").err(),
+            Some(TokenError::InvalidGrant)
+        );
+
+        let code = code_for(&mut a, scope);
+        if let Some(p) = a.codes.get_mut(&code) {
+            p.expires_at = Instant::now();
+        }
+        assert_eq!(
+            redeem(&mut a, &code, VERIFIER, REDIRECT).err(),
+            Some(TokenError::InvalidGrant),
+            "expired"
+        );
+
+        let code = code_for(&mut a, scope);
+        let f = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", "other"),
+            ("client_secret", "secret"),
+        ]);
+        assert_eq!(
+            a.token(&HeaderMap::new(), &f, Duration::ZERO).err(),
+            Some(TokenError::InvalidGrant),
+            "issued to another client"
+        );
+        assert_eq!(
+            redeem(&mut a, "never-issued", VERIFIER, REDIRECT).err(),
+            Some(TokenError::InvalidGrant)
+        );
+        let missing = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("client_id", "id"),
+            ("client_secret", "secret"),
+        ]);
+        assert!(matches!(
+            a.token(&HeaderMap::new(), &missing, Duration::ZERO).err(),
+            Some(TokenError::InvalidRequest(_))
+        ));
+    }
+
+    #[test]
+    fn bad_authorize_requests_are_refused_or_redirected_with_an_error() {
+        let mut a = AuthState::default();
+        a.add_client("id", "secret", &ALL_SCOPES);
+        let with = |changes: &[(&str, Option<&str>)]| {
+            let mut q = authorize_query("employee.info offline_access");
+            for (k, v) in changes {
+                q.retain(|(key, _)| key != k);
+                if let Some(v) = v {
+                    q.push((k.to_string(), v.to_string()));
+                }
+            }
+            q
+        };
+        for (changes, why) in [
+            (vec![("client_id", Some("nobody"))], "unknown client"),
+            (vec![("client_id", None)], "no client"),
+            (vec![("redirect_uri", None)], "no redirect URI"),
+            (vec![("redirect_uri", Some("/cb"))], "relative redirect URI"),
+        ] {
+            assert!(
+                matches!(
+                    a.authorization_request(&with(&changes)),
+                    Err(AuthorizeRejection::BadRequest(_))
+                ),
+                "{why}: 400, no redirect"
+            );
+        }
+        for (changes, error) in [
+            (
+                vec![("response_type", Some("token"))],
+                "unsupported_response_type",
+            ),
+            (
+                vec![("code_challenge_method", Some("plain"))],
+                "invalid_request",
+            ),
+            (vec![("code_challenge_method", None)], "invalid_request"),
+            (vec![("code_challenge", None)], "invalid_request"),
+            (vec![("code_challenge", Some("short"))], "invalid_request"),
+            (vec![("scope", Some("debtor.info.read"))], "invalid_scope"),
+        ] {
+            match a.authorization_request(&with(&changes)) {
+                Err(AuthorizeRejection::Redirect(location)) => {
+                    assert!(location.starts_with(REDIRECT), "{location}");
+                    assert!(location.contains(&format!("error={error}")), "{location}");
+                    assert!(location.contains("state=st"), "{location}");
+                    assert!(!location.contains("code="), "{location}");
+                }
+                other => panic!("{changes:?}: expected a redirect with {error}, got {other:?}"),
+            }
+        }
+        assert!(a.issued_codes().is_empty());
     }
 }

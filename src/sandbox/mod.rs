@@ -24,6 +24,11 @@
 //!   A stalled token call waits before processing, so a client that gave up
 //!   keeps its refresh token. The token endpoint has no latency, rate limit or
 //!   random faults (it is another service), only [`Sandbox::inject_token_fault`].
+//! - `GET /connect/authorize` consents at once (no login page) and redirects with the code; redirect
+//!   URIs are not registered per client (any absolute http(s) one is accepted); PKCE S256 is
+//!   required. A code lives 5 minutes and is spent by its first redemption attempt. Only a consent
+//!   with `offline_access` yields refresh tokens; their grants keep the consented scopes (narrowed
+//!   to the client's current ones). Seed refresh tokens stand for all of the client's scopes.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -56,7 +61,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use auth::{ALL_SCOPES, SCOPE_COMPANY_READ, SCOPE_EMPLOYEE_INFO, SCOPE_EMPLOYEE_READ};
+pub use auth::{
+    ALL_SCOPES, SCOPE_COMPANY_READ, SCOPE_EMPLOYEE_INFO, SCOPE_EMPLOYEE_READ, SCOPE_OFFLINE_ACCESS,
+};
 pub use faults::{Fault, FaultOptions};
 pub use stats::CallStats;
 
@@ -286,10 +293,21 @@ impl Sandbox {
         self.inner.auth().issued_access_tokens()
     }
 
-    /// Every refresh token issued (by [`Sandbox::add_client`] and by each rotation), oldest
-    /// first. For leak tests: only the newest may be stored, in the state database's `oauth_state`.
+    /// Every refresh token issued (by [`Sandbox::add_client`], by each rotation and for each
+    /// redeemed authorization code), oldest first. For leak tests: only the newest may be stored,
+    /// in the state database's `oauth_state`.
     pub fn issued_refresh_tokens(&self) -> Vec<String> {
         self.inner.auth().issued_refresh_tokens()
+    }
+
+    /// Every authorization code `/connect/authorize` issued, oldest first. For leak tests.
+    pub fn issued_authorization_codes(&self) -> Vec<String> {
+        self.inner.auth().issued_codes()
+    }
+
+    /// Every `code_verifier` presented at the token endpoint, oldest first. For leak tests.
+    pub fn received_code_verifiers(&self) -> Vec<String> {
+        self.inner.auth().received_verifiers()
     }
 
     // ------------------------------------------------------------ knobs
@@ -354,6 +372,11 @@ impl RunningSandbox {
     /// `http://127.0.0.1:PORT/api`, the value for `nmbrs.base_url`.
     pub fn base_url(&self) -> String {
         format!("http://{}/api", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/connect/authorize`, the value for `nmbrs.authorize_url`.
+    pub fn authorize_url(&self) -> String {
+        format!("http://{}/connect/authorize", self.addr)
     }
 
     /// `http://127.0.0.1:PORT/connect/token`, the value for `nmbrs.token_url`.

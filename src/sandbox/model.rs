@@ -141,6 +141,8 @@ pub(crate) struct TokenResponse {
     pub(crate) access_token: String,
     pub(crate) token_type: &'static str,
     pub(crate) expires_in: u64,
-    pub(crate) refresh_token: String,
+    /// Issued only for a consent that included `offline_access` (and for seed tokens).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) refresh_token: Option<String>,
     pub(crate) scope: String,
 }

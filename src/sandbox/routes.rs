@@ -57,6 +57,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
     Router::new()
         .nest("/api", api)
         .route("/connect/token", post(token))
+        .route("/connect/authorize", get(super::auth::authorize_endpoint))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(sandbox)

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod links;
 
+use secrecy::SecretString;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -19,6 +20,19 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub use audit::{AuditEntry, AuditRow, Direction, HttpCall};
+
+/// `oauth_state.seed_fingerprint` of a chain begun by `nmbrs-sync authorize` rather than by a configured
+/// `nmbrs.refresh_token` (whose chains carry a 32-hex-digit digest there, so the two never collide).
+pub const AUTHORIZED_CHAIN: &str = "authorize";
+
+/// The refresh token kept in `oauth_state` and the chain it belongs to (see [`AUTHORIZED_CHAIN`]).
+#[derive(Debug)]
+pub struct StoredRefreshToken {
+    pub refresh_token: SecretString,
+    /// A [`crate::nmbrs::auth::fingerprint`] of the configured token that began the chain, or
+    /// [`AUTHORIZED_CHAIN`].
+    pub chain: String,
+}
 
 /// A state database failure. The message names the database file and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -192,26 +206,30 @@ impl StateDb {
         Ok(n)
     }
 
-    /// The persisted refresh token, if it descends from the configured one (`seed_fingerprint`).
-    /// A different fingerprint means a person configured a new token: that one wins.
-    pub async fn refresh_token(
-        &self,
-        seed_fingerprint: &str,
-    ) -> Result<Option<String>, StateError> {
-        Ok(sqlx::query_scalar::<_, String>(
-            "SELECT refresh_token FROM oauth_state WHERE id = 1 AND seed_fingerprint = ?",
+    /// The persisted refresh token and the chain it belongs to, if any. Which token is presented
+    /// next, this one or a configured `nmbrs.refresh_token`, is decided by
+    /// `nmbrs::auth::choose_refresh_token`.
+    pub async fn stored_refresh_token(&self) -> Result<Option<StoredRefreshToken>, StateError> {
+        let row = sqlx::query_as::<_, (String, String)>(
+            "SELECT refresh_token, seed_fingerprint FROM oauth_state WHERE id = 1",
         )
-        .bind(seed_fingerprint)
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        Ok(row.map(|(token, chain)| StoredRefreshToken {
+            refresh_token: SecretString::from(token),
+            chain,
+        }))
     }
 
     /// Persists a newly rotated refresh token (before it is ever used), with the access token's expiry
-    /// and granted scopes (never the access token itself).
+    /// and granted scopes (never the access token itself). `chain` is what started the chain: the
+    /// [`crate::nmbrs::auth::fingerprint`] of a configured `nmbrs.refresh_token`, or
+    /// [`AUTHORIZED_CHAIN`] for one obtained by `nmbrs-sync authorize`; it is kept in the
+    /// `seed_fingerprint` column. The token manager and `authorize` both store through here.
     pub async fn save_refresh_token(
         &self,
         refresh_token: &str,
-        seed_fingerprint: &str,
+        chain: &str,
         access_expires_at: Option<&str>,
         scopes: Option<&str>,
     ) -> Result<(), StateError> {
@@ -224,7 +242,7 @@ impl StateDb {
                scopes = excluded.scopes, updated_at = excluded.updated_at",
         )
         .bind(refresh_token)
-        .bind(seed_fingerprint)
+        .bind(chain)
         .bind(access_expires_at)
         .bind(scopes)
         .bind(utc_now())
