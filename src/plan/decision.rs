@@ -151,6 +151,11 @@ pub enum Decision {
     /// Linked, and both sides hash to the base snapshot: nothing to write. Kept small on purpose:
     /// it is by far the most common decision.
     Unchanged { hris_id: String },
+    /// Parked under `manual` and already reported with the same fields: nothing new to say or write.
+    StillParked {
+        hris_id: String,
+        employee_id: String,
+    },
     /// Linked (now or before); apply the changes (may be a no-op).
     Update(Box<RecordUpdate>),
     /// No employee in Nmbrs: record an intent, POST, write the id back.
@@ -177,4 +182,50 @@ pub enum Decision {
         employee_id: Option<String>,
         reason: SkipReason,
     },
+}
+
+impl Decision {
+    /// The record's `hris_id` (a rejected row without one: `rowid:N`) and `employeeId` when known,
+    /// for spans and audit rows.
+    pub fn ids(&self) -> (String, Option<String>) {
+        match self {
+            Decision::Unchanged { hris_id } => (hris_id.clone(), None),
+            Decision::StillParked {
+                hris_id,
+                employee_id,
+            } => (hris_id.clone(), Some(employee_id.clone())),
+            Decision::Update(u) => (u.hris_id.clone(), Some(u.employee_id.clone())),
+            Decision::Create { hris_id, .. } => (hris_id.clone(), None),
+            Decision::Import { hris_id, employee } => {
+                (hris_id.clone(), Some(employee.employee_id.clone()))
+            }
+            Decision::Reject(r) => (
+                r.hris_id
+                    .clone()
+                    .unwrap_or_else(|| format!("rowid:{}", r.rowid)),
+                None,
+            ),
+            Decision::Fail {
+                hris_id,
+                employee_id,
+                ..
+            }
+            | Decision::Skip {
+                hris_id,
+                employee_id,
+                ..
+            } => (hris_id.clone(), employee_id.clone()),
+        }
+    }
+}
+
+/// "conflict (manual): field, field" — stored as the link's `last_error` while parked, so a record
+/// parked on the same fields is reported once.
+pub fn conflict_summary(conflicts: &[Conflict]) -> String {
+    let parked: Vec<&str> = conflicts
+        .iter()
+        .filter(|c| c.resolution == Resolution::Parked)
+        .map(|c| c.field.name())
+        .collect();
+    format!("conflict (manual): {}", parked.join(", "))
 }

@@ -20,6 +20,7 @@ mod merge;
 
 pub use decision::{
     Change, Conflict, Decision, NewLink, NmbrsEmployee, RecordUpdate, Resolution, SkipReason,
+    conflict_summary,
 };
 pub use merge::{ConflictPolicy, FieldOutcome, FieldOwner, Merged, merge_field, merge_record};
 
@@ -375,12 +376,31 @@ fn update_for(
                 })
                 .collect();
             let held_changed = &held != held_before;
+            let write_back_employee_id =
+                rec.nmbrs_employee_id.as_deref() != Some(e.employee_id.as_str());
+            let already_parked = stored.is_some_and(|l| {
+                l.status == LinkStatus::Conflict
+                    && l.last_error.as_deref() == Some(conflict_summary(&conflicts).as_str())
+            });
+            if already_parked
+                && link == NewLink::Existing
+                && to_nmbrs.is_empty()
+                && to_hris.is_empty()
+                && !write_back_employee_id
+                && !released
+                && !conflicts.is_empty()
+                && conflicts.iter().all(|c| c.resolution == Resolution::Parked)
+            {
+                return Decision::StillParked {
+                    hris_id: rec.hris_id.clone(),
+                    employee_id: e.employee_id.clone(),
+                };
+            }
             Decision::Update(Box::new(RecordUpdate {
                 hris_id: rec.hris_id.clone(),
                 employee_id: e.employee_id.clone(),
                 personal_info_id: e.personal_info_id.clone(),
-                write_back_employee_id: rec.nmbrs_employee_id.as_deref()
-                    != Some(e.employee_id.as_str()),
+                write_back_employee_id,
                 link,
                 released,
                 hris: rec.values.clone(),

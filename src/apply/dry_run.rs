@@ -1,0 +1,85 @@
+//! A dry run (`sync --once --dry-run`, docs/SPEC.md "Command line"): every decision becomes the audit
+//! rows of what it would do; nothing is sent to Nmbrs and nothing is written to the HRIS or the links.
+
+use super::update::outcome_of;
+use super::{Applier, ApplyError, Outcome, RecordResult, all_set, changes_json};
+use crate::plan::{Decision, Resolution};
+use crate::state::Direction;
+
+impl Applier {
+    /// What `decision` would do, audited (rows carry `dry_run = 1`).
+    pub(super) async fn preview(
+        &self,
+        decision: Decision,
+        hris_id: &str,
+        employee_id: Option<&str>,
+    ) -> Result<RecordResult, ApplyError> {
+        let (rows, result) = match decision {
+            Decision::Unchanged { .. } => (vec![], RecordResult::of(Outcome::Unchanged)),
+            Decision::StillParked { .. } => (vec![], RecordResult::of(Outcome::Conflict)),
+            Decision::Update(u) if u.is_noop() => (vec![], RecordResult::of(Outcome::Unchanged)),
+            Decision::Update(u) => {
+                let mut rows = self.update_notes(&u);
+                if !u.to_nmbrs.is_empty() {
+                    rows.push(self.update_entry(&u));
+                }
+                if !u.to_hris.is_empty() {
+                    rows.push(
+                        self.entry("pull", hris_id, employee_id)
+                            .direction(Direction::ToHris)
+                            .fields(changes_json(&u.to_hris)),
+                    );
+                }
+                let parked = u
+                    .conflicts
+                    .iter()
+                    .any(|c| c.resolution == Resolution::Parked);
+                let result = RecordResult {
+                    pushed: !u.to_nmbrs.is_empty(),
+                    pulled: !u.to_hris.is_empty(),
+                    ..RecordResult::of(outcome_of(&u, parked))
+                };
+                (rows, result)
+            }
+            Decision::Create { values, .. } => match self.create_body(&values) {
+                Ok(_) => (
+                    vec![
+                        self.entry("create", hris_id, None)
+                            .direction(Direction::ToNmbrs)
+                            .fields(changes_json(&all_set(&values, &self.fields))),
+                    ],
+                    RecordResult::of(Outcome::Created),
+                ),
+                Err(e) => (
+                    vec![self.entry("error", hris_id, None).message(e.to_string())],
+                    RecordResult::of(Outcome::Failed),
+                ),
+            },
+            Decision::Import { employee, .. } => (
+                vec![self.import_entry(hris_id, &employee)],
+                RecordResult::of(Outcome::Imported),
+            ),
+            Decision::Reject(rej) => (
+                vec![self.reject_entry(&rej)],
+                RecordResult::of(Outcome::Rejected),
+            ),
+            Decision::Fail { message, .. } => (
+                vec![self.entry("error", hris_id, employee_id).message(message)],
+                RecordResult::of(Outcome::Failed),
+            ),
+            // A vanished side is reported when it is first seen by a real run.
+            Decision::Skip { reason, .. } if reason.status().is_some() => {
+                (vec![], RecordResult::of(Outcome::Skipped))
+            }
+            Decision::Skip { reason, .. } => (
+                vec![
+                    self.entry("skip", hris_id, employee_id)
+                        .message(reason.as_str()),
+                ],
+                RecordResult::of(Outcome::Skipped),
+            ),
+        };
+        self.state.audit(&rows).await?;
+        Ok(result)
+    }
+}

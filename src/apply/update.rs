@@ -1,0 +1,260 @@
+//! Updating a linked record: push to Nmbrs (GET → check → modify → PUT), pull to the HRIS (guarded by
+//! the values read), then the new base and its audit rows in one transaction. A side that moved since
+//! the plan read it is never overwritten: the record is merged again next cycle.
+
+use super::{Applier, ApplyError, Outcome, RecordResult, changes_json};
+use crate::fields::Field;
+use crate::nmbrs::ApiError;
+use crate::nmbrs::client::ApiErrorKind;
+use crate::nmbrs::model::{UpdatePersonalInfo, in_force, read_values};
+use crate::plan::{NewLink, RecordUpdate, Resolution, conflict_summary};
+use crate::record::{Base, Link, LinkStatus};
+use crate::state::{AuditEntry, Direction};
+
+/// What a write step found.
+enum Step {
+    /// Written (or nothing to write); for a PUT, the `personalInfoId` it answered.
+    Done(Option<String>),
+    /// The side moved since the plan read it; the message says which fields.
+    Moved(String),
+}
+
+impl Applier {
+    pub(super) async fn update(&self, u: RecordUpdate) -> Result<RecordResult, ApplyError> {
+        if u.is_noop() {
+            return Ok(RecordResult::of(Outcome::Unchanged));
+        }
+        let mut audit = self.update_notes(&u);
+        let mut personal_info_id = u.personal_info_id.clone();
+        let pushed = !u.to_nmbrs.is_empty();
+        let pulled = !u.to_hris.is_empty();
+        if pushed {
+            match self.push(&u, &mut audit).await? {
+                Step::Done(id) => personal_info_id = id.or(personal_info_id),
+                Step::Moved(why) => return self.moved(&u, audit, why, false).await,
+            }
+        }
+        if pulled && let Step::Moved(why) = self.pull(&u, &mut audit).await? {
+            return self.moved(&u, audit, why, pushed).await;
+        }
+        if u.write_back_employee_id {
+            self.hris
+                .set_employee_id(&u.hris_id, &u.employee_id)
+                .await?;
+            audit.push(
+                self.entry("write_back", &u.hris_id, Some(&u.employee_id))
+                    .direction(Direction::ToHris)
+                    .message("nmbrs_employee_id written to the HRIS row"),
+            );
+        }
+        let parked = self.commit_update(&u, personal_info_id, &audit).await?;
+        Ok(RecordResult {
+            pushed,
+            pulled,
+            ..RecordResult::of(outcome_of(&u, parked))
+        })
+    }
+
+    /// Audit rows that explain the record before anything is written: how it was linked, its
+    /// conflicts, a release from quarantine, create-only fields the API cannot take.
+    pub(super) fn update_notes(&self, u: &RecordUpdate) -> Vec<AuditEntry> {
+        let mut audit = Vec::new();
+        let entry = |action: &str| self.entry(action, &u.hris_id, Some(&u.employee_id));
+        if let NewLink::Matched(rule) = u.link {
+            audit.push(
+                entry("link").message(format!("matched an existing Nmbrs employee by {rule}")),
+            );
+        }
+        if u.link == NewLink::IntentReconciled {
+            audit.push(entry("link").message("create intent reconciled: the employee was found in the Nmbrs listing; not posted again"));
+        }
+        for c in &u.conflicts {
+            audit.push(
+                entry("conflict")
+                    .fields(serde_json::json!({ c.field.name(): {"base": c.base, "hris": c.hris, "nmbrs": c.nmbrs} }).to_string())
+                    .message(match c.resolution {
+                        Resolution::HrisWon => "changed on both sides: HRIS value kept (conflict_policy / field owner)",
+                        Resolution::NmbrsWon => "changed on both sides: Nmbrs value kept (conflict_policy / field owner)",
+                        Resolution::Parked => "changed on both sides: parked (conflict_policy = manual); make both sides agree to resolve",
+                    }),
+            );
+        }
+        if u.released {
+            audit.push(
+                entry("release").message("the HRIS row changed since quarantine: trying again"),
+            );
+        }
+        for c in &u.not_updatable {
+            audit.push(
+                entry("skip")
+                    .direction(Direction::ToNmbrs)
+                    .fields(changes_json(std::slice::from_ref(c)))
+                    .message(format!(
+                        "{} cannot be changed through the Nmbrs API (the personal-info PUT has no such member); change it in Nmbrs. Reported once, not sent",
+                        c.field
+                    )),
+            );
+        }
+        audit
+    }
+
+    /// The audit row of the Nmbrs-side write, with the record's history note.
+    pub(super) fn update_entry(&self, u: &RecordUpdate) -> AuditEntry {
+        let e = self
+            .entry("update", &u.hris_id, Some(&u.employee_id))
+            .direction(Direction::ToNmbrs)
+            .fields(changes_json(&u.to_nmbrs));
+        match &u.note {
+            Some(n) => e.message(n.clone()),
+            None => e,
+        }
+    }
+
+    /// GET the personal-info history, check the entry in force still holds what the plan read,
+    /// PUT it back in the write shape with only the planned fields changed.
+    async fn push(
+        &self,
+        u: &RecordUpdate,
+        audit: &mut Vec<AuditEntry>,
+    ) -> Result<Step, ApplyError> {
+        let current = self
+            .client
+            .employee_personal_info(&self.company_id, &u.employee_id)
+            .await?;
+        crate::failpoint::hit("after_get");
+        audit.push(
+            self.entry("read", &u.hris_id, Some(&u.employee_id))
+                .http(current.call.clone()),
+        );
+        let Some(entries) = current.body.and_then(|h| h.info) else {
+            return Err(ApiError {
+                kind: ApiErrorKind::NotFound,
+                call: current.call,
+            }
+            .into());
+        };
+        let in_force = in_force(&entries, self.period)?;
+        let now = read_values(in_force.entry, &self.fields)?;
+        let moved: Vec<&str> = u
+            .to_nmbrs
+            .iter()
+            .filter(|c| now.get(c.field) != c.before.as_deref())
+            .map(|c| c.field.name())
+            .collect();
+        if !moved.is_empty() {
+            return Ok(Step::Moved(format!(
+                "{} changed in Nmbrs after this cycle read it; not overwriting, the next cycle merges again",
+                moved.join(", ")
+            )));
+        }
+        let changes: Vec<(Field, Option<&str>)> = u
+            .to_nmbrs
+            .iter()
+            .map(|c| (c.field, c.after.as_deref()))
+            .collect();
+        let body = UpdatePersonalInfo::from_entry(in_force.entry, &changes, self.period)?;
+        let put = self.client.put_personal_info(&u.employee_id, &body).await?;
+        crate::failpoint::hit("after_put");
+        audit.push(self.update_entry(u).http(put.call));
+        Ok(Step::Done(put.body))
+    }
+
+    /// Writes the pulled fields to the HRIS row, only if it still holds what the plan read.
+    async fn pull(
+        &self,
+        u: &RecordUpdate,
+        audit: &mut Vec<AuditEntry>,
+    ) -> Result<Step, ApplyError> {
+        let changes: Vec<(Field, Option<&str>, Option<&str>)> = u
+            .to_hris
+            .iter()
+            .map(|c| (c.field, c.before.as_deref(), c.after.as_deref()))
+            .collect();
+        if !self.hris.pull(&u.hris_id, &changes).await? {
+            return Ok(Step::Moved(
+                "the HRIS row changed during this cycle; not overwriting, the next cycle merges again"
+                    .into(),
+            ));
+        }
+        audit.push(
+            self.entry("pull", &u.hris_id, Some(&u.employee_id))
+                .direction(Direction::ToHris)
+                .fields(changes_json(&u.to_hris)),
+        );
+        crate::failpoint::hit("after_pull");
+        Ok(Step::Done(None))
+    }
+
+    /// A side moved under us: say so, write nothing more; the next cycle merges again.
+    async fn moved(
+        &self,
+        u: &RecordUpdate,
+        mut audit: Vec<AuditEntry>,
+        why: String,
+        pushed: bool,
+    ) -> Result<RecordResult, ApplyError> {
+        audit.push(
+            self.entry("skip", &u.hris_id, Some(&u.employee_id))
+                .message(why),
+        );
+        self.state.audit(&audit).await?;
+        Ok(RecordResult {
+            pushed,
+            ..RecordResult::of(Outcome::Skipped)
+        })
+    }
+
+    /// The new base, ids and bookkeeping with their audit rows, in one transaction. Returns
+    /// whether a field is parked.
+    async fn commit_update(
+        &self,
+        u: &RecordUpdate,
+        personal_info_id: Option<String>,
+        audit: &[AuditEntry],
+    ) -> Result<bool, ApplyError> {
+        let parked = u
+            .conflicts
+            .iter()
+            .any(|c| c.resolution == Resolution::Parked);
+        let mut tx = self.state.begin().await?;
+        let mut link = tx
+            .get_link(&u.hris_id)
+            .await?
+            .unwrap_or_else(|| Link::new(&u.hris_id, &self.company_id, LinkStatus::Linked));
+        link.company_id = self.company_id.clone();
+        link.employee_id = Some(u.employee_id.clone());
+        link.personal_info_id = personal_info_id;
+        link.base = u.base_after.as_ref().map(Base::of).unwrap_or(Base::None);
+        link.create_intent = None;
+        link.failures = 0;
+        link.quarantined_hash = None;
+        link.held = u.held_after.clone();
+        if parked {
+            link.status = LinkStatus::Conflict;
+            link.last_error = Some(conflict_summary(&u.conflicts));
+        } else {
+            link.status = LinkStatus::Linked;
+            link.last_error = None;
+        }
+        tx.put_link(&link).await?;
+        for e in audit {
+            tx.audit(e).await?;
+        }
+        crate::failpoint::hit("before_commit");
+        tx.commit().await?;
+        Ok(parked)
+    }
+}
+
+/// The outcome of an update that went through.
+pub(super) fn outcome_of(u: &RecordUpdate, parked: bool) -> Outcome {
+    if parked {
+        Outcome::Conflict
+    } else if u.link != NewLink::Existing {
+        Outcome::Linked
+    } else if u.to_nmbrs.is_empty() && u.to_hris.is_empty() {
+        Outcome::Unchanged
+    } else {
+        Outcome::Updated
+    }
+}
