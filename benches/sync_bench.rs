@@ -107,7 +107,7 @@ fn person_values(i: usize) -> FieldValues {
     v.set(Field::EmployeeNumber, Some(&(i + 1).to_string()));
     v.set(Field::FirstName, Some(&format!("First{i}")));
     v.set(Field::LastName, Some(&format!("Last{i}")));
-    v.set(Field::EmployeeType, Some("employee"));
+    v.set(Field::EmployeeType, Some("payroll"));
     v.set(Field::BirthDate, Some(&birth.to_string()));
     v.set(Field::PrivateEmail, Some(&format!("p{i}@example.com")));
     v
@@ -1012,7 +1012,7 @@ async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) 
             &ids[company_of(i, companies) - 1],
             json!({
                 "basicInfo": {"employeeNumber": i + 1, "firstName": v.get(Field::FirstName),
-                              "lastName": v.get(Field::LastName), "employeeType": "employee"},
+                              "lastName": v.get(Field::LastName), "employeeType": "payroll"},
                 "birthInfo": {"birthDate": v.get(Field::BirthDate)},
                 "contactInfo": {"privateEmail": v.get(Field::PrivateEmail)},
                 "period": {"year": 2024, "period": 1}

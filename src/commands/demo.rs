@@ -53,7 +53,7 @@ const PEOPLE: [DemoPerson; 3] = [
         first_name: "Jan",
         first_name_in_full: "Johannes",
         last_name: "de Vries",
-        employee_type: "employee",
+        employee_type: "payroll",
         birth_date: "1984-07-12",
         gender: "male",
         business_email: "jan.devries@company2.example",
@@ -65,7 +65,7 @@ const PEOPLE: [DemoPerson; 3] = [
         first_name: "Aïcha",
         first_name_in_full: "Aïcha",
         last_name: "El Amrani",
-        employee_type: "employee",
+        employee_type: "payroll",
         birth_date: "1996-11-30",
         gender: "female",
         business_email: "aicha.elamrani@company1.example",
@@ -124,7 +124,7 @@ async fn demo() -> anyhow::Result<()> {
     sandbox.seed_employee(
         &company2,
         json!({
-            "basicInfo": {"employeeNumber": 97001, "firstName": "Rosa", "firstNameInFull": "Rosalind", "lastName": "Bakker", "employeeType": "employee"},
+            "basicInfo": {"employeeNumber": 97001, "firstName": "Rosa", "firstNameInFull": "Rosalind", "lastName": "Bakker", "employeeType": "payroll"},
             "birthInfo": {"birthDate": "1979-03-14", "birthCountryCodeISO": "NL", "nationalityCodeISO": "NL", "gender": "female"},
             "contactInfo": {"businessEmail": "rosa.bakker@company2.example"},
             "period": {"year": 2024, "period": 1}
@@ -209,8 +209,8 @@ async fn demo() -> anyhow::Result<()> {
         "contactInfo.privateMobilePhone",
         json!("+31 6 1234 5678"),
     );
-    sandbox.edit_personal_info(&lisa_id, "basicInfo.employeeType", json!("employee"));
-    cycle("Cycle 3: payroll edits Lisa in Nmbrs (mobile number, applicant → employee) — the change flows back to the HRIS").await?;
+    sandbox.edit_personal_info(&lisa_id, "basicInfo.employeeType", json!("payroll"));
+    cycle("Cycle 3: payroll edits Lisa in Nmbrs (mobile number, applicant → payroll) — the change flows back to the HRIS").await?;
     let (last, phone, kind): (String, Option<String>, Option<String>) =
         sqlx::query_as("SELECT last_name, private_mobile_phone, employee_type FROM hris_employees WHERE hris_id = 'hris-1001'").fetch_one(&hris).await?;
     println!(

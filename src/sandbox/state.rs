@@ -1,14 +1,15 @@
-//! The in-memory "database" of the sandbox and its business rules: companies,
-//! employees with their current personal info record, and pagination.
+//! The in-memory "database" of the sandbox and its business rules: debtors,
+//! companies, and employees with their personal-info history.
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::model::{CompanyItem, EmployeeListItem, Page, Pagination, Sections};
+use super::clock::{DateStyle, dutch_now};
+use super::model::{CompanyItem, DebtorItem};
+use super::person::{Entry, Period, PersonalData, remove_path};
 
 /// A company; employees are kept as indices into [`Store::employees`], in creation order.
 #[derive(Debug)]
@@ -17,121 +18,195 @@ pub(crate) struct Company {
     pub(crate) employees: Vec<usize>,
 }
 
-/// An employee and the personal info record currently in force.
-///
-/// Nmbrs keeps one personal info record per period; the sandbox keeps only the
-/// newest (a PUT for any period replaces it and gets a new `personalInfoId`).
+/// An employee: its in-service date and its
+/// personal-info history, ordered by period, then `createdAt`.
 #[derive(Debug)]
 pub(crate) struct Employee {
     pub(crate) employee_id: String,
-    pub(crate) personal_info_id: String,
-    pub(crate) sections: Sections,
-    pub(crate) created_at: String,
+    /// `AdditionalEmployeeInfo.inServiceDate` of the create.
+    pub(crate) in_service_date: Option<NaiveDate>,
+    pub(crate) history: Vec<Entry>,
 }
 
 impl Employee {
-    /// The JSON of a `GET /employees/{id}` item.
-    pub(crate) fn to_json(&self) -> Value {
-        let mut info = Map::new();
-        info.insert("personalInfoId".into(), json!(self.personal_info_id));
-        for (k, v) in &self.sections.0 {
-            info.insert(k.clone(), v.clone());
-        }
-        info.insert("createdAt".into(), json!(self.created_at));
-        json!({"employeeId": self.employee_id, "personalInfo": Value::Object(info)})
+    /// Index of the entry in force in period `now`: the latest period not
+    /// after it (then the latest `createdAt`); if none is in force yet, the earliest entry.
+    fn in_force_index(&self, now: Period) -> Option<usize> {
+        // `history` is sorted, so the last entry not after `now` is the one.
+        self.history
+            .iter()
+            .rposition(|e| e.period <= now)
+            .or_else(|| (!self.history.is_empty()).then_some(0))
     }
 
-    fn employee_number(&self) -> Value {
-        self.sections
-            .0
-            .get("basicInfo")
-            .and_then(|b| b.get("employeeNumber"))
-            .cloned()
-            .unwrap_or(Value::Null)
+    /// The entry in force in period `now` (see `in_force_index`).
+    pub(crate) fn in_force(&self, now: Period) -> Option<&Entry> {
+        self.in_force_index(now).and_then(|i| self.history.get(i))
+    }
+
+    /// The item of `GET /api/employees/{employeeId}` (schema `EmployeeInfo`):
+    /// `{"employeeId", "personalInfo": <entry in force, read shape>}`.
+    pub(crate) fn info_item(&self, now: Period, style: DateStyle) -> Value {
+        json!({
+            "employeeId": self.employee_id,
+            "personalInfo": self.in_force(now).map(|e| e.render(style)),
+        })
+    }
+
+    fn sort_history(&mut self) {
+        self.history.sort_by_key(|e| (e.period, e.created_at));
     }
 }
 
 /// Errors of the business layer, mapped to 404s by the routes.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub(crate) enum StoreError {
-    #[error("Company {0} not found")]
+    #[error("Company not found. Check if the company Id is correct.")]
     UnknownCompany(String),
-    #[error("Employee {0} not found")]
+    #[error("Employee {0} not found.")]
     UnknownEmployee(String),
+    #[error("Debtor {0} not found.")]
+    UnknownDebtor(String),
 }
 
-/// All companies and employees.
+/// Query filters of the employee lists (`components.parameters`
+/// `employeeId`, `createdFrom`, `employeeType`).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Filters {
+    pub(crate) employee_id: Option<String>,
+    /// Dutch wall-clock time; entries created before it are left out.
+    pub(crate) created_from: Option<NaiveDateTime>,
+    /// Employee types of the entry in force (any of them).
+    pub(crate) employee_types: Option<Vec<String>>,
+}
+
+/// All debtors, companies and employees.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
+    debtors: Vec<DebtorItem>,
+    default_debtor: Option<String>,
     companies: Vec<Company>,
     company_index: HashMap<String, usize>,
     employees: Vec<Employee>,
     employee_index: HashMap<String, usize>,
+    /// See `Sandbox::set_multi_debtor_forbidden`.
+    pub(crate) multi_debtor_forbidden: bool,
 }
 
-pub(crate) fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default()
+fn new_entry(data: PersonalData, period: Period) -> Entry {
+    Entry {
+        personal_info_id: Uuid::new_v4().to_string(),
+        created_at: dutch_now(),
+        period,
+        data,
+        removed_keys: Default::default(),
+    }
 }
 
 impl Store {
-    pub(crate) fn add_company(&mut self, number: &str, name: &str) -> String {
+    pub(crate) fn add_debtor(&mut self, number: &str, name: &str) -> String {
         let id = Uuid::new_v4().to_string();
-        let item = CompanyItem {
-            company_id: id.clone(),
+        self.debtors.push(DebtorItem {
+            debtor_id: id.clone(),
             number: number.to_string(),
             name: name.to_string(),
-            debtor_id: Uuid::new_v4().to_string(),
+        });
+        id
+    }
+
+    /// Adds a company to the default debtor (created on first use).
+    pub(crate) fn add_company(&mut self, number: &str, name: &str) -> String {
+        let debtor_id = match &self.default_debtor {
+            Some(d) => d.clone(),
+            None => {
+                let d = self.add_debtor("1", "Sandbox debtor");
+                self.default_debtor = Some(d.clone());
+                d
+            }
         };
+        self.insert_company(&debtor_id, number, name)
+    }
+
+    pub(crate) fn add_company_for_debtor(
+        &mut self,
+        debtor_id: &str,
+        number: &str,
+        name: &str,
+    ) -> Result<String, StoreError> {
+        if !self.debtors.iter().any(|d| d.debtor_id == debtor_id) {
+            return Err(StoreError::UnknownDebtor(debtor_id.to_string()));
+        }
+        Ok(self.insert_company(debtor_id, number, name))
+    }
+
+    fn insert_company(&mut self, debtor_id: &str, number: &str, name: &str) -> String {
+        let id = Uuid::new_v4().to_string();
         self.company_index.insert(id.clone(), self.companies.len());
         self.companies.push(Company {
-            item,
+            item: CompanyItem {
+                company_id: id.clone(),
+                number: number.to_string(),
+                name: name.to_string(),
+                debtor_id: debtor_id.to_string(),
+            },
             employees: Vec::new(),
         });
         id
+    }
+
+    pub(crate) fn debtors(&self) -> Vec<DebtorItem> {
+        self.debtors.clone()
     }
 
     pub(crate) fn companies(&self) -> Vec<CompanyItem> {
         self.companies.iter().map(|c| c.item.clone()).collect()
     }
 
-    fn company(&self, company_id: &str) -> Result<&Company, StoreError> {
+    pub(crate) fn debtor_companies(&self, debtor_id: &str) -> Result<Vec<CompanyItem>, StoreError> {
+        if !self.debtors.iter().any(|d| d.debtor_id == debtor_id) {
+            return Err(StoreError::UnknownDebtor(debtor_id.to_string()));
+        }
+        Ok(self
+            .companies
+            .iter()
+            .filter(|c| c.item.debtor_id == debtor_id)
+            .map(|c| c.item.clone())
+            .collect())
+    }
+
+    fn company_idx(&self, company_id: &str) -> Result<usize, StoreError> {
         self.company_index
             .get(company_id)
-            .map(|&i| &self.companies[i])
+            .copied()
             .ok_or_else(|| StoreError::UnknownCompany(company_id.to_string()))
     }
 
-    /// Creates an employee. A missing employee number is assigned as the
-    /// company's highest number + 1 (*assumed*: Nmbrs can auto-number).
+    /// Creates an employee with one entry for `period`. A missing employee
+    /// number is assigned as the company's highest number + 1.
     pub(crate) fn create_employee(
         &mut self,
         company_id: &str,
-        mut sections: Sections,
+        mut data: PersonalData,
+        period: Period,
+        in_service_date: Option<NaiveDate>,
     ) -> Result<String, StoreError> {
-        let ci = *self
-            .company_index
-            .get(company_id)
-            .ok_or_else(|| StoreError::UnknownCompany(company_id.to_string()))?;
-        if let Some(Value::Object(basic)) = sections.0.get_mut("basicInfo")
-            && basic.get("employeeNumber").is_none_or(Value::is_null)
-        {
+        let ci = self.company_idx(company_id)?;
+        if data.basic.employee_number.is_none() {
             let max = self.companies[ci]
                 .employees
                 .iter()
-                .filter_map(|&e| self.employees[e].employee_number().as_i64())
+                .flat_map(|&e| self.employees[e].history.iter())
+                .filter_map(|h| h.data.basic.employee_number)
                 .max()
                 .unwrap_or(0);
-            basic.insert("employeeNumber".into(), json!(max + 1));
+            data.basic.employee_number = Some(max + 1);
         }
         let employee_id = Uuid::new_v4().to_string();
         let idx = self.employees.len();
         self.employees.push(Employee {
             employee_id: employee_id.clone(),
-            personal_info_id: Uuid::new_v4().to_string(),
-            sections,
-            created_at: now_rfc3339(),
+            in_service_date,
+            history: vec![new_entry(data, period)],
         });
         self.employee_index.insert(employee_id.clone(), idx);
         self.companies[ci].employees.push(idx);
@@ -145,76 +220,142 @@ impl Store {
             .ok_or_else(|| StoreError::UnknownEmployee(employee_id.to_string()))
     }
 
-    fn employee_mut(&mut self, employee_id: &str) -> Option<&mut Employee> {
-        let i = *self.employee_index.get(employee_id)?;
-        self.employees.get_mut(i)
+    fn employee_mut(&mut self, employee_id: &str) -> Result<&mut Employee, StoreError> {
+        let i = *self
+            .employee_index
+            .get(employee_id)
+            .ok_or_else(|| StoreError::UnknownEmployee(employee_id.to_string()))?;
+        Ok(&mut self.employees[i])
     }
 
-    /// Replaces (does not merge) the personal info: a field absent from the
-    /// body is null afterwards. Each PUT makes a new period record, so a new id.
-    pub(crate) fn replace_personal_info(
+    /// The PUT: replaces (does not merge) the entry of `period` — or adds one
+    /// if that period has none — with a new `personalInfoId` and `createdAt`.
+    /// `employeeType` cannot be set by a PUT: it carries over from the entry in
+    /// force in `now`; so does the employee number when the body has none
+    /// (the read schema `EmployeeBasic.employeeNumber` is not nullable).
+    pub(crate) fn put_personal_info(
         &mut self,
         employee_id: &str,
-        sections: Sections,
+        mut data: PersonalData,
+        period: Period,
+        now: Period,
     ) -> Result<String, StoreError> {
-        let e = self
-            .employee_mut(employee_id)
-            .ok_or_else(|| StoreError::UnknownEmployee(employee_id.to_string()))?;
-        e.sections = sections;
-        e.personal_info_id = Uuid::new_v4().to_string();
-        e.created_at = now_rfc3339();
-        Ok(e.personal_info_id.clone())
+        let e = self.employee_mut(employee_id)?;
+        if let Some(cur) = e.in_force(now) {
+            data.basic.employee_type = cur.data.basic.employee_type.clone();
+            if data.basic.employee_number.is_none() {
+                data.basic.employee_number = cur.data.basic.employee_number;
+            }
+        }
+        e.history.retain(|h| h.period != period);
+        let entry = new_entry(data, period);
+        let id = entry.personal_info_id.clone();
+        e.history.push(entry);
+        e.sort_history();
+        Ok(id)
     }
 
-    /// Sets one field by dotted path, as a person editing in the Nmbrs UI would.
-    /// The record keeps its `personalInfoId` (an edit of the current period).
-    pub(crate) fn edit_field(&mut self, employee_id: &str, path: &str, value: Value) -> bool {
-        let Some(e) = self.employee_mut(employee_id) else {
+    /// Adds a history entry for `period` (no replacing, no rules); its `personalInfoId`.
+    pub(crate) fn add_entry(
+        &mut self,
+        employee_id: &str,
+        data: PersonalData,
+        period: Period,
+    ) -> Result<String, StoreError> {
+        let e = self.employee_mut(employee_id)?;
+        let entry = new_entry(data, period);
+        let id = entry.personal_info_id.clone();
+        e.history.push(entry);
+        e.sort_history();
+        Ok(id)
+    }
+
+    /// Sets one write-shape field of the entry in force, in place (same id
+    /// and `createdAt`), as a person editing in the Nmbrs UI would.
+    pub(crate) fn edit_in_force(
+        &mut self,
+        employee_id: &str,
+        path: &str,
+        value: Value,
+        now: Period,
+    ) -> bool {
+        let Ok(e) = self.employee_mut(employee_id) else {
             return false;
         };
-        let parts: Vec<&str> = path.split('.').collect();
-        if parts.iter().any(|p| p.is_empty()) {
-            return false;
+        match e.in_force_index(now) {
+            Some(i) => e.history[i].data.set(path, value).is_ok(),
+            None => false,
         }
-        let Some((last, parents)) = parts.split_last() else {
+    }
+
+    /// Leaves a read-shape key out of the rendering of the entry in force.
+    pub(crate) fn remove_key(&mut self, employee_id: &str, path: &str, now: Period) -> bool {
+        let Ok(e) = self.employee_mut(employee_id) else {
             return false;
         };
-        let mut cur = &mut e.sections.0;
-        for p in parents {
-            let entry = cur
-                .entry(p.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !entry.is_object() {
-                *entry = Value::Object(Map::new());
-            }
-            match entry {
-                Value::Object(m) => cur = m,
-                _ => return false,
-            }
+        let Some(i) = e.in_force_index(now) else {
+            return false;
+        };
+        let entry = &mut e.history[i];
+        // Only keys the rendering has can be removed.
+        let mut probe = entry.render(DateStyle::default());
+        if !remove_path(&mut probe, path) {
+            return false;
         }
-        cur.insert(last.to_string(), value);
+        entry.removed_keys.insert(path.to_string());
         true
     }
 
     pub(crate) fn company_employees(&self, company_id: &str) -> Result<Vec<&Employee>, StoreError> {
-        Ok(self
-            .company(company_id)?
+        let ci = self.company_idx(company_id)?;
+        Ok(self.companies[ci]
             .employees
             .iter()
             .map(|&i| &self.employees[i])
             .collect())
     }
 
-    pub(crate) fn company_employee_list(
+    /// Per employee of the company, the history entries passing `f`
+    /// (employees left without entries are omitted), oldest period first.
+    pub(crate) fn history(
         &self,
         company_id: &str,
-    ) -> Result<Vec<EmployeeListItem>, StoreError> {
+        f: &Filters,
+    ) -> Result<Vec<(&Employee, Vec<&Entry>)>, StoreError> {
         Ok(self
             .company_employees(company_id)?
             .into_iter()
-            .map(|e| EmployeeListItem {
-                employee_id: e.employee_id.clone(),
-                employee_number: e.employee_number(),
+            .filter(|e| f.employee_id.as_ref().is_none_or(|id| *id == e.employee_id))
+            .map(|e| {
+                let entries = e
+                    .history
+                    .iter()
+                    .filter(|h| f.created_from.is_none_or(|t| h.created_at >= t))
+                    .collect::<Vec<_>>();
+                (e, entries)
+            })
+            .filter(|(_, entries)| !entries.is_empty())
+            .collect())
+    }
+
+    /// The employees of the company passing `f`: `employeeType` is that of the
+    /// entry in force; `createdFrom` keeps employees with any entry created since.
+    pub(crate) fn listed_employees(
+        &self,
+        company_id: &str,
+        f: &Filters,
+        now: Period,
+    ) -> Result<Vec<&Employee>, StoreError> {
+        Ok(self
+            .history(company_id, f)?
+            .into_iter()
+            .map(|(e, _)| e)
+            .filter(|e| {
+                f.employee_types.as_ref().is_none_or(|types| {
+                    e.in_force(now)
+                        .and_then(|h| h.data.basic.employee_type.as_ref())
+                        .is_some_and(|t| types.iter().any(|x| x == t))
+                })
             })
             .collect())
     }
@@ -224,122 +365,141 @@ impl Store {
     }
 }
 
-/// Requested page (1-based) and size, after capping.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct PageRequest {
-    pub(crate) number: u32,
-    pub(crate) size: u32,
-}
-
-/// Cuts one page out of `items`.
-///
-/// An empty list has one (empty) page: `totalPages` = `lastPage` = 1, so page 1
-/// always exists and `lastPage` is never below `firstPage`. A page past the end
-/// answers with empty `data` and the real totals.
-pub(crate) fn paginate<T>(items: Vec<T>, req: PageRequest) -> Page<T> {
-    let size = req.size.max(1);
-    let total = items.len() as u64;
-    let total_pages = u32::try_from(total.div_ceil(u64::from(size)))
-        .unwrap_or(u32::MAX)
-        .max(1);
-    let start = (u64::from(req.number) - 1).saturating_mul(u64::from(size));
-    let data: Vec<T> = if start >= total {
-        Vec::new()
-    } else {
-        items
-            .into_iter()
-            .skip(start as usize)
-            .take(size as usize)
-            .collect()
-    };
-    let next_page = if req.number < total_pages {
-        (req.number + 1).to_string()
-    } else {
-        String::new()
-    };
-    let previous_page = if req.number > 1 {
-        (req.number - 1).min(total_pages).to_string()
-    } else {
-        String::new()
-    };
-    Page {
-        pagination: Pagination {
-            page_number: req.number,
-            page_size: size,
-            first_page: 1,
-            last_page: total_pages,
-            total_pages,
-            total_records: total,
-            next_page,
-            previous_page,
-        },
-        data,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn page(n: u32, size: u32, count: usize) -> Page<usize> {
-        paginate((0..count).collect(), PageRequest { number: n, size })
+    const NOW: Period = Period {
+        year: 2026,
+        period: 6,
+    };
+
+    fn data(last: &str) -> PersonalData {
+        let mut d = PersonalData::default();
+        d.basic.last_name = Some(last.into());
+        d.basic.employee_type = Some("payroll".into());
+        d
+    }
+
+    fn p(year: i64, period: i64) -> Period {
+        Period { year, period }
     }
 
     #[test]
-    fn pages_walk_to_the_end() {
-        let p1 = page(1, 2, 5);
-        assert_eq!(p1.data, [0, 1]);
-        assert_eq!(
-            (
-                p1.pagination.next_page.as_str(),
-                p1.pagination.previous_page.as_str()
-            ),
-            ("2", "")
-        );
-        assert_eq!(p1.pagination.total_pages, 3);
-        let p3 = page(3, 2, 5);
-        assert_eq!(p3.data, [4]);
-        assert_eq!(
-            (
-                p3.pagination.next_page.as_str(),
-                p3.pagination.previous_page.as_str()
-            ),
-            ("", "2")
-        );
-        let p9 = page(9, 2, 5);
-        assert!(p9.data.is_empty());
-        assert_eq!(p9.pagination.previous_page, "3");
-    }
-
-    #[test]
-    fn empty_list_has_one_empty_page() {
-        let p = page(1, 100, 0);
-        assert!(p.data.is_empty());
-        assert_eq!(
-            (
-                p.pagination.total_pages,
-                p.pagination.last_page,
-                p.pagination.total_records
-            ),
-            (1, 1, 0)
-        );
-        assert_eq!(p.pagination.next_page, "");
-    }
-
-    #[test]
-    fn edit_field_sets_nested_values() {
+    fn in_force_is_latest_period_not_after_now_else_earliest() {
         let mut s = Store::default();
         let c = s.add_company("1", "C");
-        let sections =
-            super::super::validation::normalise_lenient(&json!({"basicInfo": {"lastName": "A"}}));
-        let e = s.create_employee(&c, sections).expect("company exists");
-        assert!(s.edit_field(&e, "basicInfo.lastName", json!("B")));
-        assert!(s.edit_field(&e, "partnerInfo.partnerName", json!("P")));
-        let emp = s.employee(&e).expect("exists");
-        assert_eq!(emp.sections.0["basicInfo"]["lastName"], json!("B"));
-        assert_eq!(emp.sections.0["basicInfo"]["employeeNumber"], json!(1));
-        assert_eq!(emp.sections.0["partnerInfo"]["partnerName"], json!("P"));
-        assert!(!s.edit_field("nope", "basicInfo.lastName", json!("B")));
-        assert!(!s.edit_field(&e, "basicInfo..x", json!("B")));
+        let e = s
+            .create_employee(&c, data("Future"), p(2027, 1), None)
+            .expect("company exists");
+        let in_force = |s: &Store| {
+            s.employee(&e)
+                .ok()
+                .and_then(|e| e.in_force(NOW))
+                .and_then(|h| h.data.basic.last_name.clone())
+        };
+        assert_eq!(
+            in_force(&s).as_deref(),
+            Some("Future"),
+            "none in force yet: earliest"
+        );
+        s.add_entry(&e, data("Old"), p(2024, 1)).expect("exists");
+        s.add_entry(&e, data("Current"), p(2026, 6))
+            .expect("exists");
+        assert_eq!(in_force(&s).as_deref(), Some("Current"));
+        let hist = &s.employee(&e).expect("exists").history;
+        let periods: Vec<Period> = hist.iter().map(|h| h.period).collect();
+        assert_eq!(periods, [p(2024, 1), p(2026, 6), p(2027, 1)]);
+        assert_eq!(
+            hist[0].data.basic.employee_number, None,
+            "no auto-number on add_entry"
+        );
+        assert_eq!(
+            hist[2].data.basic.employee_number,
+            Some(1),
+            "auto-numbered create"
+        );
+    }
+
+    #[test]
+    fn put_replaces_the_period_and_keeps_type_and_number() {
+        let mut s = Store::default();
+        let c = s.add_company("1", "C");
+        let e = s
+            .create_employee(&c, data("A"), p(2024, 1), None)
+            .expect("company exists");
+        let first = s.employee(&e).expect("exists").history[0]
+            .personal_info_id
+            .clone();
+        let id = s
+            .put_personal_info(&e, PersonalData::default(), p(2024, 1), NOW)
+            .expect("exists");
+        let h = &s.employee(&e).expect("exists").history;
+        assert_eq!(h.len(), 1);
+        assert_ne!(id, first);
+        assert_eq!(h[0].data.basic.last_name, None, "replaced, not merged");
+        assert_eq!(h[0].data.basic.employee_type.as_deref(), Some("payroll"));
+        assert_eq!(h[0].data.basic.employee_number, Some(1));
+        s.put_personal_info(&e, data("B"), NOW, NOW)
+            .expect("exists");
+        assert_eq!(s.employee(&e).expect("exists").history.len(), 2);
+    }
+
+    #[test]
+    fn filters_and_edits() {
+        let mut s = Store::default();
+        let c = s.add_company("1", "C");
+        let a = s
+            .create_employee(&c, data("A"), p(2024, 1), None)
+            .expect("ok");
+        let b = s
+            .create_employee(&c, data("B"), p(2024, 1), None)
+            .expect("ok");
+        let only_b = Filters {
+            employee_id: Some(b.clone()),
+            ..Default::default()
+        };
+        assert_eq!(s.history(&c, &only_b).expect("ok").len(), 1);
+        let future = Filters {
+            created_from: Some(dutch_now() + chrono::Duration::hours(1)),
+            ..Default::default()
+        };
+        assert!(s.history(&c, &future).expect("ok").is_empty());
+        let types = Filters {
+            employee_types: Some(vec!["applicant".into(), "payroll".into()]),
+            ..Default::default()
+        };
+        assert_eq!(s.listed_employees(&c, &types, NOW).expect("ok").len(), 2);
+        assert!(s.edit_in_force(&a, "basicInfo.employeeType", json!("applicant"), NOW));
+        let types = Filters {
+            employee_types: Some(vec!["payroll".into()]),
+            ..Default::default()
+        };
+        assert_eq!(s.listed_employees(&c, &types, NOW).expect("ok").len(), 1);
+        assert!(!s.edit_in_force("nope", "basicInfo.lastName", json!("x"), NOW));
+        assert!(s.remove_key(&a, "birthInfo.birthCountry", NOW));
+        assert!(!s.remove_key(&a, "birthInfo.nothing", NOW));
+        assert_eq!(
+            s.history("nope", &Filters::default()).err(),
+            Some(StoreError::UnknownCompany("nope".into()))
+        );
+    }
+
+    #[test]
+    fn debtors_group_companies() {
+        let mut s = Store::default();
+        let c1 = s.add_company("1", "Default");
+        let d = s.add_debtor("2210", "Nmbrs International");
+        let c2 = s
+            .add_company_for_debtor(&d, "7", "Other")
+            .expect("debtor exists");
+        assert_eq!(s.debtors().len(), 2);
+        let listed = s.debtor_companies(&d).expect("exists");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].company_id, c2);
+        assert_ne!(s.companies()[0].debtor_id, d);
+        assert_eq!(s.companies()[0].company_id, c1);
+        assert!(s.add_company_for_debtor("nope", "8", "X").is_err());
+        assert!(s.debtor_companies("nope").is_err());
     }
 }
