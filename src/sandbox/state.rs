@@ -62,11 +62,11 @@ impl Employee {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub(crate) enum StoreError {
     #[error("Company not found. Check if the company Id is correct.")]
-    UnknownCompany(String),
+    NoCompany(String),
     #[error("Employee {0} not found.")]
-    UnknownEmployee(String),
+    NoEmployee(String),
     #[error("Debtor {0} not found.")]
-    UnknownDebtor(String),
+    NoDebtor(String),
 }
 
 /// Query filters of the employee lists (`components.parameters`
@@ -134,7 +134,7 @@ impl Store {
         name: &str,
     ) -> Result<String, StoreError> {
         if !self.debtors.iter().any(|d| d.debtor_id == debtor_id) {
-            return Err(StoreError::UnknownDebtor(debtor_id.to_string()));
+            return Err(StoreError::NoDebtor(debtor_id.to_string()));
         }
         Ok(self.insert_company(debtor_id, number, name))
     }
@@ -164,7 +164,7 @@ impl Store {
 
     pub(crate) fn debtor_companies(&self, debtor_id: &str) -> Result<Vec<CompanyItem>, StoreError> {
         if !self.debtors.iter().any(|d| d.debtor_id == debtor_id) {
-            return Err(StoreError::UnknownDebtor(debtor_id.to_string()));
+            return Err(StoreError::NoDebtor(debtor_id.to_string()));
         }
         Ok(self
             .companies
@@ -178,7 +178,7 @@ impl Store {
         self.company_index
             .get(company_id)
             .copied()
-            .ok_or_else(|| StoreError::UnknownCompany(company_id.to_string()))
+            .ok_or_else(|| StoreError::NoCompany(company_id.to_string()))
     }
 
     /// Creates an employee with one entry for `period`. A missing employee
@@ -217,14 +217,14 @@ impl Store {
         self.employee_index
             .get(employee_id)
             .map(|&i| &self.employees[i])
-            .ok_or_else(|| StoreError::UnknownEmployee(employee_id.to_string()))
+            .ok_or_else(|| StoreError::NoEmployee(employee_id.to_string()))
     }
 
     fn employee_mut(&mut self, employee_id: &str) -> Result<&mut Employee, StoreError> {
         let i = *self
             .employee_index
             .get(employee_id)
-            .ok_or_else(|| StoreError::UnknownEmployee(employee_id.to_string()))?;
+            .ok_or_else(|| StoreError::NoEmployee(employee_id.to_string()))?;
         Ok(&mut self.employees[i])
     }
 
@@ -481,7 +481,7 @@ mod tests {
         assert!(!s.remove_key(&a, "birthInfo.nothing", NOW));
         assert_eq!(
             s.history("nope", &Filters::default()).err(),
-            Some(StoreError::UnknownCompany("nope".into()))
+            Some(StoreError::NoCompany("nope".into()))
         );
     }
 
