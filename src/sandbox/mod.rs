@@ -41,6 +41,7 @@ mod auth;
 mod conn;
 mod faults;
 mod model;
+pub(crate) mod openapi;
 mod routes;
 mod state;
 mod stats;
