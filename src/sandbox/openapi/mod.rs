@@ -507,3 +507,5 @@ fn coerce(type_name: Option<&str>, text: &str) -> Result<Value, String> {
     }
 }
 
+#[cfg(test)]
+mod tests;
