@@ -59,6 +59,7 @@ mod conn;
 mod countries;
 mod faults;
 mod model;
+pub(crate) mod openapi;
 mod paging;
 mod person;
 mod routes;
