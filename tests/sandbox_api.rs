@@ -603,8 +603,13 @@ async fn put_replaces_its_period_and_cannot_change_employee_type() {
         "carried over"
     );
     assert_eq!(info["contactInfo"]["privateEmail"], Value::Null);
-    assert_eq!(info["birthInfo"]["birthCountry"], Value::Null);
-    assert_eq!(info["partnerInfo"]["partnerName"], Value::Null);
+    // Members the description does not let be null: an empty object, notSpecified.
+    assert_eq!(info["birthInfo"]["birthCountry"], json!({}));
+    assert_eq!(
+        info["partnerInfo"],
+        json!({"partnerPrefix": null, "partnerName": null, "maritalStatus": "notSpecified",
+               "ascription": {"ascription": null}})
+    );
 
     // employeeType is not a member of UpdateEmployeeBasic (additionalProperties: false).
     let mut with_type = put.clone();
@@ -624,7 +629,8 @@ async fn put_replaces_its_period_and_cannot_change_employee_type() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         env.personal_info(&id).await["birthInfo"]["birthCountry"],
-        Value::Null
+        json!({}),
+        "the nested birthCountry of the read shape was not taken"
     );
 
     // Another period adds an entry.
@@ -660,8 +666,17 @@ async fn read_only_members_and_business_rules_are_400s_naming_the_member() {
     let id = env.create(person(1, "Hanison")).await;
     let put_path = format!("/employees/{id}/personalInfo");
 
-    // Sending back what a GET returned: readOnly members.
-    let read = env.personal_info(&id).await;
+    // Sending back what a GET returned: the read shape is not the write shape.
+    let mut read = env.personal_info(&id).await;
+    let (status, body) = env.send_json(Method::PUT, &put_path, &read).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let names = assert_error(&body, 400, 40033, "validationError", "Parameter_Invalid");
+    assert_eq!(names, ["/basicInfo/employeeType"]);
+    // Without employeeType, the readOnly members are refused (UpdatePersonalInfo
+    // does not list them; PersonalInfo marks them readOnly).
+    read["basicInfo"]
+        .as_object_mut()
+        .map(|b| b.remove("employeeType"));
     let (status, body) = env.send_json(Method::PUT, &put_path, &read).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let names = assert_error(&body, 400, 40033, "validationError", "Parameter_Invalid");
@@ -748,7 +763,7 @@ async fn read_only_members_and_business_rules_are_400s_naming_the_member() {
 
     assert_eq!(env.sb().employee_count(), 1, "nothing rejected was stored");
     let stats = env.sb().stats();
-    assert_eq!(stats.rejected_writes, cases.len() as u64 + 4);
+    assert_eq!(stats.rejected_writes, cases.len() as u64 + 5);
     assert_eq!(stats.writes, 1);
     env.finish();
 }
@@ -1192,4 +1207,36 @@ async fn abandoned_stalled_token_request_keeps_the_refresh_token() {
         StatusCode::OK
     );
     env.finish();
+}
+
+// ------------------------------------------------------------------ the contract check itself
+
+/// The check every answer goes through catches a deliberately broken one:
+/// `remove_key` takes away `lastName`, which `EmployeeBasic` requires.
+#[tokio::test]
+async fn a_deliberately_broken_answer_is_recorded_as_a_violation() {
+    let env = Env::new().await;
+    let id = env.sb().seed_employee(&env.company_id, person(3, "Doe"));
+    assert!(env.sb().remove_key(&id, "basicInfo.lastName"));
+    assert!(env.sb().contract_violations().is_empty());
+    let (status, body) = env.get_json(&format!("/employees/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "the broken answer is still sent");
+    assert!(
+        body["data"][0]["personalInfo"]["basicInfo"]
+            .get("lastName")
+            .is_none()
+    );
+    assert_eq!(
+        env.sb().contract_violations(),
+        ["GET /employees/{employeeId} 200 /data/0/personalInfo/basicInfo/lastName: is required"]
+    );
+    // Planting a value outside the description's enums is caught the same way.
+    assert!(
+        env.sb()
+            .edit_personal_info(&id, "basicInfo.employeeType", json!("employee"))
+    );
+    env.get_json(&env.employees_path()).await;
+    let violations = env.sb().contract_violations();
+    assert_eq!(violations.len(), 3, "{violations:#?}");
+    assert!(violations[2].starts_with("GET /companies/{companyId}/employees 200 /data/0/employeeBasicInfo/employeeType: must be one of"), "{violations:#?}");
 }

@@ -95,11 +95,15 @@ impl Sandbox {
 
     /// Adds a history entry for the period of `write_shape` (same shape and
     /// leniency as [`Sandbox::seed_employee`]; e.g. a future period, not yet in
-    /// force). Returns its `personalInfoId`, `None` for an unknown employee.
+    /// force); a missing employee number carries over from the entry in force.
+    /// Returns its `personalInfoId`, `None` for an unknown employee.
     pub fn add_personal_info_entry(&self, employee_id: &str, write_shape: Value) -> Option<String> {
         let (data, period) = PersonalData::from_write_lenient(&write_shape);
-        let period = period.unwrap_or_else(current_period);
-        self.inner.store().add_entry(employee_id, data, period).ok()
+        let now = current_period();
+        self.inner
+            .store()
+            .add_entry(employee_id, data, period.unwrap_or(now), now)
+            .ok()
     }
 
     // ------------------------------------------------------------ inspecting / editing

@@ -72,7 +72,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use axum::http::Method;
 use axum::response::Response;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -89,8 +88,8 @@ pub use stats::CallStats;
 use auth::AuthState;
 use conn::{ConnHandle, KillableListener};
 use faults::FaultControl;
-use routes::Counter;
 use routes::errors::SentJson;
+use routes::{Counter, Served};
 use state::Store;
 
 /// Subscription key of [`seed_default`].
@@ -174,13 +173,12 @@ impl Inner {
     }
 
     /// Records the status of an API answer (and the extra counter), checks it
-    /// against the description when it answers one of its operations
-    /// (`operation`: method and route template without `/api`), and passes it on.
+    /// against the description when it answers one of its operations, and passes it on.
     pub(crate) fn finish(
         &self,
         resp: Response,
         counter: Counter,
-        operation: Option<&(Method, String)>,
+        operation: Option<&Served>,
     ) -> Response {
         {
             let mut stats = self.stats();
@@ -191,10 +189,15 @@ impl Inner {
                 Counter::Fault => stats.faults += 1,
             }
         }
-        if let Some((method, route)) = operation {
+        if let Some(Served {
+            method,
+            route,
+            path,
+        }) = operation
+        {
             let body = resp.extensions().get::<SentJson>().map(|b| &b.0);
             let status = resp.status().as_u16();
-            for (pointer, message) in checks::response_problems(method, route, status, body) {
+            for (pointer, message) in checks::response_problems(method, path, status, body) {
                 self.record_violation(format!("{method} {route} {status} {pointer}: {message}"));
             }
         }

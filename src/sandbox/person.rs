@@ -99,6 +99,9 @@ pub(crate) struct Entry {
     pub(crate) removed_keys: BTreeSet<String>,
 }
 
+/// The `MaritalStatus` read for an entry that has none (the enum is not nullable).
+pub(crate) const NO_MARITAL_STATUS: &str = "notSpecified";
+
 fn opt_str(v: &Option<String>) -> Value {
     v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
 }
@@ -108,7 +111,12 @@ fn opt_date(d: Option<NaiveDate>, style: DateStyle) -> Value {
 }
 
 impl Entry {
-    /// The read shape (schema `PersonalInfo`): every member present, null when empty.
+    /// The read shape (schema `PersonalInfo`). Every member is present, null
+    /// when empty — except where the description does not allow null: an
+    /// unknown birth country or nationality is an empty `Country`/`Nationality`
+    /// object (`{}`: neither `codeISO` nor `description` is nullable), no
+    /// ascription is `{"ascription": null}` (`code` is not nullable), and no
+    /// marital status is `notSpecified` (the `MaritalStatus` enum is not nullable).
     pub(crate) fn render(&self, style: DateStyle) -> Value {
         let d = &self.data;
         let (b, bi, c, p, e) = (&d.basic, &d.birth, &d.contact, &d.partner, &d.emergency);
@@ -125,8 +133,8 @@ impl Entry {
             },
             "birthInfo": {
                 "birthDate": opt_date(bi.birth_date, style),
-                "birthCountry": bi.birth_country.as_ref().map(|c| json!({"codeISO": c, "description": country_description(c)})),
-                "nationality": bi.nationality.as_ref().map(|c| json!({"codeISO": c, "description": nationality_description(c)})),
+                "birthCountry": bi.birth_country.as_ref().map_or_else(|| json!({}), |c| json!({"codeISO": c, "description": country_description(c)})),
+                "nationality": bi.nationality.as_ref().map_or_else(|| json!({}), |c| json!({"codeISO": c, "description": nationality_description(c)})),
                 "deceasedOn": opt_date(bi.deceased_on, style),
                 "gender": opt_str(&bi.gender),
             },
@@ -142,8 +150,8 @@ impl Entry {
             "partnerInfo": {
                 "partnerPrefix": opt_str(&p.partner_prefix),
                 "partnerName": opt_str(&p.partner_name),
-                "ascription": p.ascription_code.map(|code| json!({"code": code, "ascription": ascription_text(code)})),
-                "maritalStatus": opt_str(&p.marital_status),
+                "ascription": p.ascription_code.map_or_else(|| json!({"ascription": null}), |code| json!({"code": code, "ascription": ascription_text(code)})),
+                "maritalStatus": p.marital_status.as_deref().unwrap_or(NO_MARITAL_STATUS),
             },
             "emergencyInfo": {
                 "emergencyContact": opt_str(&e.emergency_contact),
@@ -369,6 +377,14 @@ mod tests {
             json!({"emergencyContact": null, "emergencyPhone": null, "emergencyRelationship": null})
         );
         assert!(v["basicInfo"].get("faxNumber").is_none());
+        let empty = entry(PersonalData::default()).render(DateStyle::DutchOffset);
+        assert_eq!(empty["birthInfo"]["birthCountry"], json!({}));
+        assert_eq!(empty["birthInfo"]["nationality"], json!({}));
+        assert_eq!(
+            empty["partnerInfo"],
+            json!({"partnerPrefix": null, "partnerName": null, "maritalStatus": "notSpecified",
+                   "ascription": {"ascription": null}})
+        );
     }
 
     #[test]

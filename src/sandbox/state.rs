@@ -255,14 +255,20 @@ impl Store {
         Ok(id)
     }
 
-    /// Adds a history entry for `period` (no replacing, no rules); its `personalInfoId`.
+    /// Adds a history entry for `period` (no replacing, no rules); its
+    /// `personalInfoId`. A missing employee number carries over from the
+    /// entry in force in `now`.
     pub(crate) fn add_entry(
         &mut self,
         employee_id: &str,
-        data: PersonalData,
+        mut data: PersonalData,
         period: Period,
+        now: Period,
     ) -> Result<String, StoreError> {
         let e = self.employee_mut(employee_id)?;
+        if data.basic.employee_number.is_none() {
+            data.basic.employee_number = e.in_force(now).and_then(|h| h.data.basic.employee_number);
+        }
         let entry = new_entry(data, period);
         let id = entry.personal_info_id.clone();
         e.history.push(entry);
@@ -403,16 +409,20 @@ mod tests {
             Some("Future"),
             "none in force yet: earliest"
         );
-        s.add_entry(&e, data("Old"), p(2024, 1)).expect("exists");
-        s.add_entry(&e, data("Current"), p(2026, 6))
+        let mut old = data("Old");
+        old.basic.employee_number = Some(9);
+        s.add_entry(&e, old, p(2024, 1), NOW).expect("exists");
+        s.add_entry(&e, data("Current"), p(2026, 6), NOW)
             .expect("exists");
         assert_eq!(in_force(&s).as_deref(), Some("Current"));
         let hist = &s.employee(&e).expect("exists").history;
         let periods: Vec<Period> = hist.iter().map(|h| h.period).collect();
         assert_eq!(periods, [p(2024, 1), p(2026, 6), p(2027, 1)]);
+        assert_eq!(hist[0].data.basic.employee_number, Some(9));
         assert_eq!(
-            hist[0].data.basic.employee_number, None,
-            "no auto-number on add_entry"
+            hist[1].data.basic.employee_number,
+            Some(9),
+            "carried over from the entry in force (Old)"
         );
         assert_eq!(
             hist[2].data.basic.employee_number,

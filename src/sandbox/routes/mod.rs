@@ -167,7 +167,11 @@ async fn api_pipeline(State(sb): State<Sandbox>, req: Request, next: Next) -> Re
     let checked = op
         .as_ref()
         .filter(|(_, served)| *served)
-        .map(|(r, _)| (method.clone(), r.clone()));
+        .map(|(route, _)| Served {
+            method: method.clone(),
+            route: route.clone(),
+            path: original_path(&req),
+        });
 
     let stall = match decision {
         Decision::Proceed { stall } => stall,
@@ -196,7 +200,7 @@ async fn api_pipeline(State(sb): State<Sandbox>, req: Request, next: Next) -> Re
     let resp = match &checked {
         // Unknown operations: 404 before any key or token check, like the gateway.
         None => ApiError::NoRoute.into_response(),
-        Some((_, route)) => handle(&sb, &method, route, req, next).await,
+        Some(served) => handle(&sb, served, req, next).await,
     };
     let resp = sb.inner.finish(resp, Counter::None, checked.as_ref());
     if let Some(d) = stall {
@@ -208,15 +212,16 @@ async fn api_pipeline(State(sb): State<Sandbox>, req: Request, next: Next) -> Re
 }
 
 /// Authorization, request reading and checking, the handler, and the counters.
-async fn handle(sb: &Sandbox, method: &Method, route: &str, req: Request, next: Next) -> Response {
+async fn handle(sb: &Sandbox, served: &Served, req: Request, next: Next) -> Response {
+    let method = &served.method;
     let authorized = sb
         .inner
         .auth()
-        .authorize(req.headers(), required_scopes(method, route));
+        .authorize(req.headers(), required_scopes(method, &served.route));
     if let Err(e) = authorized {
         return ApiError::from(e).into_response();
     }
-    let resp = match read_call(method, route, req).await {
+    let resp = match read_call(served, req).await {
         Ok(req) => next.run(req).await,
         Err(e) => e.into_response(),
     };
@@ -234,7 +239,8 @@ async fn handle(sb: &Sandbox, method: &Method, route: &str, req: Request, next: 
 
 /// Reads query, host, path and JSON body into a [`Call`] and checks them
 /// against the description; refusals are 400s.
-async fn read_call(method: &Method, route: &str, req: Request) -> Result<Request, ApiError> {
+async fn read_call(served: &Served, req: Request) -> Result<Request, ApiError> {
+    let method = &served.method;
     let query = Query::<Vec<(String, String)>>::try_from_uri(req.uri())
         .map(|Query(q)| q)
         .map_err(|e| InvalidParam::new("query", e.body_text()))?;
@@ -244,11 +250,7 @@ async fn read_call(method: &Method, route: &str, req: Request) -> Result<Request
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1")
         .to_string();
-    let path = req.extensions().get::<OriginalUri>().map_or_else(
-        || format!("/api{}", req.uri().path()),
-        |u| u.path().to_string(),
-    );
-    let links = PageLinks::new(&host, &path, req.uri().query());
+    let links = PageLinks::new(&host, &served.path, req.uri().query());
     let (mut parts, body) = req.into_parts();
     let body = if *method == Method::POST || *method == Method::PUT {
         let bytes = to_bytes(body, MAX_BODY_BYTES)
@@ -258,7 +260,7 @@ async fn read_call(method: &Method, route: &str, req: Request) -> Result<Request
     } else {
         None
     };
-    let problems = request_problems(method, route, &query, body.as_ref());
+    let problems = request_problems(method, &served.path, &query, body.as_ref());
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
@@ -282,6 +284,23 @@ fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     }
     serde_json::from_slice(body)
         .map_err(|e| InvalidParam::new("body", format!("malformed JSON: {e}")).into())
+}
+
+/// A call to one of the description's operations that the sandbox serves.
+pub(crate) struct Served {
+    pub(crate) method: Method,
+    /// Route template without `/api`, e.g. `/employees/{employeeId}`.
+    pub(crate) route: String,
+    /// The concrete request path, with `/api`.
+    pub(crate) path: String,
+}
+
+/// The request path as sent (with `/api`; the nested router strips it from `uri()`).
+fn original_path(req: &Request) -> String {
+    req.extensions().get::<OriginalUri>().map_or_else(
+        || format!("/api{}", req.uri().path()),
+        |u| u.path().to_string(),
+    )
 }
 
 /// Which extra counter an answer bumps.
