@@ -33,6 +33,18 @@
 //!   subscription key is 403 40304, a wrong method 404 40401, a non-JSON write
 //!   body 400 (the description lists no 405 or 415).
 //! - Page links keep the request's other query parameters (filters).
+//! - Every request to a described operation is checked against the
+//!   description by the contract validator (`openapi`; violations answer 400
+//!   40033 naming the parameter or JSON pointer), and so is every answer:
+//!   an answer that breaks it is still sent, but recorded (see
+//!   [`Sandbox::contract_violations`]) and logged with `tracing::error!`.
+//!   The description lists no 429 for `GET /api/debtors/{debtorId}/companies`,
+//!   so throttling that call is recorded too.
+//! - Reads never send null where the description forbids it: an unknown birth
+//!   country or nationality is `{}`, no ascription is `{"ascription": null}`,
+//!   no marital status is `notSpecified`. `maritalStatus` sits at `partnerInfo`
+//!   level as the `EmployeePartnerInfo` schema says (the description's example
+//!   nests it under `ascription`).
 //! - A stalled API call is processed, only its answer is late (the client
 //!   cannot tell whether its write happened). A dropped call is not processed.
 //!   A stalled token call waits before processing, so a client that gave up

@@ -103,7 +103,7 @@ impl ApiError {
                     "Unauthorized_AccessData".into(),
                 ),
             },
-            ApiError::Store(StoreError::NoCompany(_)) => {
+            ApiError::Store(StoreError::Company(_)) => {
                 (404, "invalidRequestError", 40404, "Invalid_Company".into())
             }
             ApiError::Store(_) | ApiError::NoRoute => {
@@ -257,7 +257,7 @@ mod tests {
             (Some(400), Some(40033))
         );
         assert_eq!(b["invalid-params"][0]["name"], "pageSize");
-        let b = ApiError::Store(StoreError::NoCompany("x".into())).body();
+        let b = ApiError::Store(StoreError::Company("x".into())).body();
         assert_eq!(
             (b["code"].as_u64(), b["title"].as_str()),
             (Some(40404), Some("Invalid_Company"))

@@ -314,3 +314,34 @@ pub(crate) enum Counter {
 pub(crate) fn plain_json(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Every served operation exists in the description, and its scopes are
+    /// exactly those of the operation's `security` entry.
+    #[test]
+    fn served_operations_and_scopes_match_the_description() {
+        let doc: Value = yaml_serde::from_str(include_str!("../../../docs/nmbrs-openapi.yaml"))
+            .expect("the vendored description parses");
+        for (method, route) in OPERATIONS {
+            let op = &doc["paths"][format!("/api{route}")][method.to_ascii_lowercase()];
+            assert!(
+                op.is_object(),
+                "{method} /api{route} is not in the description"
+            );
+            let described: BTreeSet<&str> = op["security"][0]["Bearer"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let method = Method::from_bytes(method.as_bytes()).expect("method");
+            let ours: BTreeSet<&str> = required_scopes(&method, route).iter().copied().collect();
+            assert_eq!(ours, described, "{method} {route}");
+        }
+    }
+}
