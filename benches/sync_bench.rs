@@ -1013,7 +1013,7 @@ async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) 
             &ids[company_of(i, companies) - 1],
             json!({
                 "basicInfo": {"employeeNumber": i + 1, "firstName": v.get(Field::FirstName),
-                              "lastName": v.get(Field::LastName), "employeeType": "employee"},
+                              "lastName": v.get(Field::LastName), "employeeType": "payroll"},
                 "birthInfo": {"birthDate": v.get(Field::BirthDate)},
                 "contactInfo": {"privateEmail": v.get(Field::PrivateEmail)},
                 "period": {"year": 2024, "period": 1}

@@ -129,7 +129,7 @@ async fn demo() -> anyhow::Result<()> {
     sandbox.seed_employee(
         &company2,
         json!({
-            "basicInfo": {"employeeNumber": 97001, "firstName": "Rosa", "firstNameInFull": "Rosalind", "lastName": "Bakker", "employeeType": "employee"},
+            "basicInfo": {"employeeNumber": 97001, "firstName": "Rosa", "firstNameInFull": "Rosalind", "lastName": "Bakker", "employeeType": "payroll"},
             "birthInfo": {"birthDate": "1979-03-14", "birthCountryCodeISO": "NL", "nationalityCodeISO": "NL", "gender": "female"},
             "contactInfo": {"businessEmail": "rosa.bakker@company2.example"},
             "period": {"year": 2024, "period": 1}
@@ -215,8 +215,8 @@ async fn demo() -> anyhow::Result<()> {
         "contactInfo.privateMobilePhone",
         json!("+31 6 1234 5678"),
     );
-    sandbox.edit_personal_info(&lisa_id, "basicInfo.employeeType", json!("newHire"));
-    cycle("Cycle 3: payroll edits Lisa in Nmbrs (mobile number, applicant → employee) — the change flows back to the HRIS").await?;
+    sandbox.edit_personal_info(&lisa_id, "basicInfo.employeeType", json!("payroll"));
+    cycle("Cycle 3: payroll edits Lisa in Nmbrs (mobile number, applicant → payroll) — the change flows back to the HRIS").await?;
     let (last, phone, kind): (String, Option<String>, Option<String>) =
         sqlx::query_as("SELECT last_name, private_mobile_phone, employee_type FROM hris_employees WHERE hris_id = 'hris-1001'").fetch_one(&hris).await?;
     println!(

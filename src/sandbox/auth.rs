@@ -1,5 +1,6 @@
 //! OAuth clients, rotating refresh tokens, access tokens, subscription keys
-//! and the per-route scope rules.
+//! and the per-operation scope rules (`security` entries of
+//! `docs/nmbrs-openapi.yaml`; scopes listed in `components.securitySchemes`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -18,26 +19,32 @@ use uuid::Uuid;
 use super::Sandbox;
 use super::model::TokenResponse;
 
-/// Scope to list companies.
+/// Scope to read companies and debtors (`company.info` also allows it).
 pub const SCOPE_COMPANY_READ: &str = "company.info.read";
-/// Scope to create employees and read/update personal info.
+/// Scope to manage companies; implies [`SCOPE_COMPANY_READ`].
+pub const SCOPE_COMPANY_INFO: &str = "company.info";
+/// Scope to create employees and update personal info; implies [`SCOPE_EMPLOYEE_READ`].
 pub const SCOPE_EMPLOYEE_INFO: &str = "employee.info";
 /// Scope to read employees and personal info only.
 pub const SCOPE_EMPLOYEE_READ: &str = "employee.info.read";
-/// The scopes the sandbox knows.
-pub const ALL_SCOPES: [&str; 3] = [SCOPE_COMPANY_READ, SCOPE_EMPLOYEE_INFO, SCOPE_EMPLOYEE_READ];
+/// Scope to read debtor information (no sandbox operation needs it: the
+/// description protects `GET /api/debtors` with the company scopes).
+pub const SCOPE_DEBTOR_READ: &str = "debtor.info.read";
 /// Asked for at `/connect/authorize`, it makes the code redeemable for a refresh token too
 /// (docs/nmbrs-api.md); always grantable.
 pub const SCOPE_OFFLINE_ACCESS: &str = "offline_access";
+/// Everything a sandbox sync client may be granted: read companies and
+/// debtors, read and write employee information, refresh tokens.
+pub const ALL_SCOPES: [&str; 5] = [
+    SCOPE_COMPANY_READ,
+    SCOPE_EMPLOYEE_INFO,
+    SCOPE_EMPLOYEE_READ,
+    SCOPE_DEBTOR_READ,
+    SCOPE_OFFLINE_ACCESS,
+];
 
 /// How long an authorization code can be redeemed (RFC 6749 §4.1.2 recommends at most 10 minutes).
 pub(crate) const AUTHORIZATION_CODE_TTL: Duration = Duration::from_secs(5 * 60);
-
-/// Messages of Azure API Management, which sits in front of the Nmbrs API and
-/// answers before the API itself sees the request.
-const MSG_MISSING_KEY: &str = "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.";
-const MSG_INVALID_KEY: &str = "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.";
-const MSG_INVALID_TOKEN: &str = "Access denied due to invalid bearer token.";
 
 #[derive(Debug)]
 struct Client {
@@ -49,6 +56,16 @@ struct Client {
 struct AccessToken {
     scopes: BTreeSet<String>,
     expires_at: Instant,
+}
+
+impl AccessToken {
+    /// A write scope implies its `.read` variant.
+    fn allows(&self, scope: &str) -> bool {
+        self.scopes.contains(scope)
+            || scope
+                .strip_suffix(".read")
+                .is_some_and(|write| self.scopes.contains(write))
+    }
 }
 
 /// What an unused refresh token stands for.
@@ -136,41 +153,49 @@ pub(crate) enum AuthorizeRejection {
     Redirect(String),
 }
 
-/// Why an API call was refused before reaching business logic.
+/// Why an API call was refused before reaching business logic
+/// (`components.responses` 401-error and 403-error).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub(crate) enum ApiAuthError {
-    #[error("{MSG_MISSING_KEY}")]
+    /// 403 40304 Invalid_Subscription: no `X-Subscription-Key` header.
+    #[error(
+        "There is no valid subscription for this subscription key: the X-Subscription-Key header is missing."
+    )]
     MissingKey,
-    #[error("{MSG_INVALID_KEY}")]
+    /// 403 40304 Invalid_Subscription: an unknown key.
+    #[error("There is no valid subscription for this subscription key.")]
     InvalidKey,
-    #[error("{MSG_INVALID_TOKEN}")]
+    /// 401 40101 Missing_Token.
+    #[error("Token is missing on the authentication")]
+    MissingToken,
+    /// 401 40102 Invalid_Token: unknown or expired.
+    #[error("Token is invalid.")]
     InvalidToken,
-    #[error("Missing scope: {0}")]
-    MissingScope(&'static str),
+    /// 403 40303 Unauthorized_AccessData: the token lacks every scope that allows the operation.
+    #[error("Missing scope: the access token needs {} for this operation.", .0.join(" or "))]
+    MissingScope(&'static [&'static str]),
 }
 
-impl ApiAuthError {
-    pub(crate) fn status(&self) -> StatusCode {
-        match self {
-            ApiAuthError::MissingScope(_) => StatusCode::FORBIDDEN,
-            _ => StatusCode::UNAUTHORIZED,
-        }
-    }
-
-    pub(crate) fn body(&self) -> Value {
-        json!({"statusCode": self.status().as_u16(), "message": self.to_string()})
-    }
-}
-
-/// The scopes that allow a call: any one of them is enough; the first is the
-/// one named in a 403.
+/// The scopes that allow an operation, from its `security` entry in
+/// `docs/nmbrs-openapi.yaml`: any one of them is enough (and a write scope
+/// implies its `.read`). `route` is the template without the `/api` prefix.
 pub(crate) fn required_scopes(method: &Method, route: &str) -> &'static [&'static str] {
-    if method == Method::GET && route == "/companies" {
-        &[SCOPE_COMPANY_READ]
-    } else if method == Method::GET {
-        &[SCOPE_EMPLOYEE_READ, SCOPE_EMPLOYEE_INFO]
-    } else {
-        &[SCOPE_EMPLOYEE_INFO]
+    const COMPANY: &[&str] = &[SCOPE_COMPANY_INFO, SCOPE_COMPANY_READ];
+    const EMPLOYEE_READ: &[&str] = &[SCOPE_EMPLOYEE_INFO, SCOPE_EMPLOYEE_READ];
+    const EMPLOYEE_WRITE: &[&str] = &[SCOPE_EMPLOYEE_INFO];
+    match (method.as_str(), route) {
+        ("GET", "/companies" | "/debtors" | "/debtors/{debtorId}/companies") => COMPANY,
+        (
+            "GET",
+            "/companies/{companyId}/employees"
+            | "/companies/{companyId}/employees/personalinfo"
+            | "/employees/{employeeId}",
+        ) => EMPLOYEE_READ,
+        ("POST", "/companies/{companyId}/employees")
+        | ("PUT", "/employees/{employeeId}/personalInfo") => EMPLOYEE_WRITE,
+        // Unknown operations never get here (they are 404 before any check);
+        // refuse rather than allow if one does.
+        _ => &[SCOPE_COMPANY_INFO],
     }
 }
 
@@ -485,7 +510,7 @@ impl AuthState {
     pub(crate) fn authorize(
         &self,
         headers: &HeaderMap,
-        required: &[&'static str],
+        required: &'static [&'static str],
     ) -> Result<(), ApiAuthError> {
         let key = headers
             .get("x-subscription-key")
@@ -494,14 +519,18 @@ impl AuthState {
         if !self.subscription_keys.contains(key) {
             return Err(ApiAuthError::InvalidKey);
         }
-        let token = headers
+        let auth = headers
             .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiAuthError::MissingToken)?;
+        let token = auth
+            .to_str()
+            .ok()
             .and_then(|v| {
                 let (scheme, rest) = v.split_once(' ')?;
                 scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
             })
-            .ok_or(ApiAuthError::InvalidToken)?;
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiAuthError::MissingToken)?;
         let token = self
             .access_tokens
             .get(token)
@@ -509,12 +538,10 @@ impl AuthState {
         if token.expires_at <= Instant::now() {
             return Err(ApiAuthError::InvalidToken);
         }
-        if required.iter().any(|s| token.scopes.contains(*s)) {
+        if required.iter().any(|s| token.allows(s)) {
             Ok(())
         } else {
-            Err(ApiAuthError::MissingScope(
-                required.first().copied().unwrap_or(""),
-            ))
+            Err(ApiAuthError::MissingScope(required))
         }
     }
 }

@@ -29,14 +29,25 @@ pub struct FaultOptions {
 /// One scripted fault for the next API calls (deterministic tests).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
-    /// Answer with this status and a JSON body, without processing the request.
-    /// A 429 also carries `Retry-After: 1`.
+    /// Answer with this status and the description's error body for it
+    /// (e.g. 503 → code 50301), without processing the request.
+    /// A 429 is 42908 Too_Many_Calls with `Retry-After: 1`.
     Status(u16),
-    /// Answer 429 with `Retry-After: retry_after_secs` (counted as throttled).
+    /// Answer 429 42908 Too_Many_Calls with `Retry-After: retry_after_secs`
+    /// (counted as throttled).
     TooManyRequests {
         /// Value of the `Retry-After` header, in seconds.
         retry_after_secs: u64,
     },
+    /// Answer 429 42908 Too_Many_Calls with `Retry-After` as an HTTP date
+    /// (RFC 9110 IMF-fixdate) `retry_after_secs` from now.
+    TooManyRequestsAt {
+        /// How far ahead the date in `Retry-After` lies, in seconds.
+        retry_after_secs: u64,
+    },
+    /// Answer 429 42909 Quota_Exceeded, without `Retry-After`: the
+    /// subscription's call volume is used up; retrying does not help.
+    QuotaExceeded,
     /// On the API: process the request normally but hold the answer back this
     /// long. On the token endpoint: wait this long before processing, so a
     /// client that gave up does not lose its refresh token.

@@ -1,24 +1,50 @@
-//! In-memory imitation of the Nmbrs REST API (see `docs/nmbrs-api.md`).
+//! In-memory imitation of the Nmbrs REST API. The source of truth for every
+//! shape and rule is the vendor's OpenAPI description, vendored at
+//! `docs/nmbrs-openapi.yaml` (summarised in `docs/nmbrs-api.md`).
 //!
 //! A product feature (`nmbrs-sync sandbox --port P` lets users rehearse their
 //! configuration) and the fake behind every integration test and benchmark.
 //! It behaves like Nmbrs, not like whatever suits our client: strict JSON,
-//! rotating refresh tokens, personal info replaced (not merged) by a PUT,
-//! capped page sizes, throttling and faults on demand.
+//! rotating refresh tokens, personal info kept as a history of period entries
+//! and replaced (not merged) by a PUT, read shapes that differ from write
+//! shapes, Dutch dates written as UTC instants, throttling and faults on demand.
 //!
-//! Behaviour choices where `docs/nmbrs-api.md` is silent (each kept in one place):
+//! Behaviour choices where the description is silent or odd (each kept in one place):
 //! - Order for an API call: counted → latency → scripted fault → rate limit →
-//!   random fault → subscription key → bearer token → scope → handler.
-//!   Unknown paths under `/api` answer 404 without any key or token check.
-//! - Create answers `200 {"employeeId"}`; `createdAt` is set by the server
-//!   (a body value is ignored); a missing employee number is assigned
-//!   (highest in the company + 1).
-//! - Only the newest personal info record is kept; each PUT gets a new
-//!   `personalInfoId` whatever its period. UI edits keep the id.
-//! - An empty list has one empty page (`totalPages` = `lastPage` = 1). Bad
-//!   `pageNumber`/`pageSize` (not an integer ≥ 1) is a 400 naming the parameter.
-//! - Writes need `Content-Type: application/json` (else 415), as ASP.NET does.
-//! - E-mail fields: `null` or `local@domain.tld`; an empty string is refused.
+//!   random fault → subscription key → bearer token → scope → request check →
+//!   handler → response check. Unknown operations (path or method) answer 404
+//!   40401 without any key or token check.
+//! - `createdAt` is Dutch wall-clock time (CET/CEST) followed by a `Z`: the
+//!   description says "timezone CET" and its examples end in `Z`. `createdFrom`
+//!   with an offset is converted to Dutch time before the comparison; without
+//!   one it is taken as Dutch time (see `clock`).
+//! - `birthDate`/`deceasedOn` are read as date-times in [`DateStyle`]; a PUT's
+//!   date-time is taken as its calendar date in Dutch time.
+//! - Sandbox companies are monthly payrolls: the current period is the Dutch
+//!   year and month; the entry "in force" is the one with the latest period not
+//!   after it (then the latest `createdAt`), else the earliest entry.
+//! - A missing `period` in a create or PUT means the current period. A PUT
+//!   replaces the entry of its period (new `personalInfoId` and `createdAt`);
+//!   `employeeType` and, when absent, the employee number carry over from the
+//!   entry in force (the read schema does not allow a null employee number).
+//! - Create answers `201 {"employeeId"}`; a missing employee number is assigned
+//!   (highest in the company + 1). `personalInfoId`/`createdAt` in a write body are 400s.
+//! - Error bodies follow `components.responses`; a missing or unknown
+//!   subscription key is 403 40304, a wrong method 404 40401, a non-JSON write
+//!   body 400 (the description lists no 405 or 415).
+//! - Page links keep the request's other query parameters (filters).
+//! - Every request to a described operation is checked against the
+//!   description by the contract validator (`openapi`; violations answer 400
+//!   40033 naming the parameter or JSON pointer), and so is every answer:
+//!   an answer that breaks it is still sent, but recorded (see
+//!   [`Sandbox::contract_violations`]) and logged with `tracing::error!`.
+//!   The description lists no 429 for `GET /api/debtors/{debtorId}/companies`,
+//!   so throttling that call is recorded too.
+//! - Reads never send null where the description forbids it: an unknown birth
+//!   country or nationality is `{}`, no ascription is `{"ascription": null}`,
+//!   no marital status is `notSpecified`. `maritalStatus` sits at `partnerInfo`
+//!   level as the `EmployeePartnerInfo` schema says (the description's example
+//!   nests it under `ascription`).
 //! - A stalled API call is processed, only its answer is late (the client
 //!   cannot tell whether its write happened). A dropped call is not processed.
 //!   A stalled token call waits before processing, so a client that gave up
@@ -42,35 +68,45 @@
 //! # Ok(()) }
 //! ```
 
+mod api;
 mod auth;
+mod checks;
+mod clock;
 mod conn;
+mod countries;
 mod faults;
 mod model;
+pub(crate) mod openapi;
+mod paging;
+mod person;
 mod routes;
 mod state;
 mod stats;
 mod validation;
+mod write;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::response::Response;
-use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use auth::{
-    ALL_SCOPES, SCOPE_COMPANY_READ, SCOPE_EMPLOYEE_INFO, SCOPE_EMPLOYEE_READ, SCOPE_OFFLINE_ACCESS,
+    ALL_SCOPES, SCOPE_COMPANY_INFO, SCOPE_COMPANY_READ, SCOPE_DEBTOR_READ, SCOPE_EMPLOYEE_INFO,
+    SCOPE_EMPLOYEE_READ, SCOPE_OFFLINE_ACCESS,
 };
+pub use clock::DateStyle;
 pub use faults::{Fault, FaultOptions};
 pub use stats::CallStats;
 
 use auth::AuthState;
 use conn::{ConnHandle, KillableListener};
 use faults::FaultControl;
-use routes::Counter;
+use routes::errors::SentJson;
+use routes::{Counter, Served};
 use state::Store;
 
 /// Subscription key of [`seed_default`].
@@ -90,14 +126,18 @@ pub struct SandboxOptions {
     /// Added to every API response (not the token endpoint).
     pub latency: Duration,
     /// Requests per second across all API calls (token bucket, burst = the rate);
-    /// excess calls get 429 with an integer `Retry-After` >= 1. `None`: unlimited.
+    /// excess calls get 429 42908 with an integer `Retry-After` >= 1. `None`: unlimited.
     pub rate_limit_per_sec: Option<u32>,
-    /// Page size when a list call does not ask for one.
+    /// Page size when a list call does not ask for one (the description's default is 20).
     pub default_page_size: u32,
-    /// Larger `pageSize` values are capped to this, like a real server.
+    /// Most rows served per page, at most 100. A `pageSize` above 100 is a 400
+    /// (the parameter's `maximum`); one up to 100 but above this is served with
+    /// this many rows (the answer's `pageSize` says so), to rehearse a stingier server.
     pub max_page_size: u32,
     /// Lifetime of issued access tokens.
     pub access_token_ttl: Duration,
+    /// How `birthDate`/`deceasedOn` are written in reads.
+    pub date_style: DateStyle,
     /// Random faults.
     pub faults: FaultOptions,
 }
@@ -107,9 +147,10 @@ impl Default for SandboxOptions {
         SandboxOptions {
             latency: Duration::ZERO,
             rate_limit_per_sec: None,
-            default_page_size: 100,
-            max_page_size: 100,
+            default_page_size: 20,
+            max_page_size: paging::MAX_PAGE_SIZE,
             access_token_ttl: Duration::from_secs(3600),
+            date_style: DateStyle::default(),
             faults: FaultOptions::default(),
         }
     }
@@ -121,9 +162,11 @@ pub(crate) struct Inner {
     auth: Mutex<AuthState>,
     faults: Mutex<FaultControl>,
     stats: Mutex<CallStats>,
+    violations: Mutex<Vec<String>>,
     pub(crate) default_page_size: u32,
     pub(crate) max_page_size: u32,
     pub(crate) access_token_ttl: Duration,
+    pub(crate) date_style: DateStyle,
 }
 
 /// A poisoned lock only means a handler panicked mid-update; the sandbox's
@@ -146,16 +189,42 @@ impl Inner {
         lock(&self.stats)
     }
 
-    /// Records the status of an API answer (and the extra counter) and passes it on.
-    pub(crate) fn finish(&self, resp: Response, counter: Counter) -> Response {
-        let mut stats = self.stats();
-        stats.on_status(resp.status().as_u16());
-        match counter {
-            Counter::None => {}
-            Counter::Throttled => stats.throttled += 1,
-            Counter::Fault => stats.faults += 1,
+    /// Records the status of an API answer (and the extra counter), checks it
+    /// against the description when it answers one of its operations, and passes it on.
+    pub(crate) fn finish(
+        &self,
+        resp: Response,
+        counter: Counter,
+        operation: Option<&Served>,
+    ) -> Response {
+        {
+            let mut stats = self.stats();
+            stats.on_status(resp.status().as_u16());
+            match counter {
+                Counter::None => {}
+                Counter::Throttled => stats.throttled += 1,
+                Counter::Fault => stats.faults += 1,
+            }
+        }
+        if let Some(Served {
+            method,
+            route,
+            path,
+        }) = operation
+        {
+            let body = resp.extensions().get::<SentJson>().map(|b| &b.0);
+            let status = resp.status().as_u16();
+            for (pointer, message) in checks::response_problems(method, path, status, body) {
+                self.record_violation(format!("{method} {route} {status} {pointer}: {message}"));
+            }
         }
         resp
+    }
+
+    /// Keeps a contract violation of the sandbox itself, loudly.
+    fn record_violation(&self, v: String) {
+        tracing::error!(violation = %v, "sandbox answer violates the Nmbrs OpenAPI description");
+        lock(&self.violations).push(v);
     }
 }
 
@@ -166,7 +235,7 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// A sandbox with no companies, clients or keys (see [`seed_default`]).
+    /// A sandbox with no debtors, companies, clients or keys (see [`seed_default`]).
     pub fn new(options: SandboxOptions) -> Sandbox {
         let mut faults = FaultControl::default();
         faults.latency = options.latency;
@@ -178,9 +247,11 @@ impl Sandbox {
                 auth: Mutex::new(AuthState::default()),
                 faults: Mutex::new(faults),
                 stats: Mutex::new(CallStats::default()),
-                default_page_size: options.default_page_size.max(1),
-                max_page_size: options.max_page_size.max(1),
+                violations: Mutex::new(Vec::new()),
+                default_page_size: options.default_page_size.clamp(1, paging::MAX_PAGE_SIZE),
+                max_page_size: options.max_page_size.clamp(1, paging::MAX_PAGE_SIZE),
                 access_token_ttl: options.access_token_ttl,
+                date_style: options.date_style,
             }),
         }
     }
@@ -209,152 +280,10 @@ impl Sandbox {
         })
     }
 
-    // ------------------------------------------------------------ seeding
-
-    /// Adds a company; returns its `companyId`.
-    pub fn add_company(&self, number: &str, name: &str) -> String {
-        self.inner.store().add_company(number, name)
-    }
-
-    /// The `companyId` of the company with this `number`, if any.
-    pub fn company_id(&self, number: &str) -> Option<String> {
-        self.inner
-            .store()
-            .companies()
-            .into_iter()
-            .find(|c| c.number == number)
-            .map(|c| c.company_id)
-    }
-
-    /// Registers an OAuth client with its scopes; returns its first refresh token.
-    pub fn add_client(&self, client_id: &str, client_secret: &str, scopes: &[&str]) -> String {
-        self.inner
-            .auth()
-            .add_client(client_id, client_secret, scopes)
-    }
-
-    /// Accepts `key` as an `X-Subscription-Key`.
-    pub fn add_subscription_key(&self, key: &str) {
-        self.inner.auth().add_subscription_key(key);
-    }
-
-    /// Inserts an employee directly (no HTTP, not counted, not validated: a
-    /// test may plant data Nmbrs accepted through its UI). `personal_info` has
-    /// the shape of a PUT body (basicInfo, birthInfo, contactInfo, partnerInfo,
-    /// period); missing fields become null, a missing employee number is
-    /// assigned. Returns the `employeeId`.
-    ///
-    /// # Panics
-    /// If `company_id` is unknown: that is a bug in the test or seed code.
-    pub fn seed_employee(&self, company_id: &str, personal_info: Value) -> String {
-        let sections = validation::normalise_lenient(&personal_info);
-        match self.inner.store().create_employee(company_id, sections) {
-            Ok(id) => id,
-            Err(e) => panic!("seed_employee: {e}"),
-        }
-    }
-
-    // ------------------------------------------------------------ inspecting / editing
-
-    /// The employee as `GET /employees/{id}` returns its item:
-    /// `{"employeeId", "personalInfo": {...}}`.
-    pub fn employee(&self, employee_id: &str) -> Option<Value> {
-        self.inner
-            .store()
-            .employee(employee_id)
-            .ok()
-            .map(|e| e.to_json())
-    }
-
-    /// All employees of a company, in creation order (empty for an unknown company).
-    pub fn employees(&self, company_id: &str) -> Vec<Value> {
-        self.inner
-            .store()
-            .company_employees(company_id)
-            .map(|v| v.into_iter().map(|e| e.to_json()).collect())
-            .unwrap_or_default()
-    }
-
-    /// Number of employees over all companies.
-    pub fn employee_count(&self) -> usize {
-        self.inner.store().employee_count()
-    }
-
-    /// Sets one field, path like `"basicInfo.lastName"`, as a person editing
-    /// in the Nmbrs UI would (no validation, same `personalInfoId`).
-    /// Returns false for an unknown employee or an empty path segment.
-    pub fn edit_personal_info(&self, employee_id: &str, path: &str, value: Value) -> bool {
-        self.inner.store().edit_field(employee_id, path, value)
-    }
-
-    /// Every access token the token endpoint has issued, oldest first, expired ones included.
-    /// For leak tests: none of them may show up in logs or databases.
-    pub fn issued_access_tokens(&self) -> Vec<String> {
-        self.inner.auth().issued_access_tokens()
-    }
-
-    /// Every refresh token issued (by [`Sandbox::add_client`], by each rotation and for each
-    /// redeemed authorization code), oldest first. For leak tests: only the newest may be stored,
-    /// in the state database's `oauth_state`.
-    pub fn issued_refresh_tokens(&self) -> Vec<String> {
-        self.inner.auth().issued_refresh_tokens()
-    }
-
-    /// Every authorization code `/connect/authorize` issued, oldest first. For leak tests.
-    pub fn issued_authorization_codes(&self) -> Vec<String> {
-        self.inner.auth().issued_codes()
-    }
-
-    /// Every `code_verifier` presented at the token endpoint, oldest first. For leak tests.
-    pub fn received_code_verifiers(&self) -> Vec<String> {
-        self.inner.auth().received_verifiers()
-    }
-
-    // ------------------------------------------------------------ knobs
-
-    /// Latency added to every API response from now on.
-    pub fn set_latency(&self, d: Duration) {
-        self.inner.faults().latency = d;
-    }
-
-    /// Replaces the rate limit (a new, full bucket); `None` removes it.
-    pub fn set_rate_limit(&self, per_sec: Option<u32>) {
-        self.inner.faults().set_rate_limit(per_sec);
-    }
-
-    /// Replaces the random fault rates.
-    pub fn set_faults(&self, f: FaultOptions) {
-        self.inner.faults().random = f;
-    }
-
-    /// The next `count` API calls get `fault` before rate limiting, random
-    /// faults, authorization or business logic. Injections queue up in order.
-    pub fn inject(&self, fault: Fault, count: usize) {
-        self.inner.faults().inject(fault, count);
-    }
-
-    /// Like [`Sandbox::inject`], for the token endpoint (which otherwise has no
-    /// latency, rate limit or random faults: it is a separate service).
-    pub fn inject_token_fault(&self, fault: Fault, count: usize) {
-        self.inner.faults().inject_token(fault, count);
-    }
-
-    /// Tokens issued from now on lack `scope`; tokens already issued keep it
-    /// until they expire, as with a real identity service.
-    pub fn revoke_scope(&self, client_id: &str, scope: &str) {
-        self.inner.auth().revoke_scope(client_id, scope);
-    }
-
-    // ------------------------------------------------------------ counting
-
-    /// A snapshot of the call counters.
-    pub fn stats(&self) -> CallStats {
-        self.inner.stats().clone()
-    }
-
-    /// Sets all counters to zero.
-    pub fn reset_stats(&self) {
-        *self.inner.stats() = CallStats::default();
+    /// Every answer so far that broke the description (`"METHOD /route STATUS
+    /// /pointer: message"`), oldest first. Tests assert it stays empty.
+    pub fn contract_violations(&self) -> Vec<String> {
+        lock(&self.inner.violations).clone()
     }
 }
 
@@ -409,8 +338,8 @@ impl RunningSandbox {
 }
 
 /// Seed used by `nmbrs-sync sandbox` standalone and by the demo: companies "1"
-/// ("Company 1") and "2" ("Company 2"), client `sandbox-client` /
-/// `sandbox-secret` with all three scopes, subscription key
+/// ("Company 1") and "2" ("Company 2") of one debtor, client `sandbox-client` /
+/// `sandbox-secret` with [`ALL_SCOPES`], subscription key
 /// `sandbox-subscription-key`. Returns the initial refresh token.
 pub fn seed_default(sandbox: &Sandbox) -> String {
     sandbox.add_company("1", "Company 1");

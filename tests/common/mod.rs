@@ -182,7 +182,7 @@ impl TestApp {
         self.sandbox.seed_employee(
             company_id,
             json!({
-                "basicInfo": {"employeeNumber": number, "firstName": first, "lastName": last, "employeeType": "employee", "initials": "X."},
+                "basicInfo": {"employeeNumber": number, "firstName": first, "lastName": last, "employeeType": "payroll", "initials": "X."},
                 "birthInfo": {"birthDate": birth},
                 "contactInfo": {},
                 "period": {"year": 2024, "period": 1}
