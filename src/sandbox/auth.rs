@@ -937,7 +937,7 @@ mod tests {
             (vec![("code_challenge_method", None)], "invalid_request"),
             (vec![("code_challenge", None)], "invalid_request"),
             (vec![("code_challenge", Some("short"))], "invalid_request"),
-            (vec![("scope", Some("debtor.info.read"))], "invalid_scope"),
+            (vec![("scope", Some("employee.payment"))], "invalid_scope"),
         ] {
             match a.authorization_request(&with(&changes)) {
                 Err(AuthorizeRejection::Redirect(location)) => {

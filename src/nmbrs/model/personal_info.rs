@@ -167,34 +167,76 @@ fn read_paths(f: Field) -> &'static [&'static [&'static str]] {
     }
 }
 
-/// Walks `path`; a `null` on the way is an empty value, a missing key is `Err(())`.
-fn lookup<'v>(entry: &'v Value, path: &[&str]) -> Result<&'v Value, ()> {
-    let mut cur = entry;
-    for key in path {
-        match cur {
-            Value::Null => return Ok(&Value::Null),
-            Value::Object(m) => cur = m.get(*key).ok_or(())?,
-            _ => return Err(()),
-        }
-    }
-    Ok(cur)
+/// Leaves the read schemas declare without `nullable` (`EmployeeBasic.employeeNumber`,
+/// `Country.codeISO`, `Nationality.codeISO`, `EmployeePartnerInfo.maritalStatus`,
+/// `EmployeePartnerAscription.code`): Nmbrs can say "none" for them only by leaving them out, so
+/// their absence from a present parent object is an empty value. Any other missing key, and every
+/// missing object on the way, is unknown — an error, never an empty value.
+const ABSENT_MEANS_EMPTY: [&str; 6] = [
+    "basicInfo.employeeNumber",
+    "birthInfo.birthCountry.codeISO",
+    "birthInfo.nationality.codeISO",
+    "partnerInfo.maritalStatus",
+    "partnerInfo.ascription.maritalStatus",
+    "partnerInfo.ascription.code",
+];
+
+/// What a walk along a path found.
+enum Found<'v> {
+    Value(&'v Value),
+    /// The last key is absent from its (present) parent object.
+    NoLeaf,
+    /// An object on the way is absent, or not an object.
+    NoParent,
 }
 
-fn text_at(entry: &Value, paths: &[&[&str]]) -> Result<Option<String>, ReadError> {
-    for path in paths {
-        let dotted = path.join(".");
-        match lookup(entry, path) {
-            Err(()) => continue,
-            Ok(Value::Null) => return Ok(None),
-            Ok(Value::String(s)) => return Ok(Some(s.clone())),
-            Ok(Value::Number(n)) => return Ok(Some(n.to_string())),
-            Ok(Value::Bool(b)) => return Ok(Some(b.to_string())),
-            Ok(_) => return Err(ReadError::bad(&dotted, "is not a text or number")),
+/// Walks `path`; a `null` on the way is an empty value.
+fn lookup<'v>(entry: &'v Value, path: &[&str]) -> Found<'v> {
+    let mut cur = entry;
+    for (i, key) in path.iter().enumerate() {
+        match cur {
+            Value::Null => return Found::Value(&Value::Null),
+            Value::Object(m) => match m.get(*key) {
+                Some(v) => cur = v,
+                None if i + 1 == path.len() => return Found::NoLeaf,
+                None => return Found::NoParent,
+            },
+            _ => return Found::NoParent,
         }
+    }
+    Found::Value(cur)
+}
+
+/// The value at the first of `paths` that holds one; absent leaves that may be absent
+/// ([`ABSENT_MEANS_EMPTY`]) are empty when no path holds a value.
+fn value_at<'v>(entry: &'v Value, paths: &[&[&str]]) -> Result<&'v Value, ReadError> {
+    let mut absent_is_empty = false;
+    for path in paths {
+        match lookup(entry, path) {
+            Found::Value(v) => return Ok(v),
+            Found::NoLeaf if ABSENT_MEANS_EMPTY.contains(&path.join(".").as_str()) => {
+                absent_is_empty = true
+            }
+            Found::NoLeaf | Found::NoParent => {}
+        }
+    }
+    if absent_is_empty {
+        return Ok(&Value::Null);
     }
     Err(ReadError::missing(
         &paths.first().map(|p| p.join(".")).unwrap_or_default(),
     ))
+}
+
+fn text_at(entry: &Value, paths: &[&[&str]]) -> Result<Option<String>, ReadError> {
+    let dotted = || paths.first().map(|p| p.join(".")).unwrap_or_default();
+    match value_at(entry, paths)? {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Bool(b) => Ok(Some(b.to_string())),
+        _ => Err(ReadError::bad(&dotted(), "is not a text or number")),
+    }
 }
 
 fn field_text(entry: &Value, f: Field) -> Result<Option<String>, ReadError> {
@@ -295,10 +337,9 @@ fn s(entry: &Value, path: &[&str]) -> Result<Option<String>, ReadError> {
 }
 
 fn int(entry: &Value, path: &[&str]) -> Result<Option<i64>, ReadError> {
-    match lookup(entry, path) {
-        Err(()) => Err(ReadError::missing(&path.join("."))),
-        Ok(Value::Null) => Ok(None),
-        Ok(v) => v
+    match value_at(entry, &[path])? {
+        Value::Null => Ok(None),
+        v => v
             .as_i64()
             .map(Some)
             .ok_or_else(|| ReadError::bad(&path.join("."), "is not an integer")),
@@ -643,6 +684,21 @@ mod tests {
             .remove("birthCountry");
         let err = read_values(&e, &Field::ALL).expect_err("missing");
         assert_eq!(err.path, "birthInfo.birthCountry.codeISO");
+        // A country object without a code: the schema forbids a null code, so this is "none".
+        let mut none = entry("Doe", 2026, 1, "t");
+        none["birthInfo"]["birthCountry"] = json!({});
+        let v = read_values(&none, &[Field::BirthCountryCodeIso]).expect("empty");
+        assert_eq!(v.get(Field::BirthCountryCodeIso), None);
+        // A nullable leaf must be there.
+        let mut gone = entry("Doe", 2026, 1, "t");
+        gone["contactInfo"]
+            .as_object_mut()
+            .expect("o")
+            .remove("privateEmail");
+        assert_eq!(
+            read_values(&gone, &[Field::PrivateEmail]).expect_err("unknown").path,
+            "contactInfo.privateEmail"
+        );
         // A flat write-shape key where the read shape nests it is not the value.
         e["birthInfo"]["birthCountryCodeISO"] = json!("NL");
         assert!(read_values(&e, &[Field::BirthCountryCodeIso]).is_err());
