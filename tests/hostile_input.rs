@@ -495,6 +495,7 @@ async fn insert_corpus(app: &TestApp, cases: Vec<Case>) -> Vec<Inserted> {
         values.insert("first_name", t("Test"));
         values.insert("last_name", t(format!("Corpus{i}")));
         values.insert("birth_date", t("1985-06-15"));
+        values.insert("employee_type", t("payroll"));
         for (k, v) in &case.set {
             values.insert(k, v.clone());
         }

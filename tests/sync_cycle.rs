@@ -57,7 +57,7 @@ async fn update_changes_only_mapped_fields_and_preserves_the_rest() {
         json!({
             "basicInfo": {"employeeNumber": 98072, "firstName": "Lisa", "lastName": "Hanison", "employeeType": "applicant", "initials": "E."},
             "birthInfo": {"birthDate": "1990-02-01", "gender": "female"},
-            "contactInfo": {"privateEmail": "lisa@example.com", "faxNumber": "+31 20 000"},
+            "contactInfo": {"privateEmail": "lisa@example.com", "businessPhone": "+31 20 000"},
             "partnerInfo": {"partnerName": null, "maritalStatus": null},
             "period": {"year": 2024, "period": 1}
         }),
@@ -86,9 +86,11 @@ async fn update_changes_only_mapped_fields_and_preserves_the_rest() {
         Some(&1)
     );
     assert_eq!(
-        stats.by_route.get("GET /employees/{employeeId}"),
-        Some(&1),
-        "GET right before the PUT"
+        stats
+            .by_route
+            .get("GET /companies/{companyId}/employees/personalinfo"),
+        Some(&3),
+        "the two company listings, and the employee's history read right before the PUT"
     );
 
     let e = app.sandbox.employee(&id).expect("employee");
@@ -100,7 +102,7 @@ async fn update_changes_only_mapped_fields_and_preserves_the_rest() {
         "unmapped field kept"
     );
     assert_eq!(
-        pi_field(&e, "contactInfo", "faxNumber"),
+        pi_field(&e, "contactInfo", "businessPhone"),
         "+31 20 000",
         "unmapped field kept"
     );
@@ -331,7 +333,10 @@ async fn rejected_record_fails_clearly_and_the_rest_syncs() {
     assert_eq!(hris_id.as_deref(), Some("h-bad"));
     assert_eq!(status, Some(400));
     let message = message.unwrap_or_default();
-    assert!(message.contains("contactInfo.privateEmail"), "{message}");
+    assert!(
+        message.contains("contactInfo/privateEmail"),
+        "names the invalid-params: {message}"
+    );
     assert_eq!(
         app.sandbox.stats().rejected_writes,
         1,
@@ -538,7 +543,7 @@ async fn audit_command_filters_and_verifies_the_chain() {
     assert_eq!(rows.len(), 2);
     assert!(
         rows.iter()
-            .all(|r| r["action"] == "create" && r["http_status"] == 200)
+            .all(|r| r["action"] == "create" && r["http_status"] == 201)
     );
     let (_, stdout, _) = app.run(&["audit", "--hris-id", "h-1"], &[]).await;
     assert!(

@@ -127,6 +127,16 @@ pub fn merge_record(
         };
         let outcome = merge_field(rules.owners[f.index()], rules.conflict_policy, b, h, n);
         let create_only = f.lifecycle() == Lifecycle::CreateOnly;
+        // The HRIS side of a create-only field can never be applied: when both sides moved from a
+        // known base, Nmbrs's value is the one both can hold.
+        let outcome = match outcome {
+            FieldOutcome::Conflict(Resolution::HrisWon)
+                if create_only && b.is_some() && n.is_some() =>
+            {
+                FieldOutcome::Conflict(Resolution::NmbrsWon)
+            }
+            o => o,
+        };
         if create_only
             && matches!(
                 outcome,

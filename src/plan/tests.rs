@@ -789,3 +789,25 @@ fn the_hire_date_is_sent_with_the_create_but_never_merged() {
         other => panic!("expected a create, got {other:?}"),
     }
 }
+
+#[test]
+fn a_held_employee_type_yields_to_a_later_change_in_nmbrs() {
+    let mut c = Case::new();
+    let base = lisa(); // applicant
+    let mut hris = lisa();
+    hris.set(Field::EmployeeType, Some("payroll"));
+    let mut nmbrs = lisa();
+    nmbrs.set(Field::EmployeeType, Some("formerPayroll"));
+    c.hris.push(linked_row("h1", "e1", hris));
+    let mut l = link("h1", "e1", &base);
+    l.held.insert("employee_type".into(), "payroll".into());
+    c.links.push(l);
+    c.nmbrs.push(emp("e1", nmbrs));
+    let d = c.plan();
+    let u = update(&d[0]);
+    assert!(u.to_nmbrs.is_empty() && u.not_updatable.is_empty());
+    assert_eq!(u.to_hris.len(), 1, "{u:?}");
+    assert_eq!(u.to_hris[0].after.as_deref(), Some("formerPayroll"));
+    assert_eq!(u.conflicts[0].resolution, NmbrsWon);
+    assert!(u.held_after.is_empty());
+}

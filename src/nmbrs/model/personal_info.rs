@@ -696,7 +696,9 @@ mod tests {
             .expect("o")
             .remove("privateEmail");
         assert_eq!(
-            read_values(&gone, &[Field::PrivateEmail]).expect_err("unknown").path,
+            read_values(&gone, &[Field::PrivateEmail])
+                .expect_err("unknown")
+                .path,
             "contactInfo.privateEmail"
         );
         // A flat write-shape key where the read shape nests it is not the value.
