@@ -206,12 +206,12 @@ async fn bad_schedule_is_exit_2_naming_the_key() {
 }
 
 /// `name{labels} value` lines → value of the first line starting with `prefix`.
+/// The sum of every sample of a metric (all label sets), if it has any.
 fn metric(text: &str, prefix: &str) -> Option<f64> {
     text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
+        .filter(|l| !l.starts_with('#') && l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .fold(None, |sum, v| Some(sum.unwrap_or(0.0) + v))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
