@@ -137,8 +137,12 @@ impl TokenEndpoint {
             attempt += 1;
             let request = self.http.post(&self.url);
             let request = if basic {
+                // RFC 6749 §2.3.1: id and secret are form-urlencoded before base64.
                 request
-                    .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
+                    .basic_auth(
+                        form_encode(&self.client_id),
+                        Some(form_encode(self.client_secret.expose_secret())),
+                    )
                     .form(grant)
             } else {
                 request.form(&with_credentials)
@@ -485,6 +489,11 @@ pub(crate) fn without_url(e: &reqwest::Error) -> String {
     } else {
         format!("{kind}: {detail}")
     }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value (HTTP Basic client authentication).
+fn form_encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[cfg(test)]

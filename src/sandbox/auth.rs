@@ -612,7 +612,14 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     }
     let decoded = String::from_utf8(base64_decode(encoded.trim())?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
-    Some((id.to_string(), secret.to_string()))
+    // RFC 6749 §2.3.1: both were form-urlencoded before base64.
+    let form_decode = |s: &str| -> String {
+        form_urlencoded::parse(s.as_bytes())
+            .next()
+            .map(|(k, _)| k.into_owned())
+            .unwrap_or_default()
+    };
+    Some((form_decode(id), form_decode(secret)))
 }
 
 /// Standard base64 with optional padding (small enough not to need a crate).
@@ -661,6 +668,20 @@ mod tests {
         );
         assert_eq!(base64_decode("YQ==").as_deref(), Some(&b"a"[..]));
         assert_eq!(base64_decode("*"), None);
+    }
+
+    #[test]
+    fn basic_credentials_are_form_urlencoded_before_base64() {
+        let mut a = AuthState::default();
+        let rt = a.add_client("a b:c", "p&ss=1", &ALL_SCOPES);
+        let mut basic = HeaderMap::new();
+        // base64("a+b%3Ac:p%26ss%3D1"), as RFC 6749 §2.3.1 has a client send it.
+        basic.insert(
+            header::AUTHORIZATION,
+            "Basic YStiJTNBYzpwJTI2c3MlM0Qx".parse().expect("header"),
+        );
+        let f = form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]);
+        assert!(a.token(&basic, &f, Duration::from_secs(60)).is_ok());
     }
 
     #[test]
