@@ -24,16 +24,16 @@
 mod naive;
 
 use naive::Naive;
+use nmbrs_sandbox::{
+    ALL_SCOPES, CallStats, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY,
+    RunningSandbox, Sandbox, SandboxOptions,
+};
 use nmbrs_sync::fields::{Field, FieldValues};
 use nmbrs_sync::hris::DEFAULT_TABLE_DDL;
 use nmbrs_sync::plan::ConflictPolicy;
 use nmbrs_sync::plan::{CompanyInput, NmbrsEmployee, Rules, plan_company};
 use nmbrs_sync::record::{Base, Link, LinkStatus};
 use nmbrs_sync::record::{HrisRecord, HrisRow};
-use nmbrs_sync::sandbox::{
-    ALL_SCOPES, CallStats, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY,
-    RunningSandbox, Sandbox, SandboxOptions,
-};
 use serde_json::json;
 use sqlx::SqlitePool;
 use std::path::{Path, PathBuf};

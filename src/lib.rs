@@ -17,6 +17,5 @@ pub mod nmbrs;
 pub mod plan;
 pub mod record;
 pub mod report;
-pub mod sandbox;
 pub mod state;
 pub mod sync;

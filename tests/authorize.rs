@@ -6,7 +6,7 @@
 mod common;
 
 use common::{TestApp, person};
-use nmbrs_sync::sandbox::ALL_SCOPES;
+use nmbrs_sandbox::ALL_SCOPES;
 use secrecy::SecretString;
 use std::process::Stdio;
 use std::time::Duration;

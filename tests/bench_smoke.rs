@@ -8,8 +8,8 @@ mod common;
 mod naive;
 
 use common::{TestApp, person};
+use nmbrs_sandbox::{ALL_SCOPES, CallStats, DEFAULT_SUBSCRIPTION_KEY};
 use nmbrs_sync::fields::{Field, FieldValues};
-use nmbrs_sync::sandbox::{ALL_SCOPES, CallStats, DEFAULT_SUBSCRIPTION_KEY};
 use nmbrs_sync::sync::RunStatus;
 use serde_json::json;
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{TestApp, person};
-use nmbrs_sync::sandbox::SandboxOptions;
+use nmbrs_sandbox::SandboxOptions;
 use serde_json::json;
 use std::collections::HashMap;
 use std::process::Stdio;

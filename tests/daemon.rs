@@ -4,7 +4,7 @@
 mod common;
 
 use common::{TestApp, person};
-use nmbrs_sync::sandbox::SandboxOptions;
+use nmbrs_sandbox::SandboxOptions;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
@@ -302,7 +302,7 @@ async fn doctor_names_a_missing_scope_and_passes_when_all_is_well() {
     );
 
     app.sandbox
-        .revoke_scope(nmbrs_sync::sandbox::DEFAULT_CLIENT_ID, "employee.info");
+        .revoke_scope(nmbrs_sandbox::DEFAULT_CLIENT_ID, "employee.info");
     let (code, stdout, _) = app.run(&["doctor"], &[]).await;
     assert_eq!(code, 1, "{stdout}");
     let line = stdout

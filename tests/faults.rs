@@ -5,7 +5,7 @@
 mod common;
 
 use common::{TestApp, check_invariants, person};
-use nmbrs_sync::sandbox::{Fault, FaultOptions, SandboxOptions};
+use nmbrs_sandbox::{Fault, FaultOptions, SandboxOptions};
 use nmbrs_sync::sync::RunStatus;
 use serde_json::json;
 use std::time::Duration;

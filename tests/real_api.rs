@@ -6,9 +6,9 @@
 mod common;
 
 use common::{TestApp, person};
+use nmbrs_sandbox::{DateStyle, Fault, SandboxOptions};
 use nmbrs_sync::fields::Field;
 use nmbrs_sync::nmbrs::model::read_values;
-use nmbrs_sync::sandbox::{DateStyle, Fault, SandboxOptions};
 use nmbrs_sync::sync::RunStatus;
 use serde_json::{Value, json};
 

@@ -10,8 +10,8 @@
 mod common;
 
 use common::{TestApp, person};
+use nmbrs_sandbox::{ALL_SCOPES, Fault};
 use nmbrs_sync::config::Settings;
-use nmbrs_sync::sandbox::{ALL_SCOPES, Fault};
 use secrecy::SecretString;
 use serde_json::json;
 use sqlx::SqlitePool;

@@ -3,8 +3,8 @@
 mod common;
 
 use common::{TestApp, person, pi_field};
+use nmbrs_sandbox::{Fault, SandboxOptions};
 use nmbrs_sync::plan::ConflictPolicy;
-use nmbrs_sync::sandbox::{Fault, SandboxOptions};
 use nmbrs_sync::sync::RunStatus;
 use serde_json::json;
 use std::time::Duration;

@@ -7,12 +7,12 @@
 
 use crate::config::Settings;
 use crate::hris::DEFAULT_TABLE_DDL;
-use crate::sandbox::{
+use crate::state::audit::{AuditFilter, query};
+use crate::sync::{CycleReport, Syncer};
+use nmbrs_sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY, Sandbox, SandboxOptions,
     seed_default,
 };
-use crate::state::audit::{AuditFilter, query};
-use crate::sync::{CycleReport, Syncer};
 use secrecy::SecretString;
 use serde_json::json;
 use std::path::{Path, PathBuf};

@@ -6,10 +6,10 @@ pub mod demo;
 
 use crate::config::{LogFormat, Settings};
 use crate::record::LinkStatus;
-use crate::sandbox::{FaultOptions, Sandbox, SandboxOptions, seed_default};
 use crate::state::audit::{AuditFilter, ChainCheck, query, verify_chain};
 use crate::state::{AuditEntry, StateDb};
 use crate::sync::Syncer;
+use nmbrs_sandbox::{FaultOptions, Sandbox, SandboxOptions, seed_default};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -216,15 +216,15 @@ pub async fn sandbox(
     );
     println!(
         "  export NMBRS_SYNC__NMBRS__CLIENT_ID={}",
-        crate::sandbox::DEFAULT_CLIENT_ID
+        nmbrs_sandbox::DEFAULT_CLIENT_ID
     );
     println!(
         "  export NMBRS_SYNC__NMBRS__CLIENT_SECRET={}",
-        crate::sandbox::DEFAULT_CLIENT_SECRET
+        nmbrs_sandbox::DEFAULT_CLIENT_SECRET
     );
     println!(
         "  export NMBRS_SYNC__NMBRS__SUBSCRIPTION_KEY={}",
-        crate::sandbox::DEFAULT_SUBSCRIPTION_KEY
+        nmbrs_sandbox::DEFAULT_SUBSCRIPTION_KEY
     );
     println!("  export NMBRS_SYNC__NMBRS__REFRESH_TOKEN={refresh_token}");
     println!(

@@ -2,12 +2,12 @@
 //! loopback port, a real HRIS SQLite file and a real state database in a temp dir.
 #![allow(dead_code)]
 
+use nmbrs_sandbox::{RunningSandbox, Sandbox, SandboxOptions, seed_default};
 use nmbrs_sync::commands::demo::sandbox_settings;
 use nmbrs_sync::config::Settings;
 use nmbrs_sync::fields::{Field, FieldValues};
 use nmbrs_sync::hris::DEFAULT_TABLE_DDL;
 use nmbrs_sync::nmbrs::model::read_values;
-use nmbrs_sync::sandbox::{RunningSandbox, Sandbox, SandboxOptions, seed_default};
 use nmbrs_sync::state::audit::{ChainCheck, verify_chain};
 use nmbrs_sync::sync::{CycleReport, Syncer};
 use serde_json::{Value, json};

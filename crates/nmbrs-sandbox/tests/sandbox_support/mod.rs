@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{Datelike, Utc};
-use nmbrs_sync::sandbox::{
+use nmbrs_sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY, RunningSandbox, Sandbox,
     SandboxOptions, seed_default,
 };

@@ -7,7 +7,7 @@ mod sandbox_support;
 
 use std::time::{Duration, Instant};
 
-use nmbrs_sync::sandbox::{
+use nmbrs_sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DateStyle, Fault, FaultOptions, Sandbox,
     SandboxOptions,
 };
@@ -147,7 +147,7 @@ async fn key_and_token_failures_are_403_40304_and_401_40101_40102() {
         "Invalid_Subscription",
     );
 
-    let key = nmbrs_sync::sandbox::DEFAULT_SUBSCRIPTION_KEY;
+    let key = nmbrs_sandbox::DEFAULT_SUBSCRIPTION_KEY;
     let (status, body) = send(env.http.get(&url).header("X-Subscription-Key", key)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_error(&body, 401, 40101, "authenticationError", "Missing_Token");

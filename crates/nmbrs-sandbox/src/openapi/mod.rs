@@ -48,7 +48,7 @@ use serde_json::Value;
 use schema::{Checker, Mode, Sink, resolve};
 
 /// The vendored description (see `docs/` for its provenance).
-const SOURCE: &str = include_str!("../../../docs/nmbrs-openapi.yaml");
+const SOURCE: &str = include_str!("../../../../docs/nmbrs-openapi.yaml");
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "patch", "head", "options", "trace",

@@ -58,7 +58,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use nmbrs_sync::sandbox::{Sandbox, SandboxOptions, seed_default};
+//! use nmbrs_sandbox::{Sandbox, SandboxOptions, seed_default};
 //! let sandbox = Sandbox::new(SandboxOptions::default());
 //! let refresh_token = seed_default(&sandbox);
 //! let running = sandbox.start(0).await?;

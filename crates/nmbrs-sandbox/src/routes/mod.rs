@@ -326,7 +326,7 @@ mod tests {
     /// exactly those of the operation's `security` entry.
     #[test]
     fn served_operations_and_scopes_match_the_description() {
-        let doc: Value = yaml_serde::from_str(include_str!("../../../docs/nmbrs-openapi.yaml"))
+        let doc: Value = yaml_serde::from_str(include_str!("../../../../docs/nmbrs-openapi.yaml"))
             .expect("the vendored description parses");
         for (method, route) in OPERATIONS {
             let op = &doc["paths"][format!("/api{route}")][method.to_ascii_lowercase()];
