@@ -23,7 +23,7 @@
 mod common;
 
 use common::{TestApp, person};
-use nmbrs_sync::sandbox::{ALL_SCOPES, DEFAULT_SUBSCRIPTION_KEY};
+use nmbrs_sandbox::{ALL_SCOPES, DEFAULT_SUBSCRIPTION_KEY};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Stdio;
