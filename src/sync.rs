@@ -13,11 +13,12 @@ use crate::nmbrs::model::{CreateDefaults, PersonalInfoHistory, ReadError, in_for
 use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
 use crate::plan::{CompanyInput, Decision, NmbrsEmployee, Rules, plan_company};
 use crate::record::{FieldProblem, HrisRow, Rejection, printable};
+use crate::shutdown::CancellationToken;
 use crate::state::{AuditEntry, StateDb, StateError};
 use futures::StreamExt;
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
@@ -174,7 +175,8 @@ impl Syncer {
         })
     }
 
-    /// Runs one cycle. `stop` asks it to finish the records in flight and end as `interrupted`.
+    /// Runs one cycle. A cancelled `shutdown` makes it finish the records in flight and end as
+    /// `interrupted`; a fatal error ends only this cycle (it cancels a child token).
     ///
     /// Errors: only when the run could not even be recorded (state database); every other failure
     /// is in the report (status `failed` / `partial`).
@@ -182,8 +184,9 @@ impl Syncer {
         &self,
         trigger: &str,
         dry_run: bool,
-        stop: Arc<AtomicBool>,
+        shutdown: &CancellationToken,
     ) -> Result<CycleReport, CycleError> {
+        let stop = shutdown.child_token();
         let started = Instant::now();
         self.state.close_abandoned_runs().await?;
         let run_id = self.state.start_run(trigger, dry_run).await?;
@@ -241,7 +244,7 @@ impl Syncer {
         &self,
         run_id: i64,
         dry_run: bool,
-        stop: &AtomicBool,
+        stop: &CancellationToken,
     ) -> Result<(Counts, bool), (Counts, String)> {
         let mut counts = Counts::default();
         let companies = match self.client.companies(self.settings.debtor_id()).await {
@@ -313,7 +316,7 @@ impl Syncer {
         let mut next = todo.first().map(|c| fetch(c));
         for (i, company) in todo.iter().enumerate() {
             let Some(current) = next.take() else { break };
-            if stop.load(Ordering::SeqCst) {
+            if stop.is_cancelled() {
                 current.abort();
                 return Ok((counts, true));
             }
@@ -345,7 +348,7 @@ impl Syncer {
                 return Err((counts, e));
             }
         }
-        Ok((counts, stop.load(Ordering::SeqCst)))
+        Ok((counts, stop.is_cancelled()))
     }
 
     /// One company: plan on its listing and HRIS rows, then apply. `run` = (run id, dry run, today).
@@ -355,7 +358,7 @@ impl Syncer {
         company: &Company,
         listing: Result<crate::nmbrs::Response<Vec<PersonalInfoHistory>>, ApiError>,
         counts: &mut Counts,
-        stop: &AtomicBool,
+        stop: &CancellationToken,
     ) -> Result<(), String> {
         let (run_id, dry_run, today) = run;
         let links = self
@@ -458,13 +461,13 @@ impl Syncer {
         applier: &Applier,
         decisions: Vec<Decision>,
         counts: &mut Counts,
-        stop: &AtomicBool,
+        stop: &CancellationToken,
     ) -> Result<(), String> {
         let total = decisions.len();
         let mut done = 0usize;
         let mut last_progress = Instant::now();
         let mut results = futures::stream::iter(decisions)
-            .take_while(|_| std::future::ready(!stop.load(Ordering::SeqCst)))
+            .take_while(|_| std::future::ready(!stop.is_cancelled()))
             .map(|d| applier.apply(d))
             .buffer_unordered(self.settings.nmbrs.max_concurrency);
         let mut fatal = None;
@@ -472,7 +475,7 @@ impl Syncer {
             done += 1;
             counts.add(&r);
             if r.fatal.is_some() && fatal.is_none() {
-                stop.store(true, Ordering::SeqCst);
+                stop.cancel();
                 fatal = r.fatal;
             }
             if last_progress.elapsed() >= Duration::from_secs(5) {

@@ -74,7 +74,7 @@ async fn fault_storm_converges_to_the_clean_end_state_within_the_retry_budget() 
             );
         }
         let r = syncer
-            .run_cycle("test", false, Default::default())
+            .run_cycle("test", false, &Default::default())
             .await
             .expect("cycle runs");
         if r.status == RunStatus::Failed {

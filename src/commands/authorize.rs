@@ -10,13 +10,13 @@
 
 use super::{EXIT_UNUSABLE, load};
 use crate::config::{ConfigError, Settings};
-use crate::daemon::{DaemonError, StateLock};
 use crate::doctor::{SCOPES, has_scope, scopes_to_request};
 use crate::nmbrs::auth::TokenEndpoint;
 use crate::nmbrs::authorize::{
     AuthorizeError, OFFLINE_ACCESS, Pkce, authorize_url, exchange, parse_answer, random_state,
 };
 use crate::nmbrs::client::http_client;
+use crate::state::lock::{LockError, StateLock};
 use crate::state::{AUTHORIZED_CHAIN, StateDb, StateError};
 use secrecy::ExposeSecret;
 use std::path::Path;
@@ -33,7 +33,7 @@ enum Failure {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
-    Lock(#[from] DaemonError),
+    Lock(#[from] LockError),
     #[error(transparent)]
     State(#[from] StateError),
     #[error("the HTTP client could not be built: {0}")]

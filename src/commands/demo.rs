@@ -7,6 +7,7 @@
 
 use crate::config::Settings;
 use crate::hris::DEFAULT_TABLE_DDL;
+use crate::shutdown::CancellationToken;
 use crate::state::audit::{AuditFilter, query};
 use crate::sync::{CycleReport, Syncer};
 use nmbrs_sandbox::{
@@ -16,8 +17,6 @@ use nmbrs_sandbox::{
 use secrecy::SecretString;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 /// A person in the demo HRIS.
 struct DemoPerson {
@@ -79,7 +78,7 @@ const PEOPLE: [DemoPerson; 3] = [
 
 /// Runs the demo; returns the exit code.
 pub async fn run() -> u8 {
-    crate::commands::init_logging("warn", crate::config::LogFormat::Text);
+    crate::telemetry::init_logging("warn", crate::config::LogFormat::Text);
     match demo().await {
         Ok(()) => 0,
         Err(e) => {
@@ -185,7 +184,7 @@ async fn demo() -> anyhow::Result<()> {
             println!("\n== {title}");
             let before = sandbox.stats();
             let report = syncer
-                .run_cycle("demo", false, Arc::new(AtomicBool::new(false)))
+                .run_cycle("demo", false, &CancellationToken::new())
                 .await?;
             let after = sandbox.stats();
             print_run(&syncer, &report).await?;

@@ -11,32 +11,15 @@ use crate::state::{AuditEntry, StateDb};
 use crate::sync::Syncer;
 use nmbrs_sandbox::{FaultOptions, Sandbox, SandboxOptions, seed_default};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// Exit code: nothing could be done (bad config, credentials refused, database unreachable).
 pub const EXIT_UNUSABLE: u8 = 2;
 
-/// Installs the tracing subscriber: `log.level` (or `RUST_LOG`) and `log.format`, on stderr.
-pub fn init_logging(level: &str, format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
-}
-
 fn load(config: Option<&Path>) -> Result<Settings, u8> {
     match Settings::load(config) {
         Ok(s) => {
-            init_logging(&s.log.level, s.log.format);
+            crate::telemetry::init_logging(&s.log.level, s.log.format);
             Ok(s)
         }
         Err(e) => {
@@ -65,7 +48,7 @@ pub async fn sync_once(config: Option<&Path>, dry_run: bool) -> u8 {
         Err(code) => return code,
     };
     // One cycle at a time per state database, whether from a daemon or another `sync --once`.
-    let _lock = match crate::daemon::StateLock::acquire(&settings.state.database_url) {
+    let _lock = match crate::state::lock::StateLock::acquire(&settings.state.database_url) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("nmbrs-sync: {e}");
@@ -79,9 +62,8 @@ pub async fn sync_once(config: Option<&Path>, dry_run: bool) -> u8 {
             return EXIT_UNUSABLE;
         }
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    spawn_stop_on_signal(stop.clone());
-    match syncer.run_cycle("once", dry_run, stop).await {
+    let shutdown = crate::shutdown::on_signal();
+    match syncer.run_cycle("once", dry_run, &shutdown).await {
         Ok(report) => {
             println!("{}", report.summary());
             if let Some(e) = &report.error {
@@ -98,7 +80,7 @@ pub async fn sync_once(config: Option<&Path>, dry_run: bool) -> u8 {
 
 /// `run`: the daemon until SIGTERM/SIGINT; exit 0 after a clean stop, 2 if it cannot start.
 pub async fn run_daemon(config: Option<&Path>) -> u8 {
-    let shutdown = shutdown_signal();
+    let shutdown = crate::shutdown::on_signal();
     let settings = match load(config) {
         Ok(s) => s,
         Err(code) => return code,
@@ -130,47 +112,6 @@ pub async fn doctor(config: Option<&Path>, json: bool) -> u8 {
     if checks.iter().all(|c| c.ok) { 0 } else { 1 }
 }
 
-/// Sets `stop` on SIGINT or SIGTERM.
-pub fn spawn_stop_on_signal(stop: Arc<AtomicBool>) {
-    let signal = shutdown_signal();
-    tokio::spawn(async move {
-        signal.await;
-        tracing::warn!("shutdown requested: finishing the records in flight");
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    });
-}
-
-/// Resolves on the first SIGINT or SIGTERM. The handlers are installed when this is *called*, not
-/// when first polled, so a signal during start-up is caught instead of killing the process.
-pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let term = signal(SignalKind::terminate()).ok();
-        let int = signal(SignalKind::interrupt()).ok();
-        async move {
-            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
-                match s {
-                    Some(mut s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                _ = wait(term) => {}
-                _ = wait(int) => {}
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        async {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
 /// `sandbox`: serves the seeded sandbox until Ctrl-C / SIGTERM.
 pub async fn sandbox(
     port: u16,
@@ -180,8 +121,8 @@ pub async fn sandbox(
     drop_rate: f64,
     max_page_size: u32,
 ) -> u8 {
-    let shutdown = shutdown_signal();
-    init_logging("info", LogFormat::Text);
+    let shutdown = crate::shutdown::on_signal();
+    crate::telemetry::init_logging("info", LogFormat::Text);
     let options = SandboxOptions {
         latency: Duration::from_millis(latency_ms),
         rate_limit_per_sec: rate_limit,
@@ -238,7 +179,7 @@ pub async fn sandbox(
         running.authorize_url()
     );
     println!("  export NMBRS_SYNC__NMBRS__REDIRECT_URI=http://127.0.0.1/callback");
-    shutdown.await;
+    shutdown.cancelled().await;
     running.shutdown().await;
     0
 }

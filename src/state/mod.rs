@@ -8,16 +8,15 @@
 pub mod audit;
 pub mod links;
 
+pub mod lock;
+
 use secrecy::SecretString;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::SqlitePool;
 use sqlx::{Sqlite, Transaction};
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+
+// Moved to `crate::db`; re-exported until the integration tests import them from there.
+pub use crate::db::{format_time, open_sqlite, parse_time, utc_now};
 
 pub use audit::{AuditEntry, AuditRow, Direction, HttpCall};
 
@@ -52,9 +51,6 @@ pub enum StateError {
     Corrupt { what: String, message: String },
 }
 
-/// How long a writer waits for SQLite's lock before failing, seconds.
-const BUSY_TIMEOUT_SECS: u64 = 30;
-
 /// Handle to the state database (cheap to clone).
 #[derive(Clone, Debug)]
 pub struct StateDb {
@@ -63,40 +59,6 @@ pub struct StateDb {
     /// and tasks queue here instead of spinning on SQLite's busy handler.
     write_lock: Arc<tokio::sync::Mutex<()>>,
     url: String,
-}
-
-/// UTC now as RFC 3339 with milliseconds, the time format of every table.
-pub fn utc_now() -> String {
-    format_time(OffsetDateTime::now_utc())
-}
-
-/// Formats a UTC time as stored in the state database.
-pub fn format_time(t: OffsetDateTime) -> String {
-    let t = t
-        .replace_nanosecond(t.millisecond() as u32 * 1_000_000)
-        .unwrap_or(t);
-    t.format(&Rfc3339)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
-}
-
-/// Parses a time written by [`format_time`].
-pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).ok()
-}
-
-/// Opens a SQLite database with WAL, a busy timeout and `synchronous=NORMAL` (durable across a
-/// process crash, which is what the crash tests exercise).
-pub async fn open_sqlite(url: &str, max_connections: u32) -> Result<SqlitePool, sqlx::Error> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))
-        .foreign_keys(true);
-    SqlitePoolOptions::new()
-        .max_connections(max_connections)
-        .connect_with(options)
-        .await
 }
 
 impl StateDb {

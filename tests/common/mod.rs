@@ -14,8 +14,6 @@ use serde_json::{Value, json};
 use sqlx::SqlitePool;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 pub struct TestApp {
     pub sandbox: Sandbox,
@@ -160,7 +158,7 @@ impl TestApp {
     pub async fn cycle(&self) -> CycleReport {
         self.syncer()
             .await
-            .run_cycle("test", false, Arc::new(AtomicBool::new(false)))
+            .run_cycle("test", false, &Default::default())
             .await
             .expect("cycle runs")
     }
