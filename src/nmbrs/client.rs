@@ -730,6 +730,7 @@ fn required_scope(request_path: &str) -> &'static str {
 }
 
 /// A typed body as JSON for [`NmbrsClient::send`].
+#[allow(clippy::result_large_err)] // the error carries the HTTP facts for the audit log, like every call's
 fn encode<T: serde::Serialize>(body: &T, path: &str) -> Result<Value, ApiError> {
     serde_json::to_value(body).map_err(|e| ApiError {
         kind: ApiErrorKind::Decode(format!("request body could not be encoded: {e}")),
