@@ -6,13 +6,13 @@
 
 use crate::apply::{Applier, Counts};
 use crate::config::{ConfigError, PeriodSetting, Settings};
-use crate::fields::Field;
 use crate::hris::validate::today_utc;
 use crate::hris::{HrisDb, HrisError};
 use crate::nmbrs::model::{CreateDefaults, PersonalInfoHistory, ReadError, in_force, read_values};
 use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
-use crate::plan::{CompanyInput, Decision, NmbrsEmployee, Rules, plan_company};
-use crate::record::{FieldProblem, HrisRow, Rejection, printable};
+use crate::plan::{
+    CompanyInput, Decision, NmbrsEmployee, Rules, plan_company, plan_unknown_companies,
+};
 use crate::shutdown::CancellationToken;
 use crate::state::{AuditEntry, StateDb, StateError};
 use futures::StreamExt;
@@ -119,6 +119,35 @@ impl CycleReport {
     }
 }
 
+/// What every step of one run needs to know about it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RunContext {
+    pub(crate) run_id: i64,
+    pub(crate) dry_run: bool,
+    /// The payroll period written with creates and PUTs, and read as "in force".
+    pub(crate) period: Period,
+    /// The start of the run (UTC).
+    pub(crate) now: OffsetDateTime,
+}
+
+/// Why a cycle stopped before its end (the run is `failed`, exit 2). Inner seams carry this; the
+/// report turns it into text at the edge.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StopCycle {
+    /// Nmbrs refused the credentials, the scope, the subscription or the quota.
+    #[error(transparent)]
+    Nmbrs(#[from] ApiError),
+    #[error(transparent)]
+    Hris(#[from] HrisError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// A record's apply step ended the cycle (credentials refused mid-cycle, state database down).
+    #[error("{0}")]
+    Record(String),
+    #[error("the listing task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// Everything a cycle needs, built once from settings and reused by the daemon.
 #[derive(Clone, Debug)]
 pub struct Syncer {
@@ -190,14 +219,22 @@ impl Syncer {
         let started = Instant::now();
         self.state.close_abandoned_runs().await?;
         let run_id = self.state.start_run(trigger, dry_run).await?;
+        let now = OffsetDateTime::now_utc();
+        let ctx = RunContext {
+            run_id,
+            dry_run,
+            period: period_for(&self.settings.sync.period, now),
+            now,
+        };
         let span = tracing::info_span!("run", run_id, dry_run);
         let before = snapshot_counters(&self.client);
+        let mut counts = Counts::default();
         let result =
-            tracing::Instrument::instrument(self.cycle(run_id, dry_run, &stop), span).await;
+            tracing::Instrument::instrument(self.cycle(&ctx, &mut counts, &stop), span).await;
         let after = snapshot_counters(&self.client);
-        let (counts, error, interrupted) = match result {
-            Ok((counts, interrupted)) => (counts, None, interrupted),
-            Err((counts, e)) => (counts, Some(e), false),
+        let (error, interrupted) = match result {
+            Ok(interrupted) => (None, interrupted),
+            Err(e) => (Some(self.stopped(run_id, e).await), false),
         };
         let status = if error.is_some() {
             RunStatus::Failed
@@ -239,43 +276,30 @@ impl Syncer {
         Ok(report)
     }
 
-    /// The cycle body. `Err` carries the counts so far and the reason nothing more could be done.
+    /// The cycle body: read → plan → apply → record, company by company. Returns whether it was
+    /// interrupted; `counts` holds what was done even when it stops early.
     async fn cycle(
         &self,
-        run_id: i64,
-        dry_run: bool,
+        ctx: &RunContext,
+        counts: &mut Counts,
         stop: &CancellationToken,
-    ) -> Result<(Counts, bool), (Counts, String)> {
-        let mut counts = Counts::default();
-        let companies = match self.client.companies(self.settings.debtor_id()).await {
-            Ok(r) => {
-                let _ = self
-                    .state
-                    .audit(&[AuditEntry::new(Some(run_id), "read")
-                        .http(r.call)
-                        .message(format!("{} companies", r.body.len()))])
-                    .await;
-                r.body
-            }
-            Err(e) => return Err((counts, self.fatal(run_id, None, &e).await)),
-        };
+    ) -> Result<bool, StopCycle> {
+        let companies = self.client.companies(self.settings.debtor_id()).await?;
+        let _ = self
+            .state
+            .audit(&[AuditEntry::new(Some(ctx.run_id), "read")
+                .http(companies.call)
+                .message(format!("{} companies", companies.body.len()))])
+            .await;
+        let companies = companies.body;
         let today = today_utc();
         let known: Vec<String> = companies.iter().map(|c| c.number.clone()).collect();
 
         // Rows whose company number no visible company has.
-        let outside = self
-            .hris
-            .rows_outside(&known, today)
-            .await
-            .map_err(|e| (counts.clone(), e.to_string()))?;
+        let outside = self.hris.rows_outside(&known, today).await?;
         if !outside.is_empty() {
-            let decisions = outside
-                .into_iter()
-                .map(|row| Decision::Reject(unknown_company(row)))
-                .collect();
             let applier = self.applier(
-                run_id,
-                dry_run,
+                ctx,
                 &Company {
                     company_id: String::new(),
                     number: String::new(),
@@ -283,25 +307,15 @@ impl Syncer {
                     debtor_id: None,
                 },
             );
-            self.apply_all(&applier, decisions, &mut counts, stop)
-                .await
-                .map_err(|e| (counts.clone(), e))?;
+            self.apply_all(&applier, plan_unknown_companies(outside), counts, stop)
+                .await?;
         }
 
-        let hris_numbers: HashSet<String> = self
-            .hris
-            .company_numbers()
-            .await
-            .map_err(|e| (counts.clone(), e.to_string()))?
-            .into_iter()
-            .collect();
+        let hris_numbers: HashSet<String> =
+            self.hris.company_numbers().await?.into_iter().collect();
         let mut todo = Vec::new();
         for company in &companies {
-            let has_links = self
-                .state
-                .has_links(&company.company_id)
-                .await
-                .map_err(|e| (counts.clone(), e.to_string()))?;
+            let has_links = self.state.has_links(&company.company_id).await?;
             // Without imports, a company the HRIS never mentions costs no calls.
             if self.rules.import_from_nmbrs || hris_numbers.contains(&company.number) || has_links {
                 todo.push(company);
@@ -318,12 +332,9 @@ impl Syncer {
             let Some(current) = next.take() else { break };
             if stop.is_cancelled() {
                 current.abort();
-                return Ok((counts, true));
+                return Ok(true);
             }
-            let listing = match current.await {
-                Ok(r) => r,
-                Err(e) => return Err((counts, format!("listing task failed: {e}"))),
-            };
+            let listing = current.await?;
             next = todo.get(i + 1).map(|c| fetch(c));
             let span = tracing::info_span!(
                 "company",
@@ -331,13 +342,7 @@ impl Syncer {
                 number = company.number.as_str()
             );
             let r = tracing::Instrument::instrument(
-                self.company(
-                    (run_id, dry_run, today),
-                    company,
-                    listing,
-                    &mut counts,
-                    stop,
-                ),
+                self.company(ctx, today, company, listing, counts, stop),
                 span,
             )
             .await;
@@ -345,32 +350,27 @@ impl Syncer {
                 if let Some(n) = next {
                     n.abort();
                 }
-                return Err((counts, e));
+                return Err(e);
             }
         }
-        Ok((counts, stop.is_cancelled()))
+        Ok(stop.is_cancelled())
     }
 
-    /// One company: plan on its listing and HRIS rows, then apply. `run` = (run id, dry run, today).
+    /// One company: plan on its listing and HRIS rows, then apply.
     async fn company(
         &self,
-        run: (i64, bool, time::Date),
+        ctx: &RunContext,
+        today: time::Date,
         company: &Company,
         listing: Result<crate::nmbrs::Response<Vec<PersonalInfoHistory>>, ApiError>,
         counts: &mut Counts,
         stop: &CancellationToken,
-    ) -> Result<(), String> {
-        let (run_id, dry_run, today) = run;
-        let links = self
-            .state
-            .links_for_company(&company.company_id)
-            .await
-            .map_err(|e| e.to_string())?;
+    ) -> Result<(), StopCycle> {
+        let run_id = ctx.run_id;
+        let links = self.state.links_for_company(&company.company_id).await?;
         let listing = match listing {
             Ok(r) => r,
-            Err(e) if e.is_fatal() => {
-                return Err(self.fatal(run_id, Some(&company.company_id), &e).await);
-            }
+            Err(e) if e.is_fatal() => return Err(e.into()),
             Err(e) => {
                 // The company is skipped this cycle: planning on a partial view could duplicate employees.
                 tracing::error!(error = %e, "company listing failed; company skipped this cycle");
@@ -384,11 +384,7 @@ impl Syncer {
                             company.number
                         ))])
                     .await;
-                let rows = self
-                    .hris
-                    .rows_for_company(&company.number, today)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let rows = self.hris.rows_for_company(&company.number, today).await?;
                 counts.records += rows.len() as u64;
                 counts.failed += rows.len() as u64;
                 return Ok(());
@@ -401,29 +397,20 @@ impl Syncer {
                 .http(listing.call)
                 .message(format!("{} employees", listing.body.len()))])
             .await;
-        let period = period_for(&self.settings.sync.period, OffsetDateTime::now_utc());
         let nmbrs: Vec<NmbrsEmployee> = listing
             .body
             .iter()
-            .map(|item| self.employee_in_force(item, period))
+            .map(|item| self.employee_in_force(item, ctx.period))
             .collect();
         drop(listing.body);
-        let rows = self
-            .hris
-            .rows_for_company(&company.number, today)
-            .await
-            .map_err(|e| e.to_string())?;
+        let rows = self.hris.rows_for_company(&company.number, today).await?;
 
-        // Rows of this company linked elsewhere (moved), and intents whose POST may still be in flight.
+        // Rows of this company linked elsewhere (moved).
         let linked_here: HashSet<&str> = links.iter().map(|l| l.hris_id.as_str()).collect();
         let mut foreign = Vec::new();
         for rec in rows.iter().flatten() {
             if !linked_here.contains(rec.hris_id.as_str())
-                && let Some(l) = self
-                    .state
-                    .link(&rec.hris_id)
-                    .await
-                    .map_err(|e| e.to_string())?
+                && let Some(l) = self.state.link(&rec.hris_id).await?
                 && l.company_id != company.company_id
                 && l.employee_id.is_some()
             {
@@ -440,7 +427,7 @@ impl Syncer {
             links: &links,
             foreign_links: &foreign,
             nmbrs: &nmbrs,
-            now: OffsetDateTime::now_utc(),
+            now: ctx.now,
             intent_grace: grace,
         };
         let decisions = plan_company(&input, &self.rules);
@@ -451,7 +438,7 @@ impl Syncer {
             "planned"
         );
         drop((rows, nmbrs, links));
-        let applier = self.applier(run_id, dry_run, company);
+        let applier = self.applier(ctx, company);
         self.apply_all(&applier, decisions, counts, stop).await
     }
 
@@ -462,7 +449,7 @@ impl Syncer {
         decisions: Vec<Decision>,
         counts: &mut Counts,
         stop: &CancellationToken,
-    ) -> Result<(), String> {
+    ) -> Result<(), StopCycle> {
         let total = decisions.len();
         let mut done = 0usize;
         let mut last_progress = Instant::now();
@@ -489,22 +476,22 @@ impl Syncer {
             }
         }
         match fatal {
-            Some(e) => Err(e),
+            Some(e) => Err(StopCycle::Record(e)),
             None => Ok(()),
         }
     }
 
-    fn applier(&self, run_id: i64, dry_run: bool, company: &Company) -> Applier {
+    fn applier(&self, ctx: &RunContext, company: &Company) -> Applier {
         Applier {
             client: self.client.clone(),
             hris: self.hris.clone(),
             state: self.state.clone(),
-            run_id,
-            dry_run,
+            run_id: ctx.run_id,
+            dry_run: ctx.dry_run,
             company_id: company.company_id.clone(),
             company_number: company.number.clone(),
             fields: self.rules.fields.clone(),
-            period: period_for(&self.settings.sync.period, OffsetDateTime::now_utc()),
+            period: ctx.period,
             create_defaults: CreateDefaults {
                 employee_type: self.settings.default_employee_type().map(str::to_owned),
                 employee_template: self.settings.default_employee_template().map(str::to_owned),
@@ -541,16 +528,16 @@ impl Syncer {
         e
     }
 
-    async fn fatal(&self, run_id: i64, company_id: Option<&str>, e: &ApiError) -> String {
+    /// Records why the cycle stopped (an audit row with the HTTP facts when Nmbrs said no) and
+    /// returns the text for the report.
+    async fn stopped(&self, run_id: i64, e: StopCycle) -> String {
         let message = e.to_string();
         tracing::error!(error = %message, "cycle stopped");
-        let _ = self
-            .state
-            .audit(&[AuditEntry::new(Some(run_id), "error")
-                .company(company_id)
-                .http(e.call.clone())
-                .message(message.clone())])
-            .await;
+        let mut entry = AuditEntry::new(Some(run_id), "error").message(message.clone());
+        if let StopCycle::Nmbrs(api) = &e {
+            entry = entry.http(api.call.clone());
+        }
+        let _ = self.state.audit(&[entry]).await;
         message
     }
 }
@@ -562,30 +549,4 @@ fn snapshot_counters(c: &NmbrsClient) -> (u64, u64, u64) {
         k.writes.load(Ordering::Relaxed),
         k.retries.load(Ordering::Relaxed),
     )
-}
-
-/// A row whose company number no visible Nmbrs company has.
-fn unknown_company(row: HrisRow) -> Rejection {
-    let (mut rej, number) = match row {
-        Ok(rec) => (
-            Rejection {
-                rowid: rec.rowid,
-                hris_id: Some(rec.hris_id),
-                employee_number: rec.values.get(Field::EmployeeNumber).map(str::to_owned),
-                problems: vec![],
-            },
-            Some(rec.company_number),
-        ),
-        Err(rej) => (rej, None),
-    };
-    if rej.problems.iter().all(|p| p.field != "company_number") {
-        rej.problems.push(FieldProblem {
-            field: "company_number".into(),
-            message: format!(
-                "`{}` is not the number of any Nmbrs company this API client can see; fix the number or grant access to the company",
-                number.as_deref().map(printable).unwrap_or_default()
-            ),
-        });
-    }
-    rej
 }

@@ -78,6 +78,14 @@ pub fn merge_field(
     FieldOutcome::Conflict(winner)
 }
 
+/// Why a record cannot be merged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MergeError {
+    /// A pull would blank a field that identifies the person.
+    #[error("Nmbrs has no {0} for this employee; not blanking it in the HRIS — fill it in Nmbrs")]
+    WouldBlank(Field),
+}
+
 /// Fields that must never be blanked in the HRIS by a pull (they identify the person).
 const REQUIRED: [Field; 3] = [Field::LastName, Field::EmployeeNumber, Field::BirthDate];
 
@@ -95,13 +103,13 @@ pub struct Merged {
 }
 
 /// Merges a whole record. `base` is the parsed snapshot (`None` = no snapshot yet).
-/// Errors: the message for a pull that would blank a required field.
+/// Errors: [`MergeError::WouldBlank`] for a pull that would blank a required field.
 pub fn merge_record(
     rules: &Rules,
     base: Option<&FieldValues>,
     hris: &FieldValues,
     nmbrs: &FieldValues,
-) -> Result<Merged, String> {
+) -> Result<Merged, MergeError> {
     let mut to_nmbrs = Vec::new();
     let mut to_hris = Vec::new();
     let mut conflicts = Vec::new();
@@ -156,9 +164,7 @@ pub fn merge_record(
             }
             FieldOutcome::Pull | FieldOutcome::Conflict(Resolution::NmbrsWon) => {
                 if n.is_none() && REQUIRED.contains(&f) {
-                    return Err(format!(
-                        "Nmbrs has no {f} for this employee; not blanking it in the HRIS — fill it in Nmbrs"
-                    ));
+                    return Err(MergeError::WouldBlank(f));
                 }
                 pull(&mut to_hris);
                 n

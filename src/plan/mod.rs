@@ -22,10 +22,12 @@ pub use decision::{
     Change, Conflict, Decision, NewLink, NmbrsEmployee, RecordUpdate, Resolution, SkipReason,
     conflict_summary,
 };
-pub use merge::{ConflictPolicy, FieldOutcome, FieldOwner, Merged, merge_field, merge_record};
+pub use merge::{
+    ConflictPolicy, FieldOutcome, FieldOwner, MergeError, Merged, merge_field, merge_record,
+};
 
 use crate::fields::{FIELD_COUNT, Field, FieldValues};
-use crate::record::{Base, HrisRecord, HrisRow, Link, LinkStatus};
+use crate::record::{Base, FieldProblem, HrisRecord, HrisRow, Link, LinkStatus, Rejection};
 use matching::{Candidates, Match, find_match};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -351,10 +353,10 @@ fn update_for(
     let empty = BTreeMap::new();
     let held_before = stored.map(|l| &l.held).unwrap_or(&empty);
     match merge_record(rules, base, &rec.values, &e.values) {
-        Err(message) => Decision::Fail {
+        Err(e2) => Decision::Fail {
             hris_id: rec.hris_id.clone(),
             employee_id: Some(e.employee_id.clone()),
-            message,
+            message: e2.to_string(),
         },
         Ok(Merged {
             to_nmbrs,
@@ -417,6 +419,40 @@ fn update_for(
             }))
         }
     }
+}
+
+/// Rows whose company number no company visible to the API client has: each is rejected naming
+/// `company_number` (docs/SPEC.md rule 6).
+pub fn plan_unknown_companies(rows: Vec<HrisRow>) -> Vec<Decision> {
+    rows.into_iter()
+        .map(|row| Decision::Reject(unknown_company(row)))
+        .collect()
+}
+
+/// A row whose company number no visible Nmbrs company has.
+fn unknown_company(row: HrisRow) -> Rejection {
+    let (mut rej, number) = match row {
+        Ok(rec) => (
+            Rejection {
+                rowid: rec.rowid,
+                hris_id: Some(rec.hris_id),
+                employee_number: rec.values.get(Field::EmployeeNumber).map(str::to_owned),
+                problems: vec![],
+            },
+            Some(rec.company_number),
+        ),
+        Err(rej) => (rej, None),
+    };
+    if rej.problems.iter().all(|p| p.field != "company_number") {
+        rej.problems.push(FieldProblem {
+            field: "company_number".into(),
+            message: format!(
+                "`{}` is not the number of any Nmbrs company this API client can see; fix the number or grant access to the company",
+                number.as_deref().map(crate::record::printable).unwrap_or_default()
+            ),
+        });
+    }
+    rej
 }
 
 #[cfg(test)]
