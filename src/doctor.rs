@@ -136,7 +136,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
     let (Some(secrets), Some(state)) = (secrets, state) else {
         return checks;
     };
-    let client = match NmbrsClient::new(settings, &secrets, state) {
+    let client = match NmbrsClient::new(settings, &secrets, std::sync::Arc::new(state)) {
         Ok(c) => c,
         Err(e) => {
             push("http client", false, e.to_string());

@@ -187,7 +187,7 @@ impl Syncer {
             })?;
         let state = StateDb::open(&settings.state.database_url).await?;
         let hris = HrisDb::open(&settings.hris.database_url, &settings.hris.table, columns).await?;
-        let client = NmbrsClient::new(&settings, &secrets, state.clone())
+        let client = NmbrsClient::new(&settings, &secrets, Arc::new(state.clone()))
             .map_err(|e| CycleError::Http(e.to_string()))?;
         let rules = Rules {
             fields: hris.synced_fields(),

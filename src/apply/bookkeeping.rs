@@ -2,9 +2,10 @@
 //! (a vanished side is reported once), and imports of employees only Nmbrs has.
 
 use super::{Applier, ApplyError, Outcome, RecordResult, all_set, changes_json};
+use crate::nmbrs::HttpCall;
 use crate::plan::{NmbrsEmployee, SkipReason};
 use crate::record::{Base, Link, LinkStatus, Rejection};
-use crate::state::{AuditEntry, Direction, HttpCall};
+use crate::state::{AuditEntry, Direction};
 
 impl Applier {
     pub(super) async fn reject(&self, rej: &Rejection) -> Result<RecordResult, ApplyError> {

@@ -11,13 +11,14 @@
 use super::{EXIT_UNUSABLE, load};
 use crate::config::{ConfigError, Settings};
 use crate::doctor::{SCOPES, has_scope, scopes_to_request};
+use crate::nmbrs::auth::AUTHORIZED_CHAIN;
 use crate::nmbrs::auth::TokenEndpoint;
 use crate::nmbrs::authorize::{
     AuthorizeError, OFFLINE_ACCESS, Pkce, authorize_url, exchange, parse_answer, random_state,
 };
 use crate::nmbrs::client::http_client;
 use crate::state::lock::{LockError, StateLock};
-use crate::state::{AUTHORIZED_CHAIN, StateDb, StateError};
+use crate::state::{StateDb, StateError};
 use secrecy::ExposeSecret;
 use std::path::Path;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};

@@ -5,10 +5,12 @@
 //! token is handed out: a crash can then lose at most an access token, never the chain.
 
 use crate::config::RetrySettings;
-use crate::state::{AUTHORIZED_CHAIN, StateDb, StoredRefreshToken, format_time};
+use crate::db::format_time;
+use futures::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
@@ -279,12 +281,47 @@ struct AccessToken {
     valid_until: Instant,
 }
 
+/// `oauth_state.seed_fingerprint` of a chain begun by `nmbrs-sync authorize` rather than by a configured
+/// `nmbrs.refresh_token` (whose chains carry a 32-hex-digit digest there, so the two never collide).
+pub const AUTHORIZED_CHAIN: &str = "authorize";
+
+/// The refresh token kept in `oauth_state` and the chain it belongs to (see [`AUTHORIZED_CHAIN`]).
+#[derive(Debug)]
+pub struct StoredRefreshToken {
+    pub refresh_token: SecretString,
+    /// A [`fingerprint`] of the configured token that began the chain, or
+    /// [`AUTHORIZED_CHAIN`].
+    pub chain: String,
+}
+
+/// The store behind the rotating refresh token failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+/// Where the newest refresh token is kept between processes — the state database in production
+/// (`crate::state`). A trait, so this module does not depend on the state database.
+pub trait RefreshTokenStore: Send + Sync + std::fmt::Debug {
+    /// The stored token and the chain it belongs to, if any.
+    fn load(&self) -> BoxFuture<'_, Result<Option<StoredRefreshToken>, StoreError>>;
+    /// Stores a rotated token durably, before it is used; `chain` as in [`StoredRefreshToken`].
+    fn save<'a>(
+        &'a self,
+        refresh_token: &'a str,
+        chain: &'a str,
+        access_expires_at: Option<&'a str>,
+        scopes: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Where the token lives, for messages (e.g. the state database URL).
+    fn location(&self) -> String;
+}
+
 /// Hands out access tokens, refreshing (and persisting the rotated refresh token) when needed.
 pub struct TokenManager {
     endpoint: TokenEndpoint,
     /// `nmbrs.refresh_token`, if set; see [`choose_refresh_token`] for when it is used.
     configured_refresh_token: Option<SecretString>,
-    state: StateDb,
+    store: Arc<dyn RefreshTokenStore>,
     current: Mutex<Option<AccessToken>>,
     scopes: std::sync::Mutex<Option<String>>,
     expires_at: std::sync::Mutex<Option<OffsetDateTime>>,
@@ -314,7 +351,7 @@ impl TokenManager {
         client_id: String,
         client_secret: SecretString,
         refresh_token: Option<SecretString>,
-        state: StateDb,
+        store: Arc<dyn RefreshTokenStore>,
         retry: RetrySettings,
     ) -> TokenManager {
         TokenManager {
@@ -326,7 +363,7 @@ impl TokenManager {
                 retry,
             },
             configured_refresh_token: refresh_token,
-            state,
+            store,
             current: Mutex::new(None),
             scopes: std::sync::Mutex::new(None),
             expires_at: std::sync::Mutex::new(None),
@@ -374,13 +411,13 @@ impl TokenManager {
 
     async fn refresh(&self) -> Result<AccessToken, TokenError> {
         let stored = self
-            .state
-            .stored_refresh_token()
+            .store
+            .load()
             .await
             .map_err(|e| TokenError::Persist(e.to_string()))?;
         let choice = choose_refresh_token(self.configured_refresh_token.as_ref(), stored)
             .ok_or_else(|| TokenError::NotAuthorized {
-                state_url: self.state.url().to_owned(),
+                state_url: self.store.location(),
             })?;
         if choice.source == Source::StoredOverConfigured {
             tracing::warn!(
@@ -399,8 +436,8 @@ impl TokenManager {
         let expires_at = OffsetDateTime::now_utc() + lifetime;
         // Persist the rotated refresh token before anything uses the new access token.
         let next_refresh = grant.refresh_token.unwrap_or(choice.token);
-        self.state
-            .save_refresh_token(
+        self.store
+            .save(
                 next_refresh.expose_secret(),
                 &choice.chain,
                 Some(&format_time(expires_at)),
@@ -572,14 +609,14 @@ mod tests {
     async fn no_token_anywhere_tells_the_operator_to_run_authorize() {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite:{}", dir.path().join("state.db").display());
-        let state = StateDb::open(&url).await.expect("state db");
+        let state = crate::state::StateDb::open(&url).await.expect("state db");
         let manager = TokenManager::new(
             reqwest::Client::new(),
             "http://127.0.0.1:9/connect/token".into(),
             "id".into(),
             secret("secret"),
             None,
-            state,
+            Arc::new(state),
             crate::config::Settings::built_in().expect("defaults").retry,
         );
         let err = manager.access_token().await.expect_err("no token");

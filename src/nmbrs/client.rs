@@ -9,13 +9,14 @@
 //!   otherwise it fails as [`ApiErrorKind::Ambiguous`] and the create intent is reconciled next cycle
 //!   by looking the employee up — never by posting blind.
 
+use super::HttpCall;
+use super::auth::RefreshTokenStore;
 use super::auth::{TokenError, TokenManager, without_url};
 use super::model::{
     Company, CreateEmployee, Debtor, EmployeeItem, ErrorBody, Page, PersonalInfoHistory,
     UpdatePersonalInfo,
 };
 use crate::config::{RetrySettings, Secrets, Settings};
-use crate::state::{HttpCall, StateDb};
 use backon::BackoffBuilder;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{Method, StatusCode};
@@ -192,13 +193,14 @@ pub(crate) fn http_client(settings: &Settings) -> Result<reqwest::Client, reqwes
 }
 
 impl NmbrsClient {
-    /// Builds the client from settings; the state database keeps the rotated refresh token.
+    /// Builds the client from settings; `tokens` keeps the rotated refresh token (the state
+    /// database in production).
     ///
     /// Errors: a reqwest client that cannot be built (TLS backend initialisation).
     pub fn new(
         settings: &Settings,
         secrets: &Secrets,
-        state: StateDb,
+        tokens: Arc<dyn RefreshTokenStore>,
     ) -> Result<NmbrsClient, reqwest::Error> {
         let n = &settings.nmbrs;
         let http = http_client(settings)?;
@@ -208,7 +210,7 @@ impl NmbrsClient {
             n.client_id.clone(),
             secrets.client_secret.clone(),
             secrets.refresh_token.clone(),
-            state,
+            tokens,
             settings.retry.clone(),
         );
         let rate = NonZeroU32::new(n.max_requests_per_sec).unwrap_or(NonZeroU32::MIN);

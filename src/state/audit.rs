@@ -4,10 +4,10 @@
 //! so someone who drops the triggers and edits a row breaks the chain, and [`verify_chain`] says where.
 
 use super::{StateError, StateTx, utc_now};
+use crate::nmbrs::HttpCall;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use std::time::Duration;
 
 /// Which side a change was written to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -25,19 +25,6 @@ impl Direction {
             Direction::ToHris => "to_hris",
         }
     }
-}
-
-/// The HTTP side of an audited call.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HttpCall {
-    pub method: &'static str,
-    /// Path below the API root, ids included, query excluded (no secrets live in paths).
-    pub path: String,
-    /// Final status; `None` when no HTTP answer came (timeout, dropped connection).
-    pub status: Option<u16>,
-    /// Attempts made, retries included.
-    pub attempts: u32,
-    pub duration: Duration,
 }
 
 /// One audit row to append. Build with [`AuditEntry::new`] and the `with_*` helpers.

@@ -18,20 +18,10 @@ use std::sync::Arc;
 // Moved to `crate::db`; re-exported until the integration tests import them from there.
 pub use crate::db::{format_time, open_sqlite, parse_time, utc_now};
 
-pub use audit::{AuditEntry, AuditRow, Direction, HttpCall};
+pub use audit::{AuditEntry, AuditRow, Direction};
 
-/// `oauth_state.seed_fingerprint` of a chain begun by `nmbrs-sync authorize` rather than by a configured
-/// `nmbrs.refresh_token` (whose chains carry a 32-hex-digit digest there, so the two never collide).
-pub const AUTHORIZED_CHAIN: &str = "authorize";
-
-/// The refresh token kept in `oauth_state` and the chain it belongs to (see [`AUTHORIZED_CHAIN`]).
-#[derive(Debug)]
-pub struct StoredRefreshToken {
-    pub refresh_token: SecretString,
-    /// A [`crate::nmbrs::auth::fingerprint`] of the configured token that began the chain, or
-    /// [`AUTHORIZED_CHAIN`].
-    pub chain: String,
-}
+use crate::nmbrs::auth::{RefreshTokenStore, StoreError, StoredRefreshToken};
+use futures::future::BoxFuture;
 
 /// A state database failure. The message names the database file and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -186,7 +176,7 @@ impl StateDb {
     /// Persists a newly rotated refresh token (before it is ever used), with the access token's expiry
     /// and granted scopes (never the access token itself). `chain` is what started the chain: the
     /// [`crate::nmbrs::auth::fingerprint`] of a configured `nmbrs.refresh_token`, or
-    /// [`AUTHORIZED_CHAIN`] for one obtained by `nmbrs-sync authorize`; it is kept in the
+    /// [`crate::nmbrs::auth::AUTHORIZED_CHAIN`] for one obtained by `nmbrs-sync authorize`; it is kept in the
     /// `seed_fingerprint` column. The token manager and `authorize` both store through here.
     pub async fn save_refresh_token(
         &self,
@@ -231,5 +221,34 @@ impl StateTx {
     /// The underlying connection, for statements of the submodules.
     pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
         &mut self.tx
+    }
+}
+
+/// The state database keeps the newest refresh token for the token manager (`oauth_state`).
+impl RefreshTokenStore for StateDb {
+    fn load(&self) -> BoxFuture<'_, Result<Option<StoredRefreshToken>, StoreError>> {
+        Box::pin(async move {
+            self.stored_refresh_token()
+                .await
+                .map_err(|e| StoreError(e.to_string()))
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        refresh_token: &'a str,
+        chain: &'a str,
+        access_expires_at: Option<&'a str>,
+        scopes: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.save_refresh_token(refresh_token, chain, access_expires_at, scopes)
+                .await
+                .map_err(|e| StoreError(e.to_string()))
+        })
+    }
+
+    fn location(&self) -> String {
+        self.url().to_owned()
     }
 }
