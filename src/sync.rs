@@ -3,6 +3,8 @@
 //! Companies are handled one at a time so memory holds one company's rows and employees, not the
 //! whole estate; inside a company independent records are applied concurrently
 //! (`nmbrs.max_concurrency`), each record's own steps in order.
+//!
+//! Long because it is the one orchestration of a cycle: read → plan → apply → record.
 
 use crate::apply::{Applier, Counts};
 use crate::config::{ConfigError, PeriodSetting, Settings};

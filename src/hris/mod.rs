@@ -3,6 +3,8 @@
 //!
 //! Table and column names come from validated settings (plain identifiers only, see
 //! [`crate::config::is_identifier`]), so splicing them into SQL is safe; every value is a bind parameter.
+//!
+//! Long because every SQL statement against the HRIS table lives here, next to the column mapping.
 
 pub mod validate;
 

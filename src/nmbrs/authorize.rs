@@ -11,6 +11,8 @@
 //! 4. [`exchange`]: the code for tokens at the token endpoint (RFC 6749 §4.1.3, RFC 7636 §4.5).
 //!
 //! The code, the verifier and the tokens are [`SecretString`]s: never printed or logged.
+//!
+//! About a third of this file is its tests (PKCE vectors, redirect parsing).
 
 use super::auth::{EndpointFailure, Grant, TokenEndpoint, printable};
 use base64::Engine;

@@ -13,6 +13,9 @@
 //!    it is absent (and older than the grace period) is it created again.
 //! 3. Three-way merge per field against the base snapshot ([`merge::merge_field`]).
 //! 7. Deletes are never propagated: a vanished side is reported.
+//!
+//! Long on purpose: `plan_company` is one algorithm over one company (links first, then matching,
+//! then imports); its pieces are in `merge`, `matching` and `decision`.
 
 mod decision;
 mod matching;

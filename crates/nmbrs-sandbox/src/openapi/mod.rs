@@ -33,6 +33,8 @@
 //! directly, with YAML 1.2 scalars (an unquoted `2026-01-01` stays a string,
 //! `200:` keys become `"200"`), so no conversion code of ours sits between
 //! the file and the checks.
+//!
+//! Long because it holds the whole operation model (paths, parameters, bodies, responses) in one place.
 
 #![cfg_attr(not(test), allow(dead_code))] // until the sandbox routes call it
 

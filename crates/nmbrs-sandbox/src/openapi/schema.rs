@@ -7,6 +7,8 @@
 //! `minItems`/`maxItems`, `uniqueItems`, `pattern`, `readOnly`/`writeOnly`
 //! and the formats `date`, `date-time`, `uuid`, `email`, `uri`, `int32`,
 //! `int64`. Any other keyword or format is accepted without a check.
+//!
+//! Long because it is one validator: each OpenAPI 3.0 keyword is a small arm of one walk.
 
 use std::collections::HashMap;
 
