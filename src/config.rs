@@ -166,6 +166,11 @@ pub struct MetricsSettings {
     pub listen: Option<String>,
 }
 
+/// An optional setting's value, trimmed; blank (e.g. an empty environment variable) counts as unset.
+fn non_blank(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// The HRIS columns, resolved from `hris.columns` and validated as plain SQL identifiers.
 #[derive(Clone, Debug)]
 pub struct ColumnMap {
@@ -192,29 +197,17 @@ pub struct Secrets {
 impl Settings {
     /// `nmbrs.debtor_id` when set and not blank.
     pub fn debtor_id(&self) -> Option<&str> {
-        self.nmbrs
-            .debtor_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        non_blank(&self.nmbrs.debtor_id)
     }
 
     /// `nmbrs.default_employee_template` when set and not blank.
     pub fn default_employee_template(&self) -> Option<&str> {
-        self.nmbrs
-            .default_employee_template
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        non_blank(&self.nmbrs.default_employee_template)
     }
 
     /// `nmbrs.default_employee_type` when set and not blank.
     pub fn default_employee_type(&self) -> Option<&str> {
-        self.nmbrs
-            .default_employee_type
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        non_blank(&self.nmbrs.default_employee_type)
     }
 
     /// Loads the layered settings. `file` is the `--config` file (must exist when given).

@@ -260,7 +260,9 @@ fn field_problem(f: Field, s: &str, today: Date) -> Option<String> {
             Ok(n) => Some(format!("{n} is out of range; use a positive whole number")),
             Err(_) => Some(format!("`{}` is not a whole number", printable(s))),
         },
-        Field::InServiceDate => calendar_date_problem(s).map(|m| m.to_owned()),
+        Field::InServiceDate => exact_date(s)
+            .is_none()
+            .then(|| format!("`{}` is not a real date in YYYY-MM-DD form", printable(s))),
         Field::EmployeeType | Field::Gender | Field::MaritalStatus => {
             let allowed = f.allowed_values().unwrap_or(&[]);
             (!allowed.contains(&s)).then(|| {
@@ -271,27 +273,15 @@ fn field_problem(f: Field, s: &str, today: Date) -> Option<String> {
                 )
             })
         }
-        Field::BirthDate => {
-            let fmt = format_description!("[year]-[month]-[day]");
-            // `[year]` alone would also take a sign ("+1990-02-01"): insist on the exact shape.
-            let shape = s.len() == 10
-                && s.bytes().enumerate().all(|(i, b)| {
-                    if i == 4 || i == 7 {
-                        b == b'-'
-                    } else {
-                        b.is_ascii_digit()
-                    }
-                });
-            match Date::parse(s, &fmt).ok().filter(|_| shape).ok_or(()) {
-                Err(_) => Some(format!(
-                    "`{}` is not a real date in YYYY-MM-DD form",
-                    printable(s)
-                )),
-                Ok(d) if d > today => Some(format!("{s} is in the future")),
-                Ok(d) if d.year() < 1900 => Some(format!("{s} is before 1900")),
-                Ok(_) => None,
-            }
-        }
+        Field::BirthDate => match exact_date(s).ok_or(()) {
+            Err(_) => Some(format!(
+                "`{}` is not a real date in YYYY-MM-DD form",
+                printable(s)
+            )),
+            Ok(d) if d > today => Some(format!("{s} is in the future")),
+            Ok(d) if d.year() < 1900 => Some(format!("{s} is before 1900")),
+            Ok(_) => None,
+        },
         Field::PrivateEmail | Field::BusinessEmail => (!is_email(s)).then(|| {
             format!(
                 "`{}` is not an email address (name@domain.tld)",
@@ -318,8 +308,9 @@ fn field_problem(f: Field, s: &str, today: Date) -> Option<String> {
     }
 }
 
-/// `Some(message)` unless `s` is a real date written exactly `YYYY-MM-DD`.
-fn calendar_date_problem(s: &str) -> Option<&'static str> {
+/// The date `s` names, if it is a real date written exactly `YYYY-MM-DD` (`[year]` alone would also
+/// take a sign, "+1990-02-01": the shape is checked first).
+fn exact_date(s: &str) -> Option<Date> {
     let fmt = format_description!("[year]-[month]-[day]");
     let shape = s.len() == 10
         && s.bytes().enumerate().all(|(i, b)| {
@@ -329,7 +320,7 @@ fn calendar_date_problem(s: &str) -> Option<&'static str> {
                 b.is_ascii_digit()
             }
         });
-    (!shape || Date::parse(s, &fmt).is_err()).then_some("is not a real date in YYYY-MM-DD form")
+    Date::parse(s, &fmt).ok().filter(|_| shape)
 }
 
 /// A plain `local@domain.tld` address: one `@`, no spaces, a dot in the domain, no empty labels.
