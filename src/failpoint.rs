@@ -2,8 +2,8 @@
 //! SIGKILL: no destructors, no flush) the n-th time execution reaches [`hit`]`("name")`.
 //!
 //! The names mark the windows that matter for "nothing lost, nothing duplicated" (issue 4):
-//! `after_intent`, `after_post`, `after_link`, `after_get`, `after_put`, `after_pull`,
-//! `after_import_insert`, `before_commit` (inside a record's state transaction: link + snapshot +
+//! `after_intent`, `after_post`, `after_link`, `after_write_intent`, `after_get`, `after_put`,
+//! `after_pull`, `after_import_intent`, `after_import_insert`, `before_commit` (inside a record's state transaction: link + snapshot +
 //! audit rows written, not committed). Unset, a hit costs one
 //! atomic load.
 

@@ -93,6 +93,9 @@ pub fn is_forbidden_format(c: char) -> bool {
 pub enum LinkStatus {
     /// A create intent is recorded; the POST may or may not have reached Nmbrs.
     PendingCreate,
+    /// An import is recorded (the employee and its values are the base); the HRIS row may or may
+    /// not have been inserted yet.
+    PendingImport,
     Linked,
     /// A field is parked under `conflict_policy = manual`.
     Conflict,
@@ -109,6 +112,7 @@ impl LinkStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             LinkStatus::PendingCreate => "pending_create",
+            LinkStatus::PendingImport => "pending_import",
             LinkStatus::Linked => "linked",
             LinkStatus::Conflict => "conflict",
             LinkStatus::Failed => "failed",
@@ -122,6 +126,7 @@ impl LinkStatus {
     pub fn parse(s: &str) -> Option<LinkStatus> {
         Some(match s {
             "pending_create" => LinkStatus::PendingCreate,
+            "pending_import" => LinkStatus::PendingImport,
             "linked" => LinkStatus::Linked,
             "conflict" => LinkStatus::Conflict,
             "failed" => LinkStatus::Failed,
@@ -194,6 +199,33 @@ impl CreateIntent {
     }
 }
 
+/// The side a pending write goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Nmbrs,
+    Hris,
+}
+
+/// One field of a [`WriteIntent`]: the value the written side held when planned, and the one sent.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingWrite {
+    pub to: Side,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// The writes of an update and the base they leave, recorded before the first write so that a
+/// crash (or a lost answer) between a write and the new base never makes the next merge mistake a
+/// later edit for a conflict (docs/architecture.md, "Invariants").
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WriteIntent {
+    /// The snapshot to store if every write lands (field name → value; absent = no value).
+    pub base_after: BTreeMap<String, String>,
+    /// field name → the write.
+    pub writes: BTreeMap<String, PendingWrite>,
+}
+
 /// One `employee_links` row, typed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Link {
@@ -212,6 +244,8 @@ pub struct Link {
     /// HRIS values of create-only fields already reported as not updatable through the API
     /// (field name → value; [`crate::fields::Lifecycle::CreateOnly`]).
     pub held: BTreeMap<String, String>,
+    /// An update whose writes may have landed without their new base being stored.
+    pub write_intent: Option<WriteIntent>,
 }
 
 impl Link {
@@ -229,6 +263,7 @@ impl Link {
             last_error: None,
             quarantined_hash: None,
             held: BTreeMap::new(),
+            write_intent: None,
         }
     }
 }

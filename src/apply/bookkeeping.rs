@@ -66,8 +66,12 @@ impl Applier {
                 link.failures
             )))
             .await?;
-        } else if link.status != LinkStatus::PendingCreate {
-            // A pending create keeps its intent: the POST may have landed and must be looked up.
+        } else if !matches!(
+            link.status,
+            LinkStatus::PendingCreate | LinkStatus::PendingImport
+        ) {
+            // A pending create keeps its intent (the POST may have landed and must be looked up),
+            // a pending import its base (the row may have landed).
             link.status = LinkStatus::Failed;
         }
         tx.put_link(&link).await?;
@@ -114,6 +118,17 @@ impl Applier {
         e: &NmbrsEmployee,
     ) -> Result<RecordResult, ApplyError> {
         let entry = self.import_entry(hris_id, e);
+        // 1. The import is recorded first, with the employee's values as the base, so a crash after
+        //    the row lands never leaves a row without a base (its stale copy would win a conflict).
+        let mut link = Link::new(hris_id, &self.company_id, LinkStatus::PendingImport);
+        link.employee_id = Some(e.employee_id.clone());
+        link.personal_info_id = e.personal_info_id.clone();
+        link.base = Base::of(&e.values);
+        let mut tx = self.state.begin().await?;
+        tx.put_link(&link).await?;
+        tx.commit().await?;
+        crate::failpoint::hit("after_import_intent");
+        // 2. The row.
         if !self
             .hris
             .insert(hris_id, &self.company_number, &e.employee_id, &e.values)
@@ -124,10 +139,8 @@ impl Applier {
                 .await;
         }
         crate::failpoint::hit("after_import_insert");
-        let mut link = Link::new(hris_id, &self.company_id, LinkStatus::Linked);
-        link.employee_id = Some(e.employee_id.clone());
-        link.personal_info_id = e.personal_info_id.clone();
-        link.base = Base::of(&e.values);
+        // 3. Linked, with its audit row.
+        link.status = LinkStatus::Linked;
         let mut tx = self.state.begin().await?;
         tx.put_link(&link).await?;
         tx.audit(&entry).await?;

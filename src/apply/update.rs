@@ -8,7 +8,7 @@ use crate::nmbrs::ApiError;
 use crate::nmbrs::client::ApiErrorKind;
 use crate::nmbrs::model::{UpdatePersonalInfo, in_force, read_values};
 use crate::plan::{NewLink, RecordUpdate, Resolution, conflict_summary};
-use crate::record::{Base, Link, LinkStatus};
+use crate::record::{Base, Link, LinkStatus, PendingWrite, Side, WriteIntent};
 use crate::state::{AuditEntry, Direction};
 
 /// What a write step found.
@@ -28,6 +28,10 @@ impl Applier {
         let mut personal_info_id = u.personal_info_id.clone();
         let pushed = !u.to_nmbrs.is_empty();
         let pulled = !u.to_hris.is_empty();
+        if pushed || pulled {
+            self.record_write_intent(&u).await?;
+            crate::failpoint::hit("after_write_intent");
+        }
         if pushed {
             match self.push(&u, &mut audit).await? {
                 Step::Done(id) => personal_info_id = id.or(personal_info_id),
@@ -53,6 +57,46 @@ impl Applier {
             pulled,
             ..RecordResult::of(outcome_of(&u, parked))
         })
+    }
+
+    /// Records, before the first write, which fields go where and the base they leave
+    /// ([`WriteIntent`]); the next plan settles it if this update never commits. Skipped when the
+    /// update keeps no base (a field parked under `manual` on a first link): there is none to record.
+    async fn record_write_intent(&self, u: &RecordUpdate) -> Result<(), ApplyError> {
+        let Some(base_after) = &u.base_after else {
+            return Ok(());
+        };
+        let writes = u
+            .to_nmbrs
+            .iter()
+            .map(|c| (c, Side::Nmbrs))
+            .chain(u.to_hris.iter().map(|c| (c, Side::Hris)))
+            .map(|(c, to)| {
+                (
+                    c.field.name().to_owned(),
+                    PendingWrite {
+                        to,
+                        before: c.before.clone(),
+                        after: c.after.clone(),
+                    },
+                )
+            })
+            .collect();
+        let base_after = Field::ALL
+            .into_iter()
+            .filter_map(|f| Some((f.name().to_owned(), base_after.get(f)?.to_owned())))
+            .collect();
+        let mut tx = self.state.begin().await?;
+        let mut link = tx
+            .get_link(&u.hris_id)
+            .await?
+            .unwrap_or_else(|| Link::new(&u.hris_id, &self.company_id, LinkStatus::Linked));
+        link.company_id = self.company_id.clone();
+        link.employee_id = Some(u.employee_id.clone());
+        link.write_intent = Some(WriteIntent { base_after, writes });
+        tx.put_link(&link).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Audit rows that explain the record before anything is written: how it was linked, its
@@ -229,6 +273,7 @@ impl Applier {
         link.failures = 0;
         link.quarantined_hash = None;
         link.held = u.held_after.clone();
+        link.write_intent = None;
         if parked {
             link.status = LinkStatus::Conflict;
             link.last_error = Some(conflict_summary(&u.conflicts));

@@ -81,6 +81,8 @@ pub struct RecordUpdate {
     pub held_after: BTreeMap<String, String>,
     /// Whether `held_after` differs from what the link holds.
     pub held_changed: bool,
+    /// The link carries a write intent or a pending import that this update's commit settles.
+    pub settles_link: bool,
     /// The snapshot to store once applied; `None` = keep none (a parked field has no known base).
     pub base_after: Option<FieldValues>,
     /// Whether the stored snapshot differs from `base_after` (a write to the state database only).
@@ -100,6 +102,7 @@ impl RecordUpdate {
             && self.conflicts.is_empty()
             && self.not_updatable.is_empty()
             && !self.held_changed
+            && !self.settles_link
             && !self.snapshot_changed
     }
 }

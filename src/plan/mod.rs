@@ -30,7 +30,9 @@ pub use merge::{
 };
 
 use crate::fields::{FIELD_COUNT, Field, FieldValues};
-use crate::record::{Base, FieldProblem, HrisRecord, HrisRow, Link, LinkStatus, Rejection};
+use crate::record::{
+    Base, FieldProblem, HrisRecord, HrisRow, Link, LinkStatus, Rejection, Side, WriteIntent,
+};
 use matching::{Candidates, Match, find_match};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -226,8 +228,19 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
         }
     }
 
-    // Links whose HRIS row is gone.
+    // Links whose HRIS row is gone; a pending import whose row was never inserted is imported again.
     for l in input.links {
+        if l.status == LinkStatus::PendingImport
+            && !seen_rows.contains(l.hris_id.as_str())
+            && let Some(e) = l.employee_id.as_deref().and_then(|id| by_id.get(id))
+            && e.unreadable.is_none()
+        {
+            decisions.push(Decision::Import {
+                hris_id: l.hris_id.clone(),
+                employee: (*e).clone(),
+            });
+            continue;
+        }
         if l.employee_id.is_some() && !seen_rows.contains(l.hris_id.as_str()) {
             decisions.push(Decision::Skip {
                 hris_id: l.hris_id.clone(),
@@ -311,6 +324,7 @@ fn plan_linked(
         && !released
         && !write_back
         && link.status == LinkStatus::Linked
+        && link.write_intent.is_none()
     {
         let h = rec.values.digest();
         if h == hash && e.values.digest() == h {
@@ -332,7 +346,53 @@ fn plan_linked(
         }
         Base::None => None,
     };
-    update_for(rec, e, NewLink::Existing, base, Some(link), released, rules)
+    // An update whose writes may have landed without its new base: settle that first.
+    let settled = link
+        .write_intent
+        .as_ref()
+        .map(|w| settle_write_intent(base, w, &rec.values, &e.values));
+    update_for(
+        rec,
+        e,
+        NewLink::Existing,
+        settled.as_ref().or(base),
+        Some(link),
+        released,
+        rules,
+    )
+}
+
+/// The base for a record whose last update recorded its writes but not its new base (a crash, or
+/// an answer lost after the write landed). Start from the base the update meant to leave; for each
+/// written field, the written side decides:
+/// * it holds the value sent → the write landed;
+/// * it still holds the value it had when planned → the write never landed: the field merges again
+///   against the old base (so the write is retried, not reverted);
+/// * it holds something else → it was edited since, so the write is taken as landed and that later
+///   edit is that side's change, carried to the other side — payroll's edits are never overwritten.
+pub fn settle_write_intent(
+    base: Option<&FieldValues>,
+    intent: &WriteIntent,
+    hris: &FieldValues,
+    nmbrs: &FieldValues,
+) -> FieldValues {
+    let mut settled = FieldValues::default();
+    for f in Field::ALL {
+        settled.set(f, intent.base_after.get(f.name()).map(String::as_str));
+    }
+    for (name, w) in &intent.writes {
+        let Some(f) = Field::from_name(name) else {
+            continue;
+        };
+        let now = match w.to {
+            Side::Nmbrs => nmbrs.get(f),
+            Side::Hris => hris.get(f),
+        };
+        if now != w.after.as_deref() && now == w.before.as_deref() {
+            settled.set(f, base.map_or(w.before.as_deref(), |b| b.get(f)));
+        }
+    }
+    settled
 }
 
 /// Whether a pending create intent is younger than the grace period: its POST may still be in flight.
@@ -381,6 +441,9 @@ fn update_for(
                 })
                 .collect();
             let held_changed = &held != held_before;
+            // A recorded write intent or a pending import is settled by this update's commit.
+            let settles_link = stored
+                .is_some_and(|l| l.write_intent.is_some() || l.status == LinkStatus::PendingImport);
             let write_back_employee_id =
                 rec.nmbrs_employee_id.as_deref() != Some(e.employee_id.as_str());
             let already_parked = stored.is_some_and(|l| {
@@ -393,6 +456,7 @@ fn update_for(
                 && to_hris.is_empty()
                 && !write_back_employee_id
                 && !released
+                && !settles_link
                 && !conflicts.is_empty()
                 && conflicts.iter().all(|c| c.resolution == Resolution::Parked)
             {
@@ -416,6 +480,7 @@ fn update_for(
                 not_updatable,
                 held_after: held,
                 held_changed,
+                settles_link,
                 base_after,
                 snapshot_changed,
                 note: e.note.clone(),

@@ -811,3 +811,132 @@ fn a_held_employee_type_yields_to_a_later_change_in_nmbrs() {
     assert_eq!(u.conflicts[0].resolution, NmbrsWon);
     assert!(u.held_after.is_empty());
 }
+
+fn intent(
+    base_after: &FieldValues,
+    writes: &[(Field, crate::record::Side, Option<&str>, Option<&str>)],
+) -> crate::record::WriteIntent {
+    crate::record::WriteIntent {
+        base_after: Field::ALL
+            .into_iter()
+            .filter_map(|f| Some((f.name().to_owned(), base_after.get(f)?.to_owned())))
+            .collect(),
+        writes: writes
+            .iter()
+            .map(|(f, to, before, after)| {
+                (
+                    f.name().to_owned(),
+                    crate::record::PendingWrite {
+                        to: *to,
+                        before: before.map(str::to_owned),
+                        after: after.map(str::to_owned),
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Issue "no lost update across crashes": v1 on both sides, the HRIS changes to v2, the PUT of v2
+/// lands but the process dies before the new base is stored; then payroll sets v3.
+#[test]
+fn a_write_that_landed_before_a_crash_never_reverts_a_later_payroll_edit() {
+    use crate::record::Side;
+    let with = |v: &str| {
+        let mut x = lisa();
+        x.set(Field::BusinessEmail, Some(v));
+        x
+    };
+    let (v1, v2, v3) = (with("v1@x.nl"), with("v2@x.nl"), with("v3@x.nl"));
+    let pending = intent(
+        &v2,
+        &[(
+            Field::BusinessEmail,
+            Side::Nmbrs,
+            Some("v1@x.nl"),
+            Some("v2@x.nl"),
+        )],
+    );
+
+    // Landed, then edited by payroll: v3 is payroll's change and flows to the HRIS.
+    let mut c = Case::new();
+    c.hris.push(linked_row("h1", "e1", v2.clone()));
+    let mut l = link("h1", "e1", &v1);
+    l.write_intent = Some(pending.clone());
+    c.links.push(l.clone());
+    c.nmbrs.push(emp("e1", v3.clone()));
+    let d = c.plan();
+    let u = update(&d[0]);
+    assert!(u.to_nmbrs.is_empty(), "v2 is never PUT back over v3: {u:?}");
+    assert_eq!(u.to_hris.len(), 1);
+    assert_eq!(u.to_hris[0].after.as_deref(), Some("v3@x.nl"));
+    assert!(u.conflicts.is_empty() && u.settles_link);
+
+    // Landed and nothing since: agreed on v2, the intent is settled.
+    c.nmbrs[0] = emp("e1", v2.clone());
+    let d = c.plan();
+    let u = update(&d[0]);
+    assert!(u.to_nmbrs.is_empty() && u.to_hris.is_empty() && !u.is_noop());
+    assert_eq!(
+        u.base_after
+            .as_ref()
+            .and_then(|b| b.get(Field::BusinessEmail)),
+        Some("v2@x.nl")
+    );
+
+    // Never landed (Nmbrs still v1): pushed again, not reverted.
+    c.nmbrs[0] = emp("e1", v1.clone());
+    let d = c.plan();
+    let u = update(&d[0]);
+    assert_eq!(u.to_nmbrs.len(), 1, "{u:?}");
+    assert_eq!(u.to_nmbrs[0].after.as_deref(), Some("v2@x.nl"));
+    assert!(u.to_hris.is_empty());
+
+    // The pull direction: Nmbrs's v2 was written into the HRIS, then the HRIS changed to v3.
+    let mut c = Case::new();
+    c.hris.push(linked_row("h1", "e1", v3.clone()));
+    let mut l = link("h1", "e1", &v1);
+    l.write_intent = Some(intent(
+        &v2,
+        &[(
+            Field::BusinessEmail,
+            Side::Hris,
+            Some("v1@x.nl"),
+            Some("v2@x.nl"),
+        )],
+    ));
+    c.links.push(l);
+    c.nmbrs.push(emp("e1", v2.clone()));
+    let d = c.plan();
+    let u = update(&d[0]);
+    assert!(u.to_hris.is_empty(), "{u:?}");
+    assert_eq!(
+        u.to_nmbrs[0].after.as_deref(),
+        Some("v3@x.nl"),
+        "the HRIS edit goes to Nmbrs"
+    );
+}
+
+#[test]
+fn a_pending_import_is_merged_on_its_base_or_imported_again() {
+    let mut c = Case::new();
+    let mut nmbrs = lisa();
+    nmbrs.set(Field::PrivateEmail, Some("new@x.nl"));
+    let mut imported = lisa();
+    imported.set(Field::PrivateEmail, Some("old@x.nl"));
+    let mut l = link("nmbrs-e1", "e1", &imported);
+    l.status = LinkStatus::PendingImport;
+    c.links.push(l);
+    c.nmbrs.push(emp("e1", nmbrs.clone()));
+    // The row never landed: imported again (once), not reported as vanished.
+    let d = c.plan();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(matches!(&d[0], Decision::Import { hris_id, .. } if hris_id == "nmbrs-e1"));
+    // The row landed with the old value; payroll changed it since: pulled, never pushed back.
+    c.hris.push(linked_row("nmbrs-e1", "e1", imported));
+    let d = c.plan();
+    let u = update(&d[0]);
+    assert!(u.to_nmbrs.is_empty(), "{u:?}");
+    assert_eq!(u.to_hris[0].after.as_deref(), Some("new@x.nl"));
+    assert!(u.settles_link);
+}

@@ -30,6 +30,16 @@ fn link_from(r: &sqlx::sqlite::SqliteRow) -> Result<Link, StateError> {
         raw,
     });
     let held: Option<String> = r.try_get("held")?;
+    let write_intent: Option<String> = r.try_get("write_intent")?;
+    // An unreadable intent cannot be settled: the record fails rather than merging on a stale base.
+    let write_intent = write_intent
+        .map(|j| {
+            serde_json::from_str(&j).map_err(|e| StateError::Corrupt {
+                what: "employee_links.write_intent".into(),
+                message: e.to_string(),
+            })
+        })
+        .transpose()?;
     Ok(Link {
         hris_id: r.try_get("hris_id")?,
         company_id: r.try_get("company_id")?,
@@ -48,6 +58,7 @@ fn link_from(r: &sqlx::sqlite::SqliteRow) -> Result<Link, StateError> {
         held: held
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default(),
+        write_intent,
     })
 }
 
@@ -101,14 +112,14 @@ impl StateTx {
     pub async fn put_link(&mut self, l: &Link) -> Result<(), StateError> {
         sqlx::query(
             "INSERT INTO employee_links (hris_id, company_id, employee_id, personal_info_id, snapshot, snapshot_hash,
-               create_intent, intent_at, status, failures, last_error, quarantined_hash, held, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               create_intent, intent_at, status, failures, last_error, quarantined_hash, held, write_intent, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (hris_id) DO UPDATE SET company_id = excluded.company_id, employee_id = excluded.employee_id,
                personal_info_id = excluded.personal_info_id, snapshot = excluded.snapshot,
                snapshot_hash = excluded.snapshot_hash, create_intent = excluded.create_intent,
                intent_at = excluded.intent_at, status = excluded.status, failures = excluded.failures,
                last_error = excluded.last_error, quarantined_hash = excluded.quarantined_hash,
-               held = excluded.held, updated_at = excluded.updated_at",
+               held = excluded.held, write_intent = excluded.write_intent, updated_at = excluded.updated_at",
         )
         .bind(&l.hris_id)
         .bind(&l.company_id)
@@ -133,6 +144,11 @@ impl StateTx {
         .bind(&l.last_error)
         .bind(&l.quarantined_hash)
         .bind((!l.held.is_empty()).then(|| serde_json::to_string(&l.held).unwrap_or_default()))
+        .bind(
+            l.write_intent
+                .as_ref()
+                .and_then(|w| serde_json::to_string(w).ok()),
+        )
         .bind(utc_now())
         .execute(self.conn())
         .await?;
