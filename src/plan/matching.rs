@@ -15,9 +15,16 @@ pub(super) enum Match<'a> {
     Refused(String, Vec<String>),
 }
 
+/// A name as matching compares it: Unicode NFC (a decomposed "Zoe\u{308}" is "Zoë") and
+/// case-folded, so the same person typed on two systems is the same key (docs/SPEC.md rule 1).
+pub(super) fn name_key(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfc().collect::<String>().to_lowercase()
+}
+
 fn same(a: Option<&str>, b: Option<&str>) -> bool {
     match (a, b) {
-        (Some(a), Some(b)) => a.to_lowercase() == b.to_lowercase(),
+        (Some(a), Some(b)) => name_key(a) == name_key(b),
         _ => false,
     }
 }
@@ -55,7 +62,7 @@ impl<'a> Candidates<'a> {
                 e.values.get(Field::BirthDate),
             ) {
                 c.by_name_birth
-                    .entry((last.to_lowercase(), birth))
+                    .entry((name_key(last), birth))
                     .or_default()
                     .push(e);
             }
@@ -67,7 +74,7 @@ impl<'a> Candidates<'a> {
         !self.taken.contains(&e.employee_id)
     }
 
-    fn hint(&self, id: &str) -> Option<&'a NmbrsEmployee> {
+    pub(super) fn hint(&self, id: &str) -> Option<&'a NmbrsEmployee> {
         self.by_id.get(id).copied().filter(|e| self.free(e))
     }
 
@@ -81,7 +88,7 @@ impl<'a> Candidates<'a> {
         let (Some(last), Some(birth)) = (last, birth) else {
             return vec![];
         };
-        let list = self.by_name_birth.get(&(last.to_lowercase(), birth));
+        let list = self.by_name_birth.get(&(name_key(last), birth));
         list.map(|l| l.iter().copied().filter(|e| self.free(e)).collect())
             .unwrap_or_default()
     }

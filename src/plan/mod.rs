@@ -184,6 +184,25 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
             });
             continue;
         }
+        // A row that names its employee is never the subject of a POST: if that employee is not
+        // free in this listing, the row fails naming it.
+        if let Some(id) = rec.nmbrs_employee_id.as_deref()
+            && free.hint(id).is_none()
+        {
+            let whereabouts = if by_id.contains_key(id) {
+                "linked to another HRIS row"
+            } else {
+                "not in this company's Nmbrs listing (out of service, or in another company?)"
+            };
+            decisions.push(Decision::Fail {
+                hris_id: rec.hris_id.clone(),
+                employee_id: Some(id.to_owned()),
+                message: format!(
+                    "the row names Nmbrs employee {id} (column nmbrs_employee_id), which is {whereabouts}; not creating a second employee — check that employee in Nmbrs, or clear nmbrs_employee_id if it is wrong"
+                ),
+            });
+            continue;
+        }
         let lookup = intent.as_ref().unwrap_or(&rec.values);
         match find_match(lookup, rec.nmbrs_employee_id.as_deref(), &free) {
             Match::One(e, rule) => {

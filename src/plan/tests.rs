@@ -940,3 +940,43 @@ fn a_pending_import_is_merged_on_its_base_or_imported_again() {
     assert_eq!(u.to_hris[0].after.as_deref(), Some("new@x.nl"));
     assert!(u.settles_link);
 }
+
+#[test]
+fn a_row_that_names_its_employee_is_never_posted() {
+    let mut c = Case::new();
+    c.rules.import_from_nmbrs = false;
+    // The named employee is out of service (not listed) and the state database is new.
+    c.hris.push(linked_row("h1", "e-gone", lisa()));
+    let d = c.plan();
+    assert!(
+        matches!(&d[0], Decision::Fail { employee_id: Some(id), message, .. } if id == "e-gone" && message.contains("not creating")),
+        "{d:?}"
+    );
+    assert!(!d.iter().any(|d| matches!(d, Decision::Create { .. })));
+}
+
+#[test]
+fn names_match_after_unicode_normalisation_and_case_folding() {
+    let mut c = Case::new();
+    c.rules.import_from_nmbrs = false;
+    let decomposed = values(&[
+        (Field::EmployeeNumber, "11"),
+        (Field::FirstName, "Zoe\u{308}"),
+        (Field::LastName, "O\u{308}ztu\u{308}rk"),
+        (Field::BirthDate, "1988-03-04"),
+    ]);
+    let composed = values(&[
+        (Field::EmployeeNumber, "12"),
+        (Field::FirstName, "ZOË"),
+        (Field::LastName, "Öztürk"),
+        (Field::BirthDate, "1988-03-04"),
+    ]);
+    c.hris.push(row("h1", decomposed));
+    c.nmbrs.push(emp("e1", composed));
+    let d = c.plan();
+    assert_eq!(
+        update(&d[0]).link,
+        NewLink::Matched("name and birth date"),
+        "{d:?}"
+    );
+}

@@ -56,6 +56,11 @@ pub enum ApiErrorKind {
     Ambiguous { last: String },
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// A listing that changed while it was read (records repeated or moved between pages).
+    #[error(
+        "the listing changed while it was read ({0}); not planning on it — the company is skipped this cycle"
+    )]
+    InconsistentListing(String),
     /// A 2xx whose body is not the expected shape.
     #[error("unexpected response body: {0}")]
     Decode(String),

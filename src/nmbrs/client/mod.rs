@@ -23,6 +23,7 @@ use super::model::{
 };
 use crate::config::{RetrySettings, Secrets, Settings};
 use backon::BackoffBuilder;
+use futures::TryFutureExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -89,6 +90,10 @@ impl std::fmt::Debug for NmbrsClient {
             .finish_non_exhaustive()
     }
 }
+
+/// How many times a listing that changed while it was read is read in all before its company is
+/// skipped for the cycle.
+pub const LISTING_READS: u32 = 3;
 
 /// The largest `pageSize` the description allows (`components.parameters.pageSize`).
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -204,15 +209,45 @@ impl NmbrsClient {
 
     /// The personal-info history of every employee of a company, all pages:
     /// `GET /api/companies/{companyId}/employees/personalinfo`.
+    ///
+    /// A listing that changes while it is read (its `totalRecords` moves, or an `employeeId` comes
+    /// twice) is read again, at most [`LISTING_READS`] times in all; then it is
+    /// [`ApiErrorKind::InconsistentListing`] and the company is skipped for the cycle: planning on
+    /// it could create an employee that exists (skipped) or match one twice (repeated).
     pub async fn company_personal_info(
         &self,
         company_id: &str,
     ) -> Result<Response<Vec<PersonalInfoHistory>>, ApiError> {
-        self.get_all_pages(
-            &format!("/companies/{}/employees/personalinfo", seg(company_id)),
-            &[],
-        )
-        .await
+        let path = format!("/companies/{}/employees/personalinfo", seg(company_id));
+        let mut read = 1;
+        loop {
+            let r = self
+                .get_all_pages::<PersonalInfoHistory>(&path, &[])
+                .and_then(|r| async move {
+                    let mut seen = std::collections::HashSet::new();
+                    match r.body.iter().find(|h| !seen.insert(h.employee_id.as_str())) {
+                        Some(dup) => Err(ApiError {
+                            kind: ApiErrorKind::InconsistentListing(format!(
+                                "employee {} is listed twice",
+                                dup.employee_id
+                            )),
+                            call: r.call.clone(),
+                        }),
+                        None => Ok(r),
+                    }
+                })
+                .await;
+            match r {
+                Err(e)
+                    if matches!(e.kind, ApiErrorKind::InconsistentListing(_))
+                        && read < LISTING_READS =>
+                {
+                    tracing::warn!(company_id, read, reason = %e, "listing changed while read; reading it again");
+                    read += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// One employee's personal-info history, the read right before a PUT:
@@ -342,6 +377,17 @@ impl NmbrsClient {
             total.duration += r.call.duration;
             total.status = r.call.status;
             let n = r.body.data.len();
+            // A listing that changes while it is read repeats some records and skips others.
+            if let (Some(before), Some(now)) = (expected, r.body.pagination.total_records)
+                && before != now
+            {
+                return Err(ApiError {
+                    kind: ApiErrorKind::InconsistentListing(format!(
+                        "totalRecords went from {before} to {now} between pages"
+                    )),
+                    call: total,
+                });
+            }
             expected = r.body.pagination.total_records.or(expected);
             let more = r.body.pagination.has_next(page_number, n);
             items.extend(r.body.data);
