@@ -45,6 +45,10 @@ pub struct Settings {
     pub metrics: MetricsSettings,
 }
 
+/// The largest `nmbrs.page_size`: the description's maximum `pageSize`
+/// (`docs/nmbrs-openapi.yaml`, `components.parameters.pageSize`).
+pub const MAX_PAGE_SIZE: u32 = 100;
+
 /// `[nmbrs]`: the API, OAuth client and client-side limits.
 #[derive(Clone, Debug, Deserialize)]
 pub struct NmbrsSettings {
@@ -292,12 +296,12 @@ impl Settings {
                 "must be at least 1 request/s".into(),
             ));
         }
-        if !(1..=crate::nmbrs::client::MAX_PAGE_SIZE).contains(&self.nmbrs.page_size) {
+        if !(1..=MAX_PAGE_SIZE).contains(&self.nmbrs.page_size) {
             return Err(invalid(
                 "nmbrs.page_size",
                 format!(
                     "must be from 1 to {} (the Nmbrs API's maximum pageSize)",
-                    crate::nmbrs::client::MAX_PAGE_SIZE
+                    MAX_PAGE_SIZE
                 ),
             ));
         }

@@ -138,7 +138,7 @@ async fn demo() -> anyhow::Result<()> {
     let hris_db = dir.join("hris.db");
     let state_db = dir.join("state.db");
     let hris_url = format!("sqlite:{}", hris_db.display());
-    let hris = crate::state::open_sqlite(&format!("{hris_url}?mode=rwc"), 1).await?;
+    let hris = crate::db::open_sqlite(&format!("{hris_url}?mode=rwc"), 1).await?;
     sqlx::query(DEFAULT_TABLE_DDL).execute(&hris).await?;
     for p in PEOPLE {
         sqlx::query(

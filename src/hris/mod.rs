@@ -327,7 +327,7 @@ impl HrisDb {
             query = bind_value(query, *f, *after);
         }
         if self.columns.updated_at.is_some() {
-            query = query.bind(crate::state::utc_now());
+            query = query.bind(crate::db::utc_now());
         }
         let written = bind_key(query, hris_id)
             .execute(&mut *tx)
@@ -376,7 +376,7 @@ impl HrisDb {
             query = bind_value(query, *f, values.get(*f));
         }
         if self.columns.updated_at.is_some() {
-            query = query.bind(crate::state::utc_now());
+            query = query.bind(crate::db::utc_now());
         }
         Ok(query.execute(&self.pool).await?.rows_affected() == 1)
     }
@@ -450,7 +450,7 @@ mod tests {
     async fn untyped_table_integer_keys_are_written_and_bad_utf8_is_named() {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite:{}", dir.path().join("hris.db").display());
-        let pool = crate::state::open_sqlite(&url, 1).await.expect("db");
+        let pool = crate::db::open_sqlite(&url, 1).await.expect("db");
         let ddl = DEFAULT_TABLE_DDL
             .replace(" TEXT PRIMARY KEY", " PRIMARY KEY")
             .replace(" TEXT", "")

@@ -96,7 +96,7 @@ impl std::fmt::Debug for NmbrsClient {
 pub const LISTING_READS: u32 = 3;
 
 /// The largest `pageSize` the description allows (`components.parameters.pageSize`).
-pub const MAX_PAGE_SIZE: u32 = 100;
+pub use crate::config::MAX_PAGE_SIZE;
 
 /// The HTTP client for the API and the token endpoint: `nmbrs.timeout_secs`, a user agent naming
 /// this program, an idle pool sized for `nmbrs.max_concurrency`.
