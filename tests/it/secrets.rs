@@ -7,9 +7,7 @@
 //! The one allowed place: the newest refresh token in `oauth_state.refresh_token` of the state
 //! database (persisted on purpose: refresh tokens rotate, a restart must not lose access).
 
-mod common;
-
-use common::{TestApp, person};
+use crate::common::{TestApp, person, random};
 use nmbrs_sandbox::{ALL_SCOPES, Fault};
 use nmbrs_sync::config::Settings;
 use secrecy::SecretString;
@@ -41,10 +39,6 @@ async fn all_values(pool: &SqlitePool) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-fn random(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
 #[tokio::test]

@@ -18,9 +18,7 @@
 //!   it is not "empty" to the eye of a trim, but it is to a payroll clerk.
 //! * `hris_id` is a key: used verbatim (" id " stays " id "), never trimmed.
 
-mod common;
-
-use common::{TestApp, pi_field};
+use crate::common::{TestApp, pi_field};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 

@@ -1,8 +1,6 @@
 //! One sync cycle against the in-repo sandbox and real SQLite files (issue: first working slice).
 
-mod common;
-
-use common::{TestApp, person, pi_field};
+use crate::common::{TestApp, person, pi_field};
 use nmbrs_sandbox::{Fault, SandboxOptions};
 use nmbrs_sync::plan::ConflictPolicy;
 use nmbrs_sync::sync::RunStatus;

@@ -2,9 +2,7 @@
 //! dropped connections; the sync converges to the clean end state within its retry budget, and a
 //! record that keeps failing is quarantined, reported and released.
 
-mod common;
-
-use common::{TestApp, check_invariants, person};
+use crate::common::{TestApp, check_invariants, person};
 use nmbrs_sandbox::{Fault, FaultOptions, SandboxOptions};
 use nmbrs_sync::sync::RunStatus;
 use serde_json::json;
