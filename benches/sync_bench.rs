@@ -22,20 +22,20 @@
 
 #[path = "support/naive.rs"]
 mod naive;
+/// The set-up the integration tests use too (sandbox, HRIS table and rows, the binary's variables).
+#[path = "../tests/it/common/setup.rs"]
+#[allow(dead_code)] // the bench uses part of it
+mod setup;
 
 use naive::Naive;
-use nmbrs_sandbox::{
-    ALL_SCOPES, CallStats, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY,
-    RunningSandbox, Sandbox, SandboxOptions,
-};
+use nmbrs_sandbox::{ALL_SCOPES, CallStats, DEFAULT_SUBSCRIPTION_KEY, Sandbox, SandboxOptions};
 use nmbrs_sync::fields::{Field, FieldValues};
-use nmbrs_sync::hris::DEFAULT_TABLE_DDL;
 use nmbrs_sync::plan::ConflictPolicy;
 use nmbrs_sync::plan::{CompanyInput, NmbrsEmployee, Rules, plan_company};
 use nmbrs_sync::record::{Base, Link, LinkStatus};
 use nmbrs_sync::record::{HrisRecord, HrisRow};
 use serde_json::json;
-use sqlx::SqlitePool;
+use setup::{company_of, hris_id, synthetic_person};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::str::FromStr;
@@ -98,27 +98,11 @@ impl Knobs {
 }
 
 // ------------------------------------------------------------------ synthetic people
+// (`setup::synthetic_person`: person `i` of a data set spread over companies "1".."C")
 
-/// Person `i` of a data set spread over `companies` companies (numbers "1".."C").
+/// The values of synthetic person `i` (whatever its company).
 fn person_values(i: usize) -> FieldValues {
-    let mut v = FieldValues::default();
-    let birth = time::Date::from_calendar_date(1960, time::Month::January, 1).unwrap()
-        + time::Duration::days((i % 14_000) as i64);
-    v.set(Field::EmployeeNumber, Some(&(i + 1).to_string()));
-    v.set(Field::FirstName, Some(&format!("First{i}")));
-    v.set(Field::LastName, Some(&format!("Last{i}")));
-    v.set(Field::EmployeeType, Some("payroll"));
-    v.set(Field::BirthDate, Some(&birth.to_string()));
-    v.set(Field::PrivateEmail, Some(&format!("p{i}@example.com")));
-    v
-}
-
-fn company_of(i: usize, companies: usize) -> usize {
-    i % companies + 1
-}
-
-fn hris_id(i: usize) -> String {
-    format!("h{i:07}")
+    synthetic_person(i, 1).values()
 }
 
 fn per_company(n: usize, companies: usize) -> Vec<usize> {
@@ -133,24 +117,24 @@ fn pages(n: usize, page: usize) -> u64 {
 
 // ------------------------------------------------------------------ environment
 
+/// The shared [`setup::Fixture`] (its fields read as the env's own: `env.sandbox`, `env.hris`, …),
+/// the naive flow's client and the variables `sync --once` runs with.
 struct Env {
-    sandbox: Sandbox,
-    running: RunningSandbox,
-    dir: tempfile::TempDir,
-    hris: SqlitePool,
+    fixture: setup::Fixture,
     naive_refresh: std::sync::Mutex<String>,
     settings_env: Vec<(String, String)>,
 }
 
-fn sandbox_with_companies(options: SandboxOptions, companies: usize) -> (Sandbox, String, String) {
-    let sandbox = Sandbox::new(options);
-    for c in 1..=companies {
-        sandbox.add_company(&c.to_string(), &format!("Company {c}"));
+impl std::ops::Deref for Env {
+    type Target = setup::Fixture;
+    fn deref(&self) -> &setup::Fixture {
+        &self.fixture
     }
-    sandbox.add_subscription_key(DEFAULT_SUBSCRIPTION_KEY);
-    let refresh = sandbox.add_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, &ALL_SCOPES);
-    let naive = sandbox.add_client(NAIVE_CLIENT, NAIVE_SECRET, &ALL_SCOPES);
-    (sandbox, refresh, naive)
+}
+
+/// The naive flow's own client in `sandbox`; returns its refresh token.
+fn add_naive_client(sandbox: &Sandbox) -> String {
+    sandbox.add_client(NAIVE_CLIENT, NAIVE_SECRET, &ALL_SCOPES)
 }
 
 impl Env {
@@ -161,122 +145,23 @@ impl Env {
         concurrency: usize,
         page_size: usize,
     ) -> Env {
-        let (sandbox, refresh_token, naive_refresh) = sandbox_with_companies(options, companies);
-        let running = sandbox.start(0).await.expect("sandbox starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let hris_path = dir.path().join("hris.db");
-        let state_path = dir.path().join("state.db");
-        let hris = nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", hris_path.display()), 1)
-            .await
-            .expect("hris db");
-        sqlx::query(DEFAULT_TABLE_DDL)
-            .execute(&hris)
-            .await
-            .expect("hris table");
-        let settings_env = vec![
-            ("NMBRS_SYNC__NMBRS__BASE_URL".into(), running.base_url()),
-            ("NMBRS_SYNC__NMBRS__TOKEN_URL".into(), running.token_url()),
-            (
-                "NMBRS_SYNC__NMBRS__CLIENT_ID".into(),
-                DEFAULT_CLIENT_ID.into(),
-            ),
-            (
-                "NMBRS_SYNC__NMBRS__CLIENT_SECRET".into(),
-                DEFAULT_CLIENT_SECRET.into(),
-            ),
-            (
-                "NMBRS_SYNC__NMBRS__SUBSCRIPTION_KEY".into(),
-                DEFAULT_SUBSCRIPTION_KEY.into(),
-            ),
-            (
-                "NMBRS_SYNC__NMBRS__REFRESH_TOKEN".into(),
-                refresh_token.clone(),
-            ),
-            (
-                "NMBRS_SYNC__NMBRS__MAX_REQUESTS_PER_SEC".into(),
-                rate.to_string(),
-            ),
-            (
-                "NMBRS_SYNC__NMBRS__MAX_CONCURRENCY".into(),
-                concurrency.to_string(),
-            ),
-            ("NMBRS_SYNC__NMBRS__PAGE_SIZE".into(), page_size.to_string()),
-            ("NMBRS_SYNC__NMBRS__TIMEOUT_SECS".into(), "30".into()),
-            (
-                "NMBRS_SYNC__HRIS__DATABASE_URL".into(),
-                format!("sqlite:{}", hris_path.display()),
-            ),
-            (
-                "NMBRS_SYNC__STATE__DATABASE_URL".into(),
-                format!("sqlite:{}", state_path.display()),
-            ),
-            ("NMBRS_SYNC__LOG__LEVEL".into(), "info".into()),
-        ];
+        let fixture = setup::Fixture::start(options, companies).await;
+        let naive_refresh = add_naive_client(&fixture.sandbox);
+        let mut settings_env = setup::settings_env(&fixture.settings);
+        settings_env.extend(
+            [
+                ("MAX_REQUESTS_PER_SEC", rate.to_string()),
+                ("MAX_CONCURRENCY", concurrency.to_string()),
+                ("PAGE_SIZE", page_size.to_string()),
+                ("TIMEOUT_SECS", "30".to_owned()),
+            ]
+            .map(|(key, value)| (format!("NMBRS_SYNC__NMBRS__{key}"), value)),
+        );
         Env {
-            sandbox,
-            running,
-            dir,
-            hris,
+            fixture,
             naive_refresh: std::sync::Mutex::new(naive_refresh),
             settings_env,
         }
-    }
-
-    async fn insert_people(&self, n: usize, companies: usize) {
-        let mut tx = self.hris.begin().await.expect("tx");
-        for i in 0..n {
-            let v = person_values(i);
-            sqlx::query(
-                "INSERT INTO hris_employees (hris_id, company_number, employee_number, first_name, last_name, employee_type, birth_date, private_email, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
-            )
-            .bind(hris_id(i))
-            .bind(company_of(i, companies).to_string())
-            .bind((i + 1) as i64)
-            .bind(v.get(Field::FirstName))
-            .bind(v.get(Field::LastName))
-            .bind(v.get(Field::EmployeeType))
-            .bind(v.get(Field::BirthDate))
-            .bind(v.get(Field::PrivateEmail))
-            .execute(&mut *tx)
-            .await
-            .expect("insert");
-        }
-        tx.commit().await.expect("commit");
-    }
-
-    /// (hris_id, employeeId, values) of every linked HRIS row, in hris_id order.
-    async fn hris_rows(&self) -> Vec<(String, String, FieldValues)> {
-        type HrisRow = (
-            String,
-            Option<String>,
-            i64,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let rows: Vec<HrisRow> =
-            sqlx::query_as(
-                "SELECT hris_id, nmbrs_employee_id, employee_number, first_name, last_name, employee_type, birth_date, private_email
-                 FROM hris_employees ORDER BY hris_id",
-            )
-            .fetch_all(&self.hris)
-            .await
-            .expect("hris rows");
-        rows.into_iter()
-            .filter_map(|(id, emp, num, first, last, typ, birth, email)| {
-                let mut v = FieldValues::default();
-                v.set(Field::EmployeeNumber, Some(&num.to_string()));
-                v.set(Field::FirstName, first.as_deref());
-                v.set(Field::LastName, last.as_deref());
-                v.set(Field::EmployeeType, typ.as_deref());
-                v.set(Field::BirthDate, birth.as_deref());
-                v.set(Field::PrivateEmail, email.as_deref());
-                Some((id, emp?, v))
-            })
-            .collect()
     }
 
     async fn naive(&self) -> Naive {
@@ -316,7 +201,7 @@ struct ChildRun {
 fn binary() -> PathBuf {
     std::env::var_os("BENCH_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_nmbrs-sync")))
+        .unwrap_or_else(|| PathBuf::from(setup::BIN))
 }
 
 async fn run_binary(env: &[(String, String)], dir: &Path) -> ChildRun {
@@ -328,14 +213,9 @@ async fn run_binary(env: &[(String, String)], dir: &Path) -> ChildRun {
             .append(true)
             .open(dir.join("nmbrs-sync.log"))
             .expect("log file");
-        let mut cmd = Command::new(std::env::current_exe().expect("current exe"));
-        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("NMBRS_SYNC__")) {
-            cmd.env_remove(k);
-        }
-        let out = cmd
+        let exe = std::env::current_exe().expect("current exe");
+        let out = setup::command(exe, &dir, &env)
             .env("BENCH_ROLE", "wrap")
-            .envs(env)
-            .current_dir(&dir)
             .arg(binary())
             .args(["sync", "--once"])
             .stdout(Stdio::piped())
@@ -711,7 +591,7 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
         k.page_size,
     )
     .await;
-    env.insert_people(n, k.companies).await;
+    setup::insert_people(&env.hris, n, k.companies).await;
     let label = |s: &str| format!("{s} ({}k/{}c)", n as f64 / 1000.0, k.companies);
 
     // ---- initial load
@@ -772,7 +652,8 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
         progress(&format!(
             "naive initial load: {n} sequential POSTs on a fresh sandbox"
         ));
-        let (fresh, _, naive_refresh) = sandbox_with_companies(options.clone(), k.companies);
+        let (fresh, _) = setup::sandbox(options.clone(), k.companies);
+        let naive_refresh = add_naive_client(&fresh);
         let fresh_running = fresh.start(0).await.expect("sandbox");
         let mut naive = Naive::connect(
             &fresh_running.base_url(),
@@ -810,7 +691,7 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     }
 
     if !k.wants("noop") && !k.wants("changed") {
-        env.running.shutdown().await;
+        env.fixture.running.shutdown().await;
         return;
     }
     // ---- no-op
@@ -844,12 +725,7 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     let noop_calls = s.total;
     if k.naive {
         progress(&format!("naive no-op: {n} sequential GETs"));
-        let data: Vec<(String, FieldValues)> = env
-            .hris_rows()
-            .await
-            .into_iter()
-            .map(|(_, e, v)| (e, v))
-            .collect();
+        let data = setup::linked_rows(&env.hris).await;
         let mut naive = env.naive().await;
         env.sandbox.reset_stats();
         let t = Instant::now();
@@ -877,13 +753,13 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     }
 
     if !k.wants("changed") {
-        env.running.shutdown().await;
+        env.fixture.running.shutdown().await;
         return;
     }
     // ---- 1 % changed on each side
     let changed = ((n as f64 * k.changed_pct / 100.0).ceil() as usize).clamp(1, n / 2);
     let step = n / changed;
-    let data = env.hris_rows().await;
+    let data = setup::linked_rows(&env.hris).await;
     let hris_edits: Vec<usize> = (0..changed).map(|j| j * step).collect();
     let nmbrs_edits: Vec<usize> = (0..changed).map(|j| j * step + step / 2).collect();
     let edit_round = |round: &'static str| {
@@ -903,7 +779,7 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
             }
             for &i in &nmbrs_edits {
                 assert!(env.sandbox.edit_personal_info(
-                    &data[i].1,
+                    &data[i].0,
                     "basicInfo.lastName",
                     json!(format!("Last{i}N{round}"))
                 ));
@@ -957,12 +833,7 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     if k.naive {
         progress("second round of edits on the same records; naive pass");
         edit_round("2").await;
-        let data: Vec<(String, FieldValues)> = env
-            .hris_rows()
-            .await
-            .into_iter()
-            .map(|(_, e, v)| (e, v))
-            .collect();
+        let data = setup::linked_rows(&env.hris).await;
         let mut naive = env.naive().await;
         env.sandbox.reset_stats();
         let t = Instant::now();
@@ -986,7 +857,7 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
             s.total
         ));
     }
-    env.running.shutdown().await;
+    env.fixture.running.shutdown().await;
 }
 
 async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) {
@@ -1008,19 +879,12 @@ async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) 
         .map(|c| env.sandbox.company_id(&c.to_string()).expect("company"))
         .collect();
     for i in 0..n {
-        let v = person_values(i);
         env.sandbox.seed_employee(
             &ids[company_of(i, companies) - 1],
-            json!({
-                "basicInfo": {"employeeNumber": i + 1, "firstName": v.get(Field::FirstName),
-                              "lastName": v.get(Field::LastName), "employeeType": "payroll"},
-                "birthInfo": {"birthDate": v.get(Field::BirthDate)},
-                "contactInfo": {"privateEmail": v.get(Field::PrivateEmail)},
-                "period": {"year": 2024, "period": 1}
-            }),
+            synthetic_person(i, companies).employee_json(),
         );
     }
-    env.insert_people(n, companies).await;
+    setup::insert_people(&env.hris, n, companies).await;
     progress(&format!("  seeded in {:.1} s", t.elapsed().as_secs_f64()));
     let label = format!("big {}k/{companies}c", n / 1000);
     let listing_pages: u64 = per_company(n, companies)
@@ -1096,7 +960,7 @@ async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) 
             run.max_rss_kb as f64 / 1024.0
         ),
     );
-    env.running.shutdown().await;
+    env.fixture.running.shutdown().await;
 }
 
 fn plan_scenarios(k: &Knobs, plan_rows: &mut Vec<PlanRun>, checks: &mut Vec<String>) {

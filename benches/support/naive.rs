@@ -3,7 +3,7 @@
 //! values differ from what the GET returned, and one `POST /companies/{companyId}/employees` per
 //! new employee. No bulk reads, no snapshot (so it cannot tell which side changed), no concurrency.
 //!
-//! Shared by `benches/sync_bench.rs` and `tests/bench_smoke.rs` (included with `#[path]`).
+//! Shared by `benches/sync_bench.rs` and `tests/it/bench_smoke.rs` (included with `#[path]`).
 #![allow(dead_code)]
 
 use nmbrs_sync::fields::{Field, FieldValues, Lifecycle};

@@ -3,7 +3,8 @@
 //! Triggers refuse UPDATE and DELETE. Each row also carries `hash = sha256(prev_hash || content)`,
 //! so someone who drops the triggers and edits a row breaks the chain, and [`verify_chain`] says where.
 
-use super::{StateError, StateTx, utc_now};
+use super::{StateError, StateTx};
+use crate::db::utc_now;
 use crate::nmbrs::HttpCall;
 use serde::Serialize;
 use sha2::{Digest, Sha256};

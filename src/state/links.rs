@@ -1,7 +1,8 @@
 //! `employee_links`: which HRIS row is which Nmbrs employee, the base snapshot of the last successful
 //! sync, create intents, and failure / quarantine bookkeeping (docs/SPEC.md rules 1, 2, 3, 5).
 
-use super::{StateError, StateTx, format_time, parse_time, utc_now};
+use super::{StateError, StateTx};
+use crate::db::{format_time, parse_time, utc_now};
 use crate::fields::FieldValues;
 use crate::record::{Base, CreateIntent, Link, LinkStatus};
 use sqlx::Row;

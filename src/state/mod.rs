@@ -15,8 +15,7 @@ use sqlx::sqlite::SqlitePool;
 use sqlx::{Sqlite, Transaction};
 use std::sync::Arc;
 
-// Moved to `crate::db`; re-exported until the integration tests import them from there.
-pub use crate::db::{format_time, open_sqlite, parse_time, utc_now};
+use crate::db::{open_sqlite, utc_now};
 
 pub use audit::{AuditEntry, AuditRow, Direction};
 

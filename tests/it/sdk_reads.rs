@@ -1,13 +1,13 @@
 //! A client nobody here wrote reads what the sync wrote: the vendor-description-based Python SDK
 //! `nmbrs-rest-api` (PyPI, 0.0.3, import name `nmbrs_rest`) reads the sandbox after two sync cycles,
-//! through `tests/sdk/read_sandbox.py`, and every value the sync wrote must come back through it.
+//! through `tests/it/read_sandbox.py`, and every value the sync wrote must come back through it.
 //!
 //! The interpreter is the one named by `NMBRS_SDK_PYTHON` (default `python3`); `.ci/run` installs
 //! the SDK into a venv and points `NMBRS_SDK_PYTHON` at it. To run it locally:
 //!
 //! ```text
 //! python3 -m venv /tmp/sdk-venv && /tmp/sdk-venv/bin/pip install nmbrs-rest-api==0.0.3
-//! NMBRS_SDK_PYTHON=/tmp/sdk-venv/bin/python cargo test --test sdk_reads
+//! NMBRS_SDK_PYTHON=/tmp/sdk-venv/bin/python cargo test --test it sdk_reads::
 //! ```
 //!
 //! **Skip rule.** When that interpreter cannot import `nmbrs_rest` (or does not run), the test
@@ -20,9 +20,7 @@
 //! calendar date with `zoneinfo` (`birth_date_amsterdam`), and that must equal the HRIS
 //! `YYYY-MM-DD`; one person is born in winter (UTC+1), the other in summer (UTC+2).
 
-mod common;
-
-use common::{TestApp, person};
+use crate::common::{TestApp, person};
 use nmbrs_sandbox::{ALL_SCOPES, DEFAULT_SUBSCRIPTION_KEY};
 use serde_json::Value;
 use std::path::Path;
@@ -133,7 +131,7 @@ async fn the_vendor_sdk_reads_what_the_sync_wrote() {
         ),
         Err(why) => {
             println!(
-                "SKIPPED: the_vendor_sdk_reads_what_the_sync_wrote: {why}. Install it with \
+                "SKIPPED: sdk_reads::the_vendor_sdk_reads_what_the_sync_wrote: {why}. Install it with \
                  `python3 -m venv DIR && DIR/bin/pip install nmbrs-rest-api==0.0.3` and set \
                  {PYTHON_ENV}=DIR/bin/python"
             );
@@ -183,7 +181,7 @@ async fn the_vendor_sdk_reads_what_the_sync_wrote() {
         .add_client(SDK_CLIENT_ID, SDK_CLIENT_SECRET, &ALL_SCOPES);
     let api = app.running.base_url();
     let root = api.strip_suffix("/api").expect("base_url ends in /api");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/read_sandbox.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/read_sandbox.py");
     let mut cmd = Command::new(&python);
     cmd.arg(&script)
         .env("NMBRS_SDK_BASE_URL", root)

@@ -7,9 +7,7 @@
 //! The one allowed place: the newest refresh token in `oauth_state.refresh_token` of the state
 //! database (persisted on purpose: refresh tokens rotate, a restart must not lose access).
 
-mod common;
-
-use common::{TestApp, person};
+use crate::common::{TestApp, person, random};
 use nmbrs_sandbox::{ALL_SCOPES, Fault};
 use nmbrs_sync::config::Settings;
 use secrecy::SecretString;
@@ -41,10 +39,6 @@ async fn all_values(pool: &SqlitePool) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-fn random(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
 #[tokio::test]
@@ -166,7 +160,7 @@ async fn no_secret_or_token_in_logs_output_or_databases() {
     }
     let open = |path: &std::path::Path| {
         let url = format!("sqlite:{}", path.display());
-        async move { nmbrs_sync::state::open_sqlite(&url, 1).await.expect("db") }
+        async move { nmbrs_sync::db::open_sqlite(&url, 1).await.expect("db") }
     };
     let state = open(&app.state_db).await;
     let mut stored_newest = 0;

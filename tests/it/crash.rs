@@ -3,9 +3,7 @@
 //! then restarted until the cycle completes. After every round: no duplicate employee, every change
 //! present on both sides, snapshots equal to both sides, audit chain intact.
 
-mod common;
-
-use common::{TestApp, person};
+use crate::common::{TestApp, person};
 use nmbrs_sandbox::SandboxOptions;
 use serde_json::json;
 use std::collections::HashMap;
@@ -46,26 +44,19 @@ enum Trial {
 
 /// Runs one `sync --once`; returns whether the process was killed (by the failpoint or SIGKILL).
 async fn trial(app: &TestApp, t: &Trial) -> bool {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_nmbrs-sync"));
+    let mut cmd = app.child_command();
     cmd.args(["sync", "--once"])
-        .current_dir(app.dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .kill_on_drop(true);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("NMBRS_SYNC")) {
-        cmd.env_remove(k);
-    }
-    cmd.envs(app.env());
-    cmd.env("NMBRS_SYNC__NMBRS__TIMEOUT_SECS", "1");
-    cmd.env("NMBRS_SYNC__NMBRS__MAX_CONCURRENCY", "3");
+        .env("NMBRS_SYNC__NMBRS__TIMEOUT_SECS", "1")
+        .env("NMBRS_SYNC__NMBRS__MAX_CONCURRENCY", "3");
     if let Trial::Failpoint(name, n) = t {
         cmd.env(nmbrs_sync::failpoint::ENV, format!("{name}:{n}"));
     }
     let token_saved = || async {
-        let state =
-            nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
-                .await
-                .ok()?;
+        let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
+            .await
+            .ok()?;
         sqlx::query_scalar::<_, String>("SELECT updated_at || refresh_token FROM oauth_state")
             .fetch_optional(&state)
             .await
@@ -154,7 +145,7 @@ async fn add_work(app: &TestApp, round: usize, rng: &mut Rng) {
                 .expect("partner");
         }
     }
-    let existing = common::hris_rows(app).await;
+    let existing = crate::common::hris_rows(app).await;
     let mut linked: Vec<(String, String)> = existing
         .iter()
         .filter_map(|(h, (e, _))| e.clone().map(|e| (h.clone(), e)))
@@ -216,7 +207,7 @@ async fn killed_anywhere_nothing_is_lost_or_duplicated() {
             }
         }
         converge(&app).await;
-        common::check_invariants(&app, &format!("round {round}")).await;
+        crate::common::check_invariants(&app, &format!("round {round}")).await;
         round += 1;
     }
     println!(

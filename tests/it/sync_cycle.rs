@@ -1,8 +1,6 @@
 //! One sync cycle against the in-repo sandbox and real SQLite files (issue: first working slice).
 
-mod common;
-
-use common::{TestApp, person, pi_field};
+use crate::common::{TestApp, person, pi_field};
 use nmbrs_sandbox::{Fault, SandboxOptions};
 use nmbrs_sync::plan::ConflictPolicy;
 use nmbrs_sync::sync::RunStatus;
@@ -555,7 +553,7 @@ async fn audit_command_filters_and_verifies_the_chain() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("intact"));
     // Someone with write access drops the trigger and rewrites history.
-    let state = nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
+    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
         .await
         .expect("state");
     let refused = sqlx::query("UPDATE audit_log SET message = 'nothing happened'")

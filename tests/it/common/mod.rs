@@ -1,30 +1,38 @@
 //! Test harness in the style of zero2prod's `spawn_app`: an in-process Nmbrs sandbox on an ephemeral
-//! loopback port, a real HRIS SQLite file and a real state database in a temp dir.
-#![allow(dead_code)]
+//! loopback port, a real HRIS SQLite file and a real state database in a temp dir. The pieces the
+//! bench uses too live in `setup.rs`.
 
-use nmbrs_sandbox::{RunningSandbox, Sandbox, SandboxOptions, seed_default};
-use nmbrs_sync::commands::demo::sandbox_settings;
-use nmbrs_sync::config::Settings;
+pub mod setup;
+
+use nmbrs_sandbox::SandboxOptions;
 use nmbrs_sync::fields::{Field, FieldValues};
-use nmbrs_sync::hris::DEFAULT_TABLE_DDL;
 use nmbrs_sync::nmbrs::model::read_values;
 use nmbrs_sync::state::audit::{ChainCheck, verify_chain};
 use nmbrs_sync::sync::{CycleReport, Syncer};
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
+pub use setup::{Person, person};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::ops::{Deref, DerefMut};
 
+/// A [`setup::Fixture`] (its fields read as the app's own: `app.sandbox`, `app.settings`, …) with
+/// the ids of companies "1" and "2" and the test helpers.
 pub struct TestApp {
-    pub sandbox: Sandbox,
-    pub running: RunningSandbox,
-    pub dir: tempfile::TempDir,
-    pub hris_db: PathBuf,
-    pub state_db: PathBuf,
-    pub hris: SqlitePool,
-    pub settings: Settings,
+    fixture: setup::Fixture,
     pub company1: String,
     pub company2: String,
+}
+
+impl Deref for TestApp {
+    type Target = setup::Fixture;
+    fn deref(&self) -> &setup::Fixture {
+        &self.fixture
+    }
+}
+
+impl DerefMut for TestApp {
+    fn deref_mut(&mut self) -> &mut setup::Fixture {
+        &mut self.fixture
+    }
 }
 
 /// Every test that used a sandbox ends with the contract check: no request the client sent and no
@@ -43,95 +51,31 @@ impl Drop for TestApp {
     }
 }
 
-/// A person for the HRIS table: defaults are valid; tests override what they need.
-#[derive(Clone, Debug)]
-pub struct Person {
-    pub hris_id: String,
-    pub company_number: String,
-    pub employee_number: i64,
-    pub first_name: String,
-    pub last_name: String,
-    pub birth_date: String,
-    pub private_email: Option<String>,
-    /// One of the description's `EmployeeType` values (Nmbrs requires one to create).
-    pub employee_type: String,
-}
-
-pub fn person(hris_id: &str, company: &str, number: i64, first: &str, last: &str) -> Person {
-    Person {
-        hris_id: hris_id.into(),
-        company_number: company.into(),
-        employee_number: number,
-        first_name: first.into(),
-        last_name: last.into(),
-        birth_date: "1990-02-01".into(),
-        private_email: None,
-        employee_type: "payroll".into(),
-    }
-}
-
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(SandboxOptions::default()).await
     }
 
     pub async fn spawn_with(options: SandboxOptions) -> TestApp {
-        let sandbox = Sandbox::new(options);
-        let refresh_token = seed_default(&sandbox);
-        let company1 = sandbox.company_id("1").expect("company 1");
-        let company2 = sandbox.company_id("2").expect("company 2");
-        let running = sandbox.start(0).await.expect("sandbox starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let hris_db = dir.path().join("hris.db");
-        let state_db = dir.path().join("state.db");
-        let hris = nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", hris_db.display()), 2)
-            .await
-            .expect("hris db");
-        sqlx::query(DEFAULT_TABLE_DDL)
-            .execute(&hris)
-            .await
-            .expect("hris table");
-        let mut settings = sandbox_settings(
-            &running.base_url(),
-            &running.token_url(),
-            &refresh_token,
-            &hris_db,
-            &state_db,
-        )
-        .expect("settings");
+        Self::spawn_with_companies(options, 2).await
+    }
+
+    /// A sandbox with companies "1" to `companies` (at least 2: `company1` and `company2`).
+    pub async fn spawn_with_companies(options: SandboxOptions, companies: usize) -> TestApp {
+        let mut fixture = setup::Fixture::start(options, companies).await;
         // Keep fault tests fast.
-        settings.retry.initial_interval_ms = 20;
-        settings.retry.max_interval_secs = 1;
-        settings.nmbrs.timeout_secs = 5;
+        fixture.settings.retry.initial_interval_ms = 20;
+        fixture.settings.retry.max_interval_secs = 1;
+        fixture.settings.nmbrs.timeout_secs = 5;
         TestApp {
-            sandbox,
-            running,
-            dir,
-            hris_db,
-            state_db,
-            hris,
-            settings,
-            company1,
-            company2,
+            company1: fixture.sandbox.company_id("1").expect("company 1"),
+            company2: fixture.sandbox.company_id("2").expect("company 2"),
+            fixture,
         }
     }
 
     pub async fn insert(&self, p: &Person) {
-        sqlx::query(
-            "INSERT INTO hris_employees (hris_id, company_number, employee_number, first_name, last_name, birth_date, private_email, employee_type, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
-        )
-        .bind(&p.hris_id)
-        .bind(&p.company_number)
-        .bind(p.employee_number)
-        .bind(&p.first_name)
-        .bind(&p.last_name)
-        .bind(&p.birth_date)
-        .bind(&p.private_email)
-        .bind(&p.employee_type)
-        .execute(&self.hris)
-        .await
-        .expect("insert person");
+        setup::insert(&self.hris, p).await;
     }
 
     pub async fn exec(&self, sql: &'static str) {
@@ -177,72 +121,36 @@ impl TestApp {
         last: &str,
         birth: &str,
     ) -> String {
-        self.sandbox.seed_employee(
-            company_id,
-            json!({
-                "basicInfo": {"employeeNumber": number, "firstName": first, "lastName": last, "employeeType": "payroll", "initials": "X."},
-                "birthInfo": {"birthDate": birth},
-                "contactInfo": {},
-                "period": {"year": 2024, "period": 1}
-            }),
-        )
+        let mut p = person("", "", number, first, last);
+        p.birth_date = birth.into();
+        let mut employee = p.employee_json();
+        employee["basicInfo"]["initials"] = json!("X.");
+        self.sandbox.seed_employee(company_id, employee)
     }
 
     /// `NMBRS_SYNC__…` variables configuring the binary for this app (no config file).
     pub fn env(&self) -> Vec<(String, String)> {
-        let s = &self.settings;
-        let secret = |v: &Option<secrecy::SecretString>| {
-            v.as_ref()
-                .map(|x| secrecy::ExposeSecret::expose_secret(x).to_owned())
-                .unwrap_or_default()
-        };
-        vec![
-            (
-                "NMBRS_SYNC__NMBRS__BASE_URL".into(),
-                s.nmbrs.base_url.clone(),
-            ),
-            (
-                "NMBRS_SYNC__NMBRS__TOKEN_URL".into(),
-                s.nmbrs.token_url.clone(),
-            ),
-            (
-                "NMBRS_SYNC__NMBRS__CLIENT_ID".into(),
-                s.nmbrs.client_id.clone(),
-            ),
-            (
-                "NMBRS_SYNC__NMBRS__CLIENT_SECRET".into(),
-                secret(&s.nmbrs.client_secret),
-            ),
-            (
-                "NMBRS_SYNC__NMBRS__SUBSCRIPTION_KEY".into(),
-                secret(&s.nmbrs.subscription_key),
-            ),
-            (
-                "NMBRS_SYNC__NMBRS__REFRESH_TOKEN".into(),
-                secret(&s.nmbrs.refresh_token),
-            ),
-            (
-                "NMBRS_SYNC__HRIS__DATABASE_URL".into(),
-                s.hris.database_url.clone(),
-            ),
-            (
-                "NMBRS_SYNC__STATE__DATABASE_URL".into(),
-                s.state.database_url.clone(),
-            ),
-            ("NMBRS_SYNC__RETRY__INITIAL_INTERVAL_MS".into(), "20".into()),
-            ("NMBRS_SYNC__LOG__LEVEL".into(), "info".into()),
-        ]
+        let mut env = setup::settings_env(&self.settings);
+        env.push(("NMBRS_SYNC__RETRY__INITIAL_INTERVAL_MS".into(), "20".into()));
+        env
     }
 
-    /// The binary, configured only through environment variables, run from the temp dir.
+    /// The one way a test starts the binary: configured only through [`Self::env`] (nothing
+    /// inherited from this process), run from the temp dir. [`Self::command`] and
+    /// [`Self::child_command`] are this command in the two forms the tests use.
+    pub fn std_command(&self) -> std::process::Command {
+        setup::command(setup::BIN, self.dir.path(), &self.env())
+    }
+
+    /// [`Self::std_command`] to run to completion (`output`, `write_stdin`, `timeout`).
     pub fn command(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("nmbrs-sync").expect("binary built");
-        cmd.current_dir(self.dir.path());
-        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("NMBRS_SYNC__")) {
-            cmd.env_remove(k);
-        }
-        cmd.envs(self.env());
-        cmd
+        assert_cmd::Command::from_std(self.std_command())
+    }
+
+    /// [`Self::std_command`] as a child the test can read from, write to, signal or kill; killed
+    /// if the test drops it.
+    pub fn child_command(&self) -> tokio::process::Command {
+        child(self.std_command())
     }
 
     /// Runs the binary off the async runtime (the sandbox it talks to lives on this runtime):
@@ -256,10 +164,7 @@ impl TestApp {
                 None => cmd.env_remove(k),
             };
         }
-        let out = tokio::task::spawn_blocking(move || cmd.output())
-            .await
-            .expect("join")
-            .expect("binary runs");
+        let out = output(cmd).await;
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -272,16 +177,35 @@ impl TestApp {
         &self,
         action: &str,
     ) -> Vec<(Option<String>, Option<String>, Option<String>, Option<i64>)> {
-        let state =
-            nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", self.state_db.display()), 1)
-                .await
-                .expect("state db");
+        let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", self.state_db.display()), 1)
+            .await
+            .expect("state db");
         sqlx::query_as("SELECT hris_id, fields, message, http_status FROM audit_log WHERE action = ? ORDER BY id")
             .bind(action)
             .fetch_all(&state)
             .await
             .expect("audit rows")
     }
+}
+
+/// Runs `cmd` to completion off the async runtime (the sandbox it talks to lives on this runtime).
+pub async fn output(mut cmd: assert_cmd::Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("binary runs")
+}
+
+/// `cmd` as a child a test can read from, write to, signal or kill; killed if the test drops it.
+pub fn child(cmd: std::process::Command) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::from(cmd);
+    cmd.kill_on_drop(true);
+    cmd
+}
+
+/// A fresh, unguessable value (the sandbox's defaults are well-known strings).
+pub fn random(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
 /// A string field of an employee's personal info, e.g. `("basicInfo", "lastName")`.
@@ -338,7 +262,7 @@ pub async fn check_invariants(app: &TestApp, round: &str) {
         hris.len(),
         "{round}: one employee per HRIS row, no more, no fewer"
     );
-    let state = nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
+    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
         .await
         .expect("state");
     let links: Vec<(String, Option<String>, Option<String>, String)> =

@@ -18,9 +18,7 @@
 //!   it is not "empty" to the eye of a trim, but it is to a payroll clerk.
 //! * `hris_id` is a key: used verbatim (" id " stays " id "), never trimmed.
 
-mod common;
-
-use common::{TestApp, pi_field};
+use crate::common::{TestApp, pi_field};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
@@ -554,7 +552,7 @@ async fn hris_fingerprint(app: &TestApp) -> Vec<String> {
 
 /// (action, hris_id, fields, message) of every audit row.
 async fn audit(app: &TestApp) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
-    let state = nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
+    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
         .await
         .expect("state db");
     sqlx::query_as("SELECT action, hris_id, fields, message FROM audit_log ORDER BY id")

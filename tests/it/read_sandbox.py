@@ -3,7 +3,7 @@
 
 Uses the vendor-description-based Python SDK ``nmbrs-rest-api`` (import name
 ``nmbrs_rest``) and nothing but its public API plus the standard library. Run by
-``tests/sdk_reads.rs`` against the in-repo sandbox; it can be pointed at any
+``tests/it/sdk_reads.rs`` against the in-repo sandbox; it can be pointed at any
 server that speaks the Nmbrs REST API.
 
 Everything comes from the environment:

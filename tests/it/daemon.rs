@@ -1,30 +1,20 @@
 //! The daemon (`nmbrs-sync run`) as a real process: schedule without overlap, graceful SIGTERM,
 //! the state-database lock, `/metrics` and `/healthz`, and `doctor`.
 
-mod common;
-
-use common::{TestApp, person};
+use crate::common::{TestApp, person};
 use nmbrs_sandbox::SandboxOptions;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 fn daemon(app: &TestApp, extra: &[(&str, &str)]) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nmbrs-sync"));
+    let mut cmd = app.child_command();
     cmd.arg("run")
-        .current_dir(app.dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("NMBRS_SYNC__")) {
-        cmd.env_remove(k);
-    }
-    cmd.envs(app.env());
-    cmd.env("NMBRS_SYNC__SYNC__SCHEDULE", "* * * * * *");
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
+        .env("NMBRS_SYNC__SYNC__SCHEDULE", "* * * * * *")
+        .envs(extra.iter().copied());
     cmd.spawn().expect("daemon starts")
 }
 
@@ -51,7 +41,7 @@ async fn wait_exit(mut child: Child, within: Duration) -> (i32, String) {
 
 /// (id, status, started_at, finished_at) of every run.
 async fn runs(app: &TestApp) -> Vec<(i64, String, String, Option<String>)> {
-    let state = nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
+    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
         .await
         .expect("state");
     sqlx::query_as("SELECT id, status, started_at, finished_at FROM sync_runs ORDER BY id")

@@ -3,9 +3,7 @@
 //! with 42908/42909, and tokens that span several debtors. Every test also checks (in `TestApp`'s drop)
 //! that the sandbox saw no request and sent no answer outside `docs/nmbrs-openapi.yaml`.
 
-mod common;
-
-use common::{TestApp, person};
+use crate::common::{TestApp, person};
 use nmbrs_sandbox::{DateStyle, Fault, SandboxOptions};
 use nmbrs_sync::fields::Field;
 use nmbrs_sync::nmbrs::model::read_values;

@@ -3,13 +3,12 @@
 //! a cycle with 4 records changed on each side, and compares the no-op with the naive flow of the
 //! integration guide (one GET per employee).
 
-mod common;
-#[path = "../benches/support/naive.rs"]
+#[path = "../../benches/support/naive.rs"]
 mod naive;
 
-use common::{TestApp, person};
-use nmbrs_sandbox::{ALL_SCOPES, CallStats, DEFAULT_SUBSCRIPTION_KEY};
-use nmbrs_sync::fields::{Field, FieldValues};
+use crate::common::TestApp;
+use crate::common::setup::{hris_id, insert_people, linked_rows};
+use nmbrs_sandbox::{ALL_SCOPES, CallStats, DEFAULT_SUBSCRIPTION_KEY, SandboxOptions};
 use nmbrs_sync::sync::RunStatus;
 use serde_json::json;
 
@@ -24,25 +23,12 @@ fn writes(s: &CallStats) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_smoke_call_counts() {
-    let mut app = TestApp::spawn().await; // companies "1" and "2"
-    for c in 3..=COMPANIES {
-        app.sandbox
-            .add_company(&c.to_string(), &format!("Company {c}"));
-    }
+    let mut app = TestApp::spawn_with_companies(SandboxOptions::default(), COMPANIES).await;
     app.settings.nmbrs.page_size = PAGE as u32;
     app.settings.nmbrs.max_requests_per_sec = 5000;
     app.settings.nmbrs.max_concurrency = 8;
-    for i in 0..EMPLOYEES {
-        let company = (i % COMPANIES + 1).to_string();
-        app.insert(&person(
-            &format!("h{i:04}"),
-            &company,
-            i as i64 + 1,
-            &format!("First{i}"),
-            &format!("Last{i}"),
-        ))
-        .await;
-    }
+    // The bench's data set (`setup::synthetic_person`), CI-sized.
+    insert_people(&app.hris, EMPLOYEES, COMPANIES).await;
     let per_company = EMPLOYEES / COMPANIES;
     let listing_pages = (COMPANIES * per_company.div_ceil(PAGE)) as u64;
 
@@ -78,7 +64,7 @@ async fn bench_smoke_call_counts() {
     assert_eq!(r.write_calls, 0);
 
     // The naive flow over the same state: one GET per employee, nothing to PUT.
-    let rows = hris_rows(&app).await;
+    let rows = linked_rows(&app.hris).await;
     assert_eq!(rows.len(), EMPLOYEES);
     let naive_refresh = app
         .sandbox
@@ -115,7 +101,7 @@ async fn bench_smoke_call_counts() {
         let i = j * step;
         sqlx::query("UPDATE hris_employees SET last_name = ?, updated_at = datetime('now') WHERE hris_id = ?")
             .bind(format!("Last{i}H"))
-            .bind(format!("h{i:04}"))
+            .bind(hris_id(i))
             .execute(&app.hris)
             .await
             .expect("hris edit");
@@ -141,15 +127,13 @@ async fn bench_smoke_call_counts() {
     for j in 0..CHANGED {
         let i = j * step + step / 2;
         assert_eq!(
-            app.hris_value(&format!("h{i:04}"), "last_name")
-                .await
-                .as_deref(),
+            app.hris_value(&hris_id(i), "last_name").await.as_deref(),
             Some(format!("Last{i}N").as_str())
         );
         let i = j * step;
         let e = app.sandbox.employee(&rows[i].0).expect("employee");
         assert_eq!(
-            common::pi_field(&e, "basicInfo", "lastName"),
+            crate::common::pi_field(&e, "basicInfo", "lastName"),
             json!(format!("Last{i}H"))
         );
     }
@@ -159,25 +143,4 @@ async fn bench_smoke_call_counts() {
     let r = app.cycle().await;
     assert_eq!(r.status, RunStatus::Succeeded, "{}", r.summary());
     assert_eq!(app.sandbox.stats().total, noop);
-}
-
-/// (employeeId, values) of every HRIS row, in hris_id order, as the naive flow reads them.
-async fn hris_rows(app: &TestApp) -> Vec<(String, FieldValues)> {
-    let rows: Vec<(String, i64, String, String, String)> = sqlx::query_as(
-        "SELECT nmbrs_employee_id, employee_number, first_name, last_name, birth_date
-         FROM hris_employees ORDER BY hris_id",
-    )
-    .fetch_all(&app.hris)
-    .await
-    .expect("hris rows");
-    rows.into_iter()
-        .map(|(emp, num, first, last, birth)| {
-            let mut v = FieldValues::default();
-            v.set(Field::EmployeeNumber, Some(&num.to_string()));
-            v.set(Field::FirstName, Some(&first));
-            v.set(Field::LastName, Some(&last));
-            v.set(Field::BirthDate, Some(&birth));
-            (emp, v)
-        })
-        .collect()
 }

@@ -2,9 +2,7 @@
 //! lands a write, kills the process before its new base is stored (`NMBRS_SYNC_FAILPOINT`), lets a
 //! person edit one side, and checks that the next cycle keeps that edit instead of reverting it.
 
-mod common;
-
-use common::{TestApp, person};
+use crate::common::{TestApp, person};
 use nmbrs_sync::fields::Field;
 use nmbrs_sync::nmbrs::model::read_values;
 use nmbrs_sync::sync::RunStatus;

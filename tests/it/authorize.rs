@@ -3,9 +3,7 @@
 //! `Location` back), then `sync --once` on the stored token, with and without an old configured
 //! refresh token. Nothing secret may show in the binary's output.
 
-mod common;
-
-use common::{TestApp, person};
+use crate::common::{TestApp, person, random};
 use nmbrs_sandbox::ALL_SCOPES;
 use secrecy::SecretString;
 use std::process::Stdio;
@@ -14,10 +12,6 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 const REDIRECT_URI: &str = "http://127.0.0.1:1/nmbrs-callback";
 
-fn random(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
-
 /// The outputs of one `authorize` run.
 struct Authorized {
     code: i32,
@@ -25,26 +19,28 @@ struct Authorized {
     stderr: String,
 }
 
-/// Runs `nmbrs-sync authorize` with `env` (plus the app's, less the refresh token); answers the
-/// printed link the way a browser would: GET it, do not follow the redirect, paste `Location`.
-async fn run_authorize(app: &TestApp, env: &[(&str, &str)]) -> Authorized {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_nmbrs-sync"));
-    cmd.arg("authorize").current_dir(app.dir.path());
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("NMBRS_SYNC__")) {
-        cmd.env_remove(k);
-    }
-    cmd.envs(app.env())
+/// `nmbrs-sync authorize` for `app`, less the configured refresh token, with the sandbox's
+/// authorize endpoint and [`REDIRECT_URI`].
+fn authorize_command(app: &TestApp) -> std::process::Command {
+    let mut cmd = app.std_command();
+    cmd.arg("authorize")
         .env_remove("NMBRS_SYNC__NMBRS__REFRESH_TOKEN")
         .env(
             "NMBRS_SYNC__NMBRS__AUTHORIZE_URL",
             app.running.authorize_url(),
         )
-        .env("NMBRS_SYNC__NMBRS__REDIRECT_URI", REDIRECT_URI)
-        .envs(env.iter().copied())
+        .env("NMBRS_SYNC__NMBRS__REDIRECT_URI", REDIRECT_URI);
+    cmd
+}
+
+/// Runs [`authorize_command`] with `env` added; answers the printed link the way a browser would:
+/// GET it, do not follow the redirect, paste `Location`.
+async fn run_authorize(app: &TestApp, env: &[(&str, &str)]) -> Authorized {
+    let mut cmd = crate::common::child(authorize_command(app));
+    cmd.envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("binary starts");
     let mut stdin = child.stdin.take().expect("stdin");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
@@ -127,7 +123,7 @@ async fn run_authorize(app: &TestApp, env: &[(&str, &str)]) -> Authorized {
 }
 
 async fn oauth_state(app: &TestApp) -> (String, String, Option<String>) {
-    let state = nmbrs_sync::state::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
+    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
         .await
         .expect("state db");
     sqlx::query_as("SELECT refresh_token, seed_fingerprint, scopes FROM oauth_state WHERE id = 1")
@@ -274,20 +270,10 @@ async fn sync_without_any_refresh_token_says_to_run_authorize() {
 #[tokio::test]
 async fn a_pasted_address_with_another_state_is_refused() {
     let app = TestApp::spawn().await;
-    let mut cmd = app.command();
-    cmd.arg("authorize")
-        .env_remove("NMBRS_SYNC__NMBRS__REFRESH_TOKEN")
-        .env(
-            "NMBRS_SYNC__NMBRS__AUTHORIZE_URL",
-            app.running.authorize_url(),
-        )
-        .env("NMBRS_SYNC__NMBRS__REDIRECT_URI", REDIRECT_URI)
-        .write_stdin(format!("{REDIRECT_URI}?code=abc&state=forged\n"))
+    let mut cmd = assert_cmd::Command::from_std(authorize_command(&app));
+    cmd.write_stdin(format!("{REDIRECT_URI}?code=abc&state=forged\n"))
         .timeout(Duration::from_secs(60));
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("binary runs");
+    let out = crate::common::output(cmd).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("`state`"), "{stderr}");
