@@ -96,7 +96,7 @@ pub struct Merged {
     pub to_hris: Vec<Change>,
     pub conflicts: Vec<Conflict>,
     /// HRIS values of create-only fields that would be pushed but cannot be (all of them, reported
-    /// or not; see [`RecordUpdate::not_updatable`]).
+    /// or not; see [`crate::plan::RecordUpdate::not_updatable`]).
     pub not_updatable: Vec<Change>,
     /// The new base snapshot; `None` = keep none (a parked field has no known base).
     pub base_after: Option<FieldValues>,

@@ -2,12 +2,12 @@
 //! snapshots, the time) to one [`Decision`] per record. No I/O and no clock of its own: everything
 //! it needs is an argument, so every rule here is tested directly.
 //!
-//! * [`merge`]: the three-way merge per field, owners and conflict policy.
-//! * [`matching`]: finding the Nmbrs employee of an unlinked row.
-//! * [`decision`]: what comes out.
+//! * `merge`: the three-way merge per field, owners and conflict policy.
+//! * `matching`: finding the Nmbrs employee of an unlinked row.
+//! * `decision`: what comes out.
 //!
 //! Rules (docs/SPEC.md "Sync rules"):
-//! 1. Link by stored `employeeId`; else match unlinked rows ([`matching`]); one match links, several
+//! 1. Link by stored `employeeId`; else match unlinked rows (`matching`); one match links, several
 //!    fail naming the candidates, none creates — unless an employee of the company could not be read.
 //! 2. A pending create intent is reconciled by looking the employee up in the fresh listing; only when
 //!    it is absent (and older than the grace period) is it created again.

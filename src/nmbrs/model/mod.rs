@@ -1,7 +1,7 @@
 //! Nmbrs JSON shapes as this client reads and writes them, per the vendor's description
 //! (`docs/nmbrs-openapi.yaml`, summarised in `docs/nmbrs-api.md`). The one place that maps Nmbrs
 //! shapes to [`crate::fields::FieldValues`] and back: read and write shapes differ, and each member is
-//! mapped explicitly ([`personal_info`]). Calendar dates: [`dates`].
+//! mapped explicitly ([`personal_info`]). Calendar dates: `dates`.
 
 pub(crate) mod dates;
 pub mod personal_info;
