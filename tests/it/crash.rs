@@ -152,8 +152,32 @@ async fn edit_between_kills(app: &TestApp, rng: &mut Rng, n: u64, expected: &mut
         return;
     }
     linked.sort();
-    let (hris_id, employee_id) = linked[rng.below(linked.len() as u64) as usize].clone();
-    let (field, column) = EDITED[rng.below(EDITED.len() as u64) as usize];
+    let (mut hris_id, mut employee_id) = linked[rng.below(linked.len() as u64) as usize].clone();
+    let (mut field, mut column) = EDITED[rng.below(EDITED.len() as u64) as usize];
+    // People edit what is being synced: prefer a field an interrupted update was writing.
+    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
+        .await
+        .expect("state db");
+    let pending: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT hris_id, employee_id, write_intent FROM employee_links WHERE write_intent IS NOT NULL AND employee_id IS NOT NULL",
+    )
+    .fetch_all(&state)
+    .await
+    .expect("links");
+    let written: Vec<(String, String, Field, &str)> = pending
+        .iter()
+        .flat_map(|(h, e, intent)| {
+            EDITED
+                .iter()
+                .filter(|(f, _)| intent.contains(&format!("\"{}\"", f.name())))
+                .map(|(f, c)| (h.clone(), e.clone(), *f, *c))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !written.is_empty() {
+        let pick = &written[rng.below(written.len() as u64) as usize];
+        (hris_id, employee_id, field, column) = pick.clone();
+    }
     let Some(e) = app.sandbox.employee(&employee_id) else {
         return;
     };
