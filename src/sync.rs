@@ -94,7 +94,7 @@ impl CycleReport {
     pub fn summary(&self) -> String {
         let c = &self.counts;
         format!(
-            "run {} {}: {} records — created {}, linked {}, updated {}, pulled {}, imported {}, unchanged {}, conflicts {}, skipped {}, rejected {}, failed {}, quarantined {}; {} API calls ({} writes, {} retries) in {:.1} s{}",
+            "run {} {}: {} records — created {}, linked {}, updated {}, pulled {}, imported {}, unchanged {}, conflicts {}, skipped {}, pending {}, rejected {}, failed {}, quarantined {}; {} API calls ({} writes, {} retries) in {:.1} s{}",
             self.run_id,
             self.status.as_str(),
             c.records,
@@ -106,6 +106,7 @@ impl CycleReport {
             c.unchanged,
             c.conflicts,
             c.skipped,
+            c.pending,
             c.rejected,
             c.failed,
             c.quarantined,

@@ -109,7 +109,7 @@ impl Applier {
             }
             None => self.state.audit(&[entry]).await?,
         }
-        Ok(RecordResult::of(Outcome::Skipped))
+        Ok(RecordResult::of(skip_outcome(reason)))
     }
 
     pub(super) async fn import(
@@ -169,5 +169,13 @@ impl Applier {
         self.entry("import", hris_id, Some(&e.employee_id))
             .direction(Direction::ToHris)
             .fields(changes_json(&all_set(&e.values, &self.fields)))
+    }
+}
+
+/// A create still in flight is `pending` (its own count in the summary); every other skip is `skipped`.
+pub(super) fn skip_outcome(reason: SkipReason) -> Outcome {
+    match reason {
+        SkipReason::CreateInFlight => Outcome::Pending,
+        _ => Outcome::Skipped,
     }
 }

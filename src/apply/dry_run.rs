@@ -1,6 +1,7 @@
 //! A dry run (`sync --once --dry-run`, docs/SPEC.md "Command line"): every decision becomes the audit
 //! rows of what it would do; nothing is sent to Nmbrs and nothing is written to the HRIS or the links.
 
+use super::bookkeeping::skip_outcome;
 use super::update::outcome_of;
 use super::{Applier, ApplyError, Outcome, RecordResult, all_set, changes_json};
 use crate::plan::{Decision, Resolution};
@@ -76,7 +77,7 @@ impl Applier {
                     self.entry("skip", hris_id, employee_id)
                         .message(reason.as_str()),
                 ],
-                RecordResult::of(Outcome::Skipped),
+                RecordResult::of(skip_outcome(reason)),
             ),
         };
         self.state.audit(&rows).await?;

@@ -38,6 +38,8 @@ pub enum Outcome {
     /// A field is parked under the manual policy.
     Conflict,
     Skipped,
+    /// A create sent moments ago whose outcome is not known yet: looked up next cycle.
+    Pending,
     Rejected,
     Failed,
     Quarantined,
@@ -57,6 +59,8 @@ pub struct Counts {
     pub imported: u64,
     pub conflicts: u64,
     pub skipped: u64,
+    /// Creates still in flight (within their grace period); the next cycle looks them up.
+    pub pending: u64,
     pub rejected: u64,
     pub failed: u64,
     pub quarantined: u64,
@@ -76,6 +80,7 @@ impl Counts {
             Outcome::Imported => &mut self.imported,
             Outcome::Conflict => &mut self.conflicts,
             Outcome::Skipped => &mut self.skipped,
+            Outcome::Pending => &mut self.pending,
             Outcome::Rejected => &mut self.rejected,
             Outcome::Failed => &mut self.failed,
             Outcome::Quarantined => &mut self.quarantined,
