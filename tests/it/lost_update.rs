@@ -192,3 +192,43 @@ async fn an_import_cut_short_by_a_crash_never_pushes_its_stale_copy() {
     assert_eq!(r.counts.imported, 1, "{}", r.summary());
     assert_eq!(app.cycle().await.counts.imported, 0);
 }
+
+#[tokio::test]
+async fn a_put_whose_answer_was_lost_never_reverts_payroll_s_later_edit() {
+    use nmbrs_sandbox::Fault;
+    use std::time::Duration;
+    let (app, id) = carla().await;
+    app.exec("UPDATE hris_employees SET business_email = 'v2@carla.example'")
+        .await;
+    // Only company 1 is read (no imports), so the calls are: companies, the listing, the history
+    // read before the PUT, the PUT. The PUT is applied, its answer held back past the timeout.
+    app.sandbox.inject(Fault::Stall(Duration::ZERO), 3);
+    app.sandbox
+        .inject(Fault::Stall(Duration::from_millis(2_500)), 1);
+    let env = [
+        ("NMBRS_SYNC__SYNC__IMPORT_FROM_NMBRS", Some("false")),
+        ("NMBRS_SYNC__NMBRS__TIMEOUT_SECS", Some("1")),
+        ("NMBRS_SYNC__RETRY__MAX_ATTEMPTS", Some("1")),
+    ];
+    let (code, stdout, stderr) = app.run(&["sync", "--once"], &env).await;
+    assert_eq!(code, 1, "the record fails: {stdout}{stderr}");
+    assert_eq!(
+        nmbrs_email(&app, &id, Field::BusinessEmail).as_deref(),
+        Some("v2@carla.example"),
+        "the server applied the PUT"
+    );
+    assert!(app.sandbox.edit_personal_info(
+        &id,
+        "contactInfo.businessEmail",
+        json!("v3@carla.example")
+    ));
+    app.sandbox.reset_stats();
+    let (code, stdout, stderr) = app.run(&["sync", "--once"], &env[..1]).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(app.sandbox.stats().calls_matching("PUT "), 0, "{stdout}");
+    assert_eq!(
+        app.hris_value("h-501", "business_email").await.as_deref(),
+        Some("v3@carla.example"),
+        "payroll's edit is kept and reaches the HRIS"
+    );
+}
