@@ -87,21 +87,43 @@ pub struct CycleReport {
     pub duration: Duration,
     /// Why the run failed, when it did.
     pub error: Option<String>,
+    /// A dry run: the counts say what the cycle would do.
+    pub dry_run: bool,
 }
 
 impl CycleReport {
-    /// The one-line summary printed and logged at the end of a cycle.
+    /// The one-line summary printed and logged at the end of a cycle; a dry run says what it
+    /// would do ("would create 1, …"), since nothing was written.
     pub fn summary(&self) -> String {
         let c = &self.counts;
+        let (mode, w) = if self.dry_run {
+            (
+                " (dry run, nothing written)",
+                [
+                    "would create",
+                    "would link",
+                    "would update",
+                    "would pull",
+                    "would import",
+                ],
+            )
+        } else {
+            ("", ["created", "linked", "updated", "pulled", "imported"])
+        };
         format!(
-            "run {} {}: {} records — created {}, linked {}, updated {}, pulled {}, imported {}, unchanged {}, conflicts {}, skipped {}, pending {}, rejected {}, failed {}, quarantined {}; {} API calls ({} writes, {} retries) in {:.1} s{}",
+            "run {} {}{mode}: {} records — {} {}, {} {}, {} {}, {} {}, {} {}, unchanged {}, conflicts {}, skipped {}, pending {}, rejected {}, failed {}, quarantined {}; {} API calls ({} writes, {} retries) in {:.1} s{}",
             self.run_id,
             self.status.as_str(),
             c.records,
+            w[0],
             c.created,
+            w[1],
             c.linked,
+            w[2],
             c.updated,
+            w[3],
             c.pulled,
+            w[4],
             c.imported,
             c.unchanged,
             c.conflicts,
@@ -257,6 +279,7 @@ impl Syncer {
             retries: after.2 - before.2,
             duration: started.elapsed(),
             error,
+            dry_run,
         };
         let counts_json = serde_json::to_string(&report.counts).unwrap_or_else(|_| "{}".into());
         self.state

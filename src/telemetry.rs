@@ -11,14 +11,18 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 
 /// Installs the tracing subscriber: `log.level` (or `RUST_LOG`) and `log.format`, on stderr.
-/// A second call is a no-op.
+/// Colour only when stderr is a terminal and `NO_COLOR` is unset (files, journald and
+/// `docker logs` get plain text). A second call is a no-op.
 pub fn init_logging(level: &str, format: LogFormat) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

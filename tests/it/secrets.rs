@@ -81,6 +81,10 @@ async fn no_secret_or_token_in_logs_output_or_databases() {
         "{stdout}"
     );
     assert!(stderr.contains("TRACE"), "trace logging is on");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colour escapes when stderr is not a terminal"
+    );
     outputs.push(("cycle 1 stdout", stdout));
     outputs.push(("cycle 1 stderr", stderr));
 

@@ -416,11 +416,13 @@ async fn dry_run_changes_nothing_on_either_side() {
     let (code, stdout, stderr) = app.run(&["sync", "--once", "--dry-run"], &[]).await;
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
-        stdout.contains("created 1")
-            && stdout.contains("updated 1")
-            && stdout.contains("pulled 1")
-            && stdout.contains("imported 1"),
-        "plan is reported: {stdout}"
+        stdout.contains("dry run, nothing written")
+            && stdout.contains("would create 1")
+            && stdout.contains("would update 1")
+            && stdout.contains("would pull 1")
+            && stdout.contains("would import 1")
+            && !stdout.contains("created 1"),
+        "the plan is reported as what it would do: {stdout}"
     );
     assert_eq!(app.sandbox.stats().writes, 0);
     assert_eq!(app.sandbox.employee_count(), 2);
