@@ -251,7 +251,17 @@ impl Settings {
         let raw = builder
             .add_source(env.prefix_separator("__").separator("__").try_parsing(true))
             .build()?;
-        let settings: Settings = raw.clone().try_deserialize()?;
+        let mut unknown = Vec::new();
+        let settings: Settings =
+            serde_ignored::deserialize(raw.clone(), |path| unknown.push(path.to_string()))?;
+        // A misspelt key would otherwise be ignored silently and its default used.
+        if let Some(key) = unknown.first() {
+            return Err(ConfigError::Invalid {
+                key: key.clone(),
+                origin: origin_of(&raw, key),
+                message: unknown_key_message(key),
+            });
+        }
         settings.validate(&raw)?;
         Ok(settings)
     }
@@ -554,6 +564,51 @@ fn secret(
 
 /// Where a key's value came from: the file that set it, else the environment (values from variables
 /// carry no origin), else the built-in defaults.
+/// Keys with no built-in default (optional settings, secrets and their `*_file` forms).
+const OPTIONAL_KEYS: [&str; 12] = [
+    "nmbrs.client_secret",
+    "nmbrs.client_secret_file",
+    "nmbrs.refresh_token",
+    "nmbrs.refresh_token_file",
+    "nmbrs.subscription_key",
+    "nmbrs.subscription_key_file",
+    "nmbrs.debtor_id",
+    "nmbrs.default_employee_type",
+    "nmbrs.default_employee_template",
+    "nmbrs.redirect_uri",
+    "metrics.listen",
+    "sync.field_owner",
+];
+
+/// "unknown key; did you mean `…`?" — the nearest known key by edit distance, if one is close.
+fn unknown_key_message(key: &str) -> String {
+    let mut known: Vec<String> = OPTIONAL_KEYS.iter().map(|k| (*k).to_owned()).collect();
+    if let Ok(defaults) = config::Config::builder()
+        .add_source(config::File::from_str(
+            BUILT_IN_DEFAULTS,
+            config::FileFormat::Toml,
+        ))
+        .build()
+        && let Ok(sections) =
+            defaults.try_deserialize::<std::collections::HashMap<String, config::Value>>()
+    {
+        for (section, value) in sections {
+            if let Ok(table) = value.into_table() {
+                known.extend(table.into_keys().map(|k| format!("{section}.{k}")));
+            }
+        }
+    }
+    let nearest = known
+        .iter()
+        .map(|k| (strsim::levenshtein(k, key), k))
+        .filter(|(d, _)| *d <= 3)
+        .min();
+    match nearest {
+        Some((_, k)) => format!("unknown key; did you mean `{k}`?"),
+        None => "unknown key (see config/default.toml for the known ones)".into(),
+    }
+}
+
 fn origin_of(raw: &config::Config, key: &str) -> String {
     // `get::<Value>` deserialises and drops the origin; the parent table keeps it.
     let value = match key.rsplit_once('.') {

@@ -122,3 +122,40 @@ fn secret_files_are_read_and_trimmed() {
         "a value given directly overrides the file"
     );
 }
+
+#[test]
+fn a_misspelt_key_is_refused_naming_it_its_source_and_the_nearest_known_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("typo.toml");
+    std::fs::write(&file, "[sync]\nconflict_polcy = \"manual\"\n").expect("write");
+    let msg = Settings::load_with_env(Some(&file), env(&[]))
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        msg.contains("sync.conflict_polcy")
+            && msg.contains("typo.toml")
+            && msg.contains("did you mean `sync.conflict_policy`"),
+        "{msg}"
+    );
+    let msg = Settings::load_with_env(None, env(&[("NMBRS_SYNC__SYNC__RUN_AT_STRAT", "true")]))
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        msg.contains("sync.run_at_strat")
+            && msg.contains("NMBRS_SYNC__SYNC__RUN_AT_STRAT")
+            && msg.contains("did you mean `sync.run_at_start`"),
+        "{msg}"
+    );
+    let msg = Settings::load_with_env(None, env(&[("NMBRS_SYNC__NMBRS__DEBTOR_IDD", "x")]))
+        .expect_err("refused")
+        .to_string();
+    assert!(msg.contains("did you mean `nmbrs.debtor_id`"), "{msg}");
+    // Maps take any key: hris.columns and sync.field_owner are checked by their own rules.
+    assert!(
+        Settings::load_with_env(
+            None,
+            env(&[("NMBRS_SYNC__SYNC__FIELD_OWNER__GENDER", "nmbrs")])
+        )
+        .is_ok()
+    );
+}
