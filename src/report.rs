@@ -128,7 +128,7 @@ impl StatusReport {
             };
             let _ = writeln!(
                 out,
-                "  #{:<4} {:<24} {:<9} {:<11}{} {:>6.1} s  records {} created {} updated {} pulled {} conflicts {} failed {}  calls {}{}",
+                "  #{:<4} {:<24} {:<9} {:<11}{} {:>6.1} s  records {} created {} updated {} pulled {} conflicts {} rejected {} failed {} quarantined {} pending {}  calls {}{}",
                 r.id,
                 r.started_at,
                 r.trigger,
@@ -140,7 +140,10 @@ impl StatusReport {
                 c("updated"),
                 c("pulled"),
                 c("conflicts"),
-                c("failed") + c("rejected") + c("quarantined"),
+                c("rejected"),
+                c("failed"),
+                c("quarantined"),
+                c("pending"),
                 r.api_calls.unwrap_or(0),
                 r.error
                     .as_deref()

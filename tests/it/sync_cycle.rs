@@ -614,3 +614,20 @@ async fn rotating_refresh_tokens_survive_expiry_mid_cycle_and_restarts() {
     }
     assert_eq!(app.sandbox.employee_count(), 8);
 }
+
+#[tokio::test]
+async fn status_uses_the_summary_s_words_for_rejected_rows() {
+    let app = TestApp::spawn().await;
+    let mut bad = person("h-bad", "2", 9, "Bad", "Date");
+    bad.birth_date = "1990-02-30".into();
+    app.insert(&bad).await;
+    let (code, stdout, _) = app.run(&["sync", "--once"], &[]).await;
+    assert_eq!(code, 1);
+    assert!(stdout.contains("rejected 1, failed 0"), "{stdout}");
+    let (code, stdout, _) = app.run(&["status"], &[]).await;
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("rejected 1 failed 0"),
+        "a rejected row is 'rejected' in status too: {stdout}"
+    );
+}
