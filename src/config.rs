@@ -120,8 +120,10 @@ pub enum PeriodSetting {
 /// `[sync]`: schedule and merge rules.
 #[derive(Clone, Debug, Deserialize)]
 pub struct SyncSettings {
-    /// Cron expression, seconds field first.
+    /// Cron expression, seconds field first, read in `timezone`.
     pub schedule: String,
+    /// IANA time zone of the schedule and of the "current" payroll period (default `UTC`).
+    pub timezone: String,
     pub run_at_start: bool,
     pub conflict_policy: ConflictPolicy,
     #[serde(default)]
@@ -199,6 +201,11 @@ pub struct Secrets {
 }
 
 impl Settings {
+    /// `sync.timezone` (validated at load; UTC if it somehow does not parse).
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.sync.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
     /// `nmbrs.debtor_id` when set and not blank.
     pub fn debtor_id(&self) -> Option<&str> {
         non_blank(&self.nmbrs.debtor_id)
@@ -377,6 +384,15 @@ impl Settings {
             return Err(invalid(
                 "sync.period",
                 format!("year {year}, period {period} is out of range (period 1..=53)"),
+            ));
+        }
+        if self.sync.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(invalid(
+                "sync.timezone",
+                format!(
+                    "`{}` is not an IANA time zone name (e.g. \"Europe/Amsterdam\", \"UTC\")",
+                    self.sync.timezone
+                ),
             ));
         }
         if let Err(e) = parse_cron(&self.sync.schedule) {

@@ -159,3 +159,22 @@ fn a_misspelt_key_is_refused_naming_it_its_source_and_the_nearest_known_key() {
         .is_ok()
     );
 }
+
+#[test]
+fn the_schedule_s_time_zone_is_an_iana_name() {
+    let s = Settings::load_with_env(None, env(&[])).expect("defaults");
+    assert_eq!(s.timezone(), chrono_tz::UTC, "UTC unless said otherwise");
+    let s = Settings::load_with_env(
+        None,
+        env(&[("NMBRS_SYNC__SYNC__TIMEZONE", "Europe/Amsterdam")]),
+    )
+    .expect("valid");
+    assert_eq!(s.timezone(), chrono_tz::Europe::Amsterdam);
+    let msg = Settings::load_with_env(None, env(&[("NMBRS_SYNC__SYNC__TIMEZONE", "CEST")]))
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        msg.contains("sync.timezone") && msg.contains("NMBRS_SYNC__SYNC__TIMEZONE"),
+        "{msg}"
+    );
+}

@@ -68,6 +68,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<u8, 
     }
     let run_at_start = settings.sync.run_at_start;
     let schedule = settings.sync.schedule.clone();
+    let timezone = settings.timezone();
     let syncer = Syncer::new(settings).await?;
     // Held while a cycle runs: a tick that cannot take it is skipped.
     let cycle_lock = Arc::new(Mutex::new(()));
@@ -110,14 +111,15 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<u8, 
         .await
         .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
     let tick = start_cycle.clone();
-    let job = tokio_cron_scheduler::Job::new_async(schedule.as_str(), move |_id, _sched| {
-        let tick = tick.clone();
-        Box::pin(async move { tick("schedule").await })
-    })
-    .map_err(|e| DaemonError::Schedule {
-        schedule: schedule.clone(),
-        reason: e.to_string(),
-    })?;
+    let job =
+        tokio_cron_scheduler::Job::new_async_tz(schedule.as_str(), timezone, move |_id, _sched| {
+            let tick = tick.clone();
+            Box::pin(async move { tick("schedule").await })
+        })
+        .map_err(|e| DaemonError::Schedule {
+            schedule: schedule.clone(),
+            reason: e.to_string(),
+        })?;
     scheduler
         .add(job)
         .await
@@ -160,5 +162,44 @@ mod tests {
             schedule_period(&parse_schedule("*/5 * * * * *").expect("ok")),
             Duration::from_secs(5)
         );
+    }
+
+    /// Ticks of `schedule` in Europe/Amsterdam from local `from` (inclusive) for `hours` hours.
+    fn ticks(schedule: &str, from: (i32, u32, u32), hours: i64) -> Vec<String> {
+        use chrono::TimeZone;
+        let tz = chrono_tz::Europe::Amsterdam;
+        let cron = parse_schedule(schedule).expect("schedule");
+        let start = tz
+            .with_ymd_and_hms(from.0, from.1, from.2, 0, 0, 0)
+            .single()
+            .expect("start");
+        let end = start + chrono::Duration::hours(hours);
+        let mut t = start - chrono::Duration::seconds(1);
+        let mut out = Vec::new();
+        while let Ok(next) = cron.find_next_occurrence(&t, false) {
+            if next >= end {
+                break;
+            }
+            out.push(next.to_rfc3339());
+            t = next;
+        }
+        out
+    }
+
+    #[test]
+    fn daylight_saving_changes_neither_lose_nor_double_a_tick() {
+        // Spring forward (29 March 2026, 02:00 → 03:00): a daily 02:30 still runs once that day.
+        let spring = ticks("0 30 2 * * *", (2026, 3, 28), 72);
+        assert_eq!(spring.len(), 3, "{spring:?}");
+        // Fall back (25 October 2026, 03:00 → 02:00): 02:30 happens twice, the job runs once.
+        let autumn = ticks("0 30 2 * * *", (2026, 10, 24), 72);
+        assert_eq!(autumn.len(), 3, "{autumn:?}");
+        // Hourly, on the wall clock: every local hour of the short day ticks (23), and on the long
+        // day each wall-clock hour ticks once (24) — the repeated 02:00 is not run twice.
+        let short_day = ticks("0 0 * * * *", (2026, 3, 29), 23);
+        assert_eq!(short_day.len(), 23, "{short_day:?}");
+        let long_day = ticks("0 0 * * * *", (2026, 10, 25), 25);
+        let hours: std::collections::BTreeSet<&str> = long_day.iter().map(|t| &t[11..13]).collect();
+        assert_eq!((long_day.len(), hours.len()), (24, 24), "{long_day:?}");
     }
 }

@@ -183,17 +183,22 @@ pub struct Syncer {
     pub rules: Rules,
 }
 
-/// The payroll period from `sync.period` at `now` (`current` = this year and month).
-pub fn period_for(setting: &PeriodSetting, now: OffsetDateTime) -> Period {
+/// The payroll period from `sync.period` at `now` (`current` = this year and month on the clock of
+/// `sync.timezone`).
+pub fn period_for(setting: &PeriodSetting, now: OffsetDateTime, tz: chrono_tz::Tz) -> Period {
+    use chrono::{Datelike, TimeZone};
     match setting {
         PeriodSetting::Explicit { year, period } => Period {
             year: *year,
             period: *period,
         },
-        PeriodSetting::Named(_) => Period {
-            year: now.year(),
-            period: u8::from(now.month()),
-        },
+        PeriodSetting::Named(_) => {
+            let local = tz.timestamp_opt(now.unix_timestamp(), 0).single();
+            Period {
+                year: local.map_or(now.year(), |l| l.year()),
+                period: local.map_or(u8::from(now.month()), |l| l.month() as u8),
+            }
+        }
     }
 }
 
@@ -248,7 +253,7 @@ impl Syncer {
         let ctx = RunContext {
             run_id,
             dry_run,
-            period: period_for(&self.settings.sync.period, now),
+            period: period_for(&self.settings.sync.period, now, self.settings.timezone()),
             now,
         };
         let span = tracing::info_span!("run", run_id, dry_run);
