@@ -141,6 +141,36 @@ impl Field {
         (self == Field::MaritalStatus).then_some("notSpecified")
     }
 
+    /// The form in which two values of this field are compared: e-mail addresses case-insensitively
+    /// (Nmbrs may store them lower-cased), phone numbers without separators (`+31 6 2345 6789` is
+    /// `+31623456789`; a leading `00` is `+`). Values are still written as their side has them: the
+    /// HRIS keeps its own formatting.
+    pub fn comparable(self, value: &str) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        match self {
+            Field::PrivateEmail | Field::BusinessEmail => Cow::Owned(value.to_lowercase()),
+            Field::BusinessMobilePhone | Field::PrivateMobilePhone => {
+                let digits: String = value
+                    .chars()
+                    .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
+                    .collect();
+                Cow::Owned(match digits.strip_prefix("00") {
+                    Some(rest) => format!("+{rest}"),
+                    None => digits,
+                })
+            }
+            _ => Cow::Borrowed(value),
+        }
+    }
+
+    /// Whether two values of this field are the same value ([`Field::comparable`]).
+    pub fn same(self, a: Option<&str>, b: Option<&str>) -> bool {
+        match (a, b) {
+            (Some(a), Some(b)) => self.comparable(a) == self.comparable(b),
+            (a, b) => a == b,
+        }
+    }
+
     /// The values the vendor description allows, for fields that are enums.
     pub fn allowed_values(self) -> Option<&'static [&'static str]> {
         match self {
@@ -197,10 +227,11 @@ impl FieldValues {
     /// Fields that are not merged ([`Field::is_merged`]) are left out: they never reach a snapshot.
     pub fn digest(&self) -> String {
         let mut h = Sha256::new();
+        // Values in their comparable form: equal values in another format hash alike.
         for v in Field::ALL
             .iter()
             .filter(|f| f.is_merged())
-            .map(|f| &self.0[f.index()])
+            .map(|&f| self.0[f.index()].as_deref().map(|v| f.comparable(v)))
         {
             match v {
                 // Tag byte + length prefix keep `None` and `Some("")`-like shapes from colliding.

@@ -182,7 +182,7 @@ impl Applier {
         let moved: Vec<&str> = u
             .to_nmbrs
             .iter()
-            .filter(|c| now.get(c.field) != c.before.as_deref())
+            .filter(|c| !c.field.same(now.get(c.field), c.before.as_deref()))
             .map(|c| c.field.name())
             .collect();
         if !moved.is_empty() {

@@ -133,7 +133,18 @@ pub fn merge_record(
                 after: n.map(str::to_owned),
             })
         };
-        let outcome = merge_field(rules.owners[f.index()], rules.conflict_policy, b, h, n);
+        // Compared in their comparable form (e.g. e-mail case), written as each side has them.
+        fn key(f: Field, v: Option<&str>) -> Option<std::borrow::Cow<'_, str>> {
+            v.map(|x| f.comparable(x))
+        }
+        let (hk, nk, bk) = (key(f, h), key(f, n), b.map(|b| key(f, b)));
+        let outcome = merge_field(
+            rules.owners[f.index()],
+            rules.conflict_policy,
+            bk.as_ref().map(|o| o.as_deref()),
+            hk.as_deref(),
+            nk.as_deref(),
+        );
         let create_only = f.lifecycle() == Lifecycle::CreateOnly;
         // The HRIS side of a create-only field can never be applied: when both sides moved from a
         // known base, Nmbrs's value is the one both can hold.

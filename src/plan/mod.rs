@@ -407,7 +407,7 @@ pub fn settle_write_intent(
             Side::Nmbrs => nmbrs.get(f),
             Side::Hris => hris.get(f),
         };
-        if now != w.after.as_deref() && now == w.before.as_deref() {
+        if !f.same(now, w.after.as_deref()) && f.same(now, w.before.as_deref()) {
             settled.set(f, base.map_or(w.before.as_deref(), |b| b.get(f)));
         }
     }

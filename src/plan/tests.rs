@@ -980,3 +980,49 @@ fn names_match_after_unicode_normalisation_and_case_folding() {
         "{d:?}"
     );
 }
+
+#[test]
+fn equal_values_in_another_format_cost_no_write_and_keep_the_hris_formatting() {
+    let mut hris = lisa();
+    hris.set(Field::BusinessEmail, Some("Daan.deGroot@Example.NL"));
+    hris.set(Field::PrivateMobilePhone, Some("+31 6 2345 6789"));
+    let mut nmbrs = lisa();
+    nmbrs.set(Field::BusinessEmail, Some("daan.degroot@example.nl"));
+    nmbrs.set(Field::PrivateMobilePhone, Some("+31623456789"));
+    // First link: nothing to write either way.
+    let mut c = Case::new();
+    c.hris.push(linked_row("h1", "e1", hris.clone()));
+    c.nmbrs.push(emp("e1", nmbrs.clone()));
+    c.links.push({
+        let mut l = link("h1", "e1", &lisa());
+        l.base = crate::record::Base::None;
+        l
+    });
+    let d = c.plan();
+    let u = update(&d[0]);
+    assert!(
+        u.to_nmbrs.is_empty() && u.to_hris.is_empty() && u.conflicts.is_empty(),
+        "{u:?}"
+    );
+    assert_eq!(
+        u.base_after
+            .as_ref()
+            .and_then(|b| b.get(Field::BusinessEmail)),
+        Some("Daan.deGroot@Example.NL"),
+        "the HRIS keeps its formatting"
+    );
+    // Linked on that base: unchanged, the fast path included.
+    c.links[0] = link("h1", "e1", u.base_after.as_ref().expect("base"));
+    assert_eq!(
+        c.plan(),
+        vec![Decision::Unchanged {
+            hris_id: "h1".into()
+        }]
+    );
+    // A real change is still a change.
+    let mut moved = nmbrs.clone();
+    moved.set(Field::PrivateMobilePhone, Some("+31699999999"));
+    c.nmbrs[0] = emp("e1", moved);
+    let d = c.plan();
+    assert_eq!(update(&d[0]).to_hris.len(), 1);
+}
