@@ -317,6 +317,10 @@ pub trait RefreshTokenStore: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Where the token lives, for messages (e.g. the state database URL).
     fn location(&self) -> String;
+    /// Waits for the right to redeem the stored token, across processes sharing the store; the
+    /// right lasts as long as the returned guard. Two processes redeeming one single-use token
+    /// would lose the chain (an identity server with reuse detection revokes all of it).
+    fn lock(&self) -> BoxFuture<'_, Result<Box<dyn std::any::Any + Send>, StoreError>>;
 }
 
 /// Hands out access tokens, refreshing (and persisting the rotated refresh token) when needed.
@@ -413,28 +417,25 @@ impl TokenManager {
     }
 
     async fn refresh(&self) -> Result<AccessToken, TokenError> {
-        let stored = self
+        // One redeemer at a time across processes sharing the state database (docs/nmbrs-api.md:
+        // refresh tokens rotate and are good once).
+        let _guard = self
             .store
-            .load()
+            .lock()
             .await
             .map_err(|e| TokenError::Persist(e.to_string()))?;
-        let choice = choose_refresh_token(self.configured_refresh_token.as_ref(), stored)
-            .ok_or_else(|| TokenError::NotAuthorized {
-                state_url: self.store.location(),
-            })?;
-        if choice.source == Source::StoredOverConfigured {
-            tracing::warn!(
-                "`nmbrs.refresh_token` is ignored: the state database holds a newer token obtained by `nmbrs-sync authorize`; remove the key (run `nmbrs-sync authorize` again to replace the token)"
-            );
-        }
-        let grant = self
-            .endpoint
-            .request(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", choice.token.expose_secret()),
-            ])
-            .await
-            .map_err(|f| self.token_error(f))?;
+        let (grant, choice) = match self.redeem().await? {
+            Ok(done) => done,
+            // Another process may have rotated the token after we read it (a writer outside this
+            // lock, e.g. an older version): if the store now holds another one, that one is ours.
+            Err((presented, failure)) => {
+                let again = self.redeem().await?;
+                match again {
+                    Ok(done) if done.1.token.expose_secret() != presented.expose_secret() => done,
+                    _ => return Err(self.token_error(failure)),
+                }
+            }
+        };
         let lifetime = Duration::from_secs(grant.expires_in.unwrap_or(3600));
         let expires_at = OffsetDateTime::now_utc() + lifetime;
         // Persist the rotated refresh token before anything uses the new access token.
@@ -463,6 +464,42 @@ impl TokenManager {
             token: grant.access_token,
             valid_until: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN).max(lifetime / 2),
         })
+    }
+
+    /// Reads the token to present and redeems it. `Ok(Err((presented, failure)))`: the endpoint said
+    /// `invalid_grant` for the token presented (the caller may re-read the store once).
+    #[allow(clippy::type_complexity)]
+    async fn redeem(
+        &self,
+    ) -> Result<Result<(Grant, Choice), (SecretString, EndpointFailure)>, TokenError> {
+        let stored = self
+            .store
+            .load()
+            .await
+            .map_err(|e| TokenError::Persist(e.to_string()))?;
+        let choice = choose_refresh_token(self.configured_refresh_token.as_ref(), stored)
+            .ok_or_else(|| TokenError::NotAuthorized {
+                state_url: self.store.location(),
+            })?;
+        if choice.source == Source::StoredOverConfigured {
+            tracing::warn!(
+                "`nmbrs.refresh_token` is ignored: the state database holds a newer token obtained by `nmbrs-sync authorize`; remove the key (run `nmbrs-sync authorize` again to replace the token)"
+            );
+        }
+        match self
+            .endpoint
+            .request(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", choice.token.expose_secret()),
+            ])
+            .await
+        {
+            Ok(grant) => Ok(Ok((grant, choice))),
+            Err(f @ EndpointFailure::Refused { .. }) if matches!(&f, EndpointFailure::Refused { error, .. } if error == "invalid_grant") => {
+                Ok(Err((choice.token.clone(), f)))
+            }
+            Err(f) => Err(self.token_error(f)),
+        }
     }
 
     fn token_error(&self, failure: EndpointFailure) -> TokenError {

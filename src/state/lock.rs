@@ -30,7 +30,7 @@ pub struct StateLock {
 }
 
 /// The state database's file path from its URL, `None` for in-memory databases.
-fn state_db_path(url: &str) -> Option<PathBuf> {
+pub(crate) fn state_db_path(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -250,4 +250,31 @@ impl RefreshTokenStore for StateDb {
     fn location(&self) -> String {
         self.url().to_owned()
     }
+
+    /// An exclusive lock on `<state database>.token.lock` (waits for the holder; the OS releases
+    /// it if the holder dies). In-memory databases are one process: no file, no lock.
+    fn lock(&self) -> BoxFuture<'_, Result<Box<dyn std::any::Any + Send>, StoreError>> {
+        let path = lock::state_db_path(self.url())
+            .map(|db| std::path::PathBuf::from(format!("{}.token.lock", db.display())));
+        Box::pin(async move {
+            let Some(path) = path else {
+                return Ok(Box::new(()) as Box<dyn std::any::Any + Send>);
+            };
+            let file = tokio::task::spawn_blocking(move || {
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&path)
+                    .map_err(|e| StoreError(format!("cannot open `{}`: {e}", path.display())))?;
+                file.lock()
+                    .map_err(|e| StoreError(format!("cannot lock `{}`: {e}", path.display())))?;
+                Ok::<_, StoreError>(file)
+            })
+            .await
+            .map_err(|e| StoreError(e.to_string()))??;
+            Ok(Box::new(file) as Box<dyn std::any::Any + Send>)
+        })
+    }
 }

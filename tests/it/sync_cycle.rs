@@ -631,3 +631,24 @@ async fn status_uses_the_summary_s_words_for_rejected_rows() {
         "a rejected row is 'rejected' in status too: {stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_sharing_a_state_database_share_one_token_chain() {
+    let app = TestApp::spawn().await;
+    app.insert(&person("h-1", "2", 98072, "Lisa", "Hanison"))
+        .await;
+    assert_eq!(app.run(&["sync", "--once"], &[]).await.0, 0);
+    // Four processes start at once, each without an access token: each must redeem the stored
+    // refresh token, and only one may redeem any one of them.
+    let runs = futures::future::join_all((0..4).map(|_| app.run(&["doctor"], &[]))).await;
+    for (code, stdout, stderr) in &runs {
+        assert_eq!(*code, 0, "{stdout}{stderr}");
+        assert!(
+            !stdout.contains("invalid_grant") && !stderr.contains("invalid_grant"),
+            "{stdout}{stderr}"
+        );
+    }
+    // The chain is intact: a sync after them still authenticates.
+    let (code, stdout, stderr) = app.run(&["sync", "--once"], &[]).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
