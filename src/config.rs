@@ -98,6 +98,8 @@ pub struct HrisSettings {
     /// `sqlite:path` of the HRIS database.
     pub database_url: String,
     pub table: String,
+    /// How long a statement waits for another process's lock on the HRIS database, seconds.
+    pub busy_timeout_secs: u64,
     /// Logical column (a [`Field`] name or `hris_id`, `company_number`, `updated_at`,
     /// `nmbrs_employee_id`) → HRIS column name; `""` leaves a field out of the sync.
     pub columns: BTreeMap<String, String>,

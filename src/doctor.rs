@@ -114,7 +114,14 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
             None
         }
         Ok(columns) => {
-            match HrisDb::open(&settings.hris.database_url, &settings.hris.table, columns).await {
+            match HrisDb::open(
+                &settings.hris.database_url,
+                &settings.hris.table,
+                columns,
+                std::time::Duration::from_secs(settings.hris.busy_timeout_secs),
+            )
+            .await
+            {
                 Ok(h) => {
                     push(
                         "hris database",

@@ -216,7 +216,13 @@ impl Syncer {
                 message,
             })?;
         let state = StateDb::open(&settings.state.database_url).await?;
-        let hris = HrisDb::open(&settings.hris.database_url, &settings.hris.table, columns).await?;
+        let hris = HrisDb::open(
+            &settings.hris.database_url,
+            &settings.hris.table,
+            columns,
+            std::time::Duration::from_secs(settings.hris.busy_timeout_secs),
+        )
+        .await?;
         let client = NmbrsClient::new(&settings, &secrets, Arc::new(state.clone()))
             .map_err(|e| CycleError::Http(e.to_string()))?;
         let rules = Rules {

@@ -1,7 +1,8 @@
 //! `nmbrs-sync sync --once [--dry-run]` (docs/SPEC.md, "Command line").
 
 use super::{EXIT_UNUSABLE, load};
-use crate::sync::Syncer;
+use crate::hris::HrisError;
+use crate::sync::{CycleError, Syncer};
 use std::path::Path;
 
 /// `sync`: one sync cycle, then exit (0 all agreed, 1 some records failed, 2 nothing could be synced).
@@ -30,10 +31,15 @@ pub async fn run(config: Option<&Path>, args: SyncArgs) -> u8 {
             return EXIT_UNUSABLE;
         }
     };
+    let state_url = settings.state.database_url.clone();
     let syncer = match Syncer::new(settings).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("nmbrs-sync: {e}");
+            // A busy HRIS is an outage of this run, not a configuration error: record the run.
+            if matches!(e, CycleError::Hris(HrisError::Busy { .. })) {
+                record_failed_run(&state_url, args.dry_run, &e.to_string()).await;
+            }
             return EXIT_UNUSABLE;
         }
     };
@@ -50,5 +56,15 @@ pub async fn run(config: Option<&Path>, args: SyncArgs) -> u8 {
             eprintln!("nmbrs-sync: {e}");
             EXIT_UNUSABLE
         }
+    }
+}
+
+/// A run that could not start, recorded as `failed` with its reason (best effort: the state
+/// database may be the thing that is down).
+async fn record_failed_run(state_url: &str, dry_run: bool, reason: &str) {
+    if let Ok(state) = crate::state::StateDb::open(state_url).await
+        && let Ok(id) = state.start_run("once", dry_run).await
+    {
+        let _ = state.finish_run(id, "failed", "{}", 0, Some(reason)).await;
     }
 }

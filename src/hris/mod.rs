@@ -31,8 +31,25 @@ pub enum HrisError {
         column: String,
         key: String,
     },
+    /// Another process held a lock on the HRIS database for longer than `hris.busy_timeout_secs`.
+    #[error(
+        "HRIS database `{url}` was busy — locked by another writer — and stayed so for the {waited_secs} s this run waited (`hris.busy_timeout_secs`); the next run tries again"
+    )]
+    Busy { url: String, waited_secs: u64 },
     #[error("HRIS query failed: {0}")]
     Query(#[from] sqlx::Error),
+}
+
+/// Whether SQLite answered "database is locked" (SQLITE_BUSY and its extended codes).
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.code()
+                .is_some_and(|c| c == "5" || c.parse::<u32>().is_ok_and(|n| n & 0xff == 5))
+                || d.message().contains("database is locked")
+        }
+        _ => false,
+    }
 }
 
 /// Handle to the HRIS database.
@@ -42,6 +59,8 @@ pub struct HrisDb {
     table: String,
     columns: ColumnMap,
     select: String,
+    url: String,
+    busy_timeout: std::time::Duration,
 }
 
 fn q(ident: &str) -> String {
@@ -61,20 +80,38 @@ impl HrisDb {
     /// The file is not created and its journal mode is left as the HRIS owner set it.
     ///
     /// Errors: [`HrisError`] naming the missing table or column and its config key.
-    pub async fn open(url: &str, table: &str, mut columns: ColumnMap) -> Result<HrisDb, HrisError> {
+    ///
+    /// `busy_timeout`: how long a statement waits for another process's lock (`hris.busy_timeout_secs`);
+    /// then [`HrisError::Busy`].
+    pub async fn open(
+        url: &str,
+        table: &str,
+        mut columns: ColumnMap,
+        busy_timeout: std::time::Duration,
+    ) -> Result<HrisDb, HrisError> {
         use sqlx::sqlite::SqliteConnectOptions;
         use std::str::FromStr;
-        let open_err = |source| HrisError::Open {
-            url: url.into(),
-            source,
+        let busy = |source: sqlx::Error| {
+            if is_busy(&source) {
+                HrisError::Busy {
+                    url: url.into(),
+                    waited_secs: busy_timeout.as_secs(),
+                }
+            } else {
+                HrisError::Open {
+                    url: url.into(),
+                    source,
+                }
+            }
         };
+        let open_err = busy;
         let options = SqliteConnectOptions::from_str(url)
             .map_err(open_err)?
             .create_if_missing(false)
             // Per connection only; the file's journal mode stays as the HRIS owner set it. A write
             // lost to a power cut (not a process crash) is redone by the next cycle's merge.
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-            .busy_timeout(std::time::Duration::from_secs(30));
+            .busy_timeout(busy_timeout);
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(2)
             .connect_with(options)
@@ -83,7 +120,8 @@ impl HrisDb {
         let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
             .bind(table)
             .fetch_all(&pool)
-            .await?;
+            .await
+            .map_err(busy)?;
         if present.is_empty() {
             return Err(HrisError::NoTable {
                 url: url.into(),
@@ -148,7 +186,21 @@ impl HrisDb {
             table: table.to_owned(),
             columns,
             select,
+            url: url.to_owned(),
+            busy_timeout,
         })
+    }
+
+    /// A query failure, named [`HrisError::Busy`] when another process held the lock too long.
+    fn failed(&self, e: sqlx::Error) -> HrisError {
+        if is_busy(&e) {
+            HrisError::Busy {
+                url: self.url.clone(),
+                waited_secs: self.busy_timeout.as_secs(),
+            }
+        } else {
+            HrisError::Query(e)
+        }
     }
 
     /// The synced fields (those mapped to a column), in index order.
@@ -169,7 +221,8 @@ impl HrisDb {
         );
         Ok(sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql))
             .fetch_all(&self.pool)
-            .await?
+            .await
+            .map_err(|e| self.failed(e))?
             .into_iter()
             .flatten()
             .collect())
@@ -217,7 +270,7 @@ impl HrisDb {
         }
         let mut stream = query.fetch(&self.pool);
         let mut out = Vec::new();
-        while let Some(r) = stream.try_next().await? {
+        while let Some(r) = stream.try_next().await.map_err(|e| self.failed(e))? {
             let raw = |i: usize| {
                 let sql_type = SqlType::parse(&r.try_get::<String, _>(i + 1).unwrap_or_default());
                 match r.try_get::<Option<String>, _>(i) {
@@ -471,9 +524,14 @@ mod tests {
             .expect("settings")
             .columns()
             .expect("columns");
-        let db = HrisDb::open(&url, "hris_employees", columns)
-            .await
-            .expect("open");
+        let db = HrisDb::open(
+            &url,
+            "hris_employees",
+            columns,
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .expect("open");
         let rows = db
             .rows_for_company("2", time::macros::date!(2026 - 01 - 01))
             .await

@@ -652,3 +652,56 @@ async fn processes_sharing_a_state_database_share_one_token_chain() {
     let (code, stdout, stderr) = app.run(&["sync", "--once"], &[]).await;
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_hris_is_reported_as_busy_and_the_run_is_recorded() {
+    let app = TestApp::spawn().await;
+    app.insert(&person("h-1", "2", 98072, "Lisa", "Hanison"))
+        .await;
+    // An HRIS in rollback-journal mode, with another process's writer holding an exclusive lock
+    // (the harness's own connections are closed first: only one connection may switch the mode).
+    app.hris.close().await;
+    let url = format!("sqlite:{}", app.hris_db.display());
+    let holder = nmbrs_sync::db::open_sqlite(&url, 1)
+        .await
+        .expect("second connection");
+    let mut writer = holder.acquire().await.expect("connection");
+    sqlx::query("PRAGMA journal_mode=DELETE")
+        .execute(&mut *writer)
+        .await
+        .expect("journal mode");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut *writer)
+        .await
+        .expect("exclusive lock");
+    let (code, stdout, stderr) = app
+        .run(
+            &["sync", "--once"],
+            &[("NMBRS_SYNC__HRIS__BUSY_TIMEOUT_SECS", Some("1"))],
+        )
+        .await;
+    sqlx::query("ROLLBACK")
+        .execute(&mut *writer)
+        .await
+        .expect("release");
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("busy")
+            && stderr.contains("locked by another writer")
+            && stderr.contains("1 s"),
+        "says the database was busy and how long it waited: {stderr}"
+    );
+    assert!(!stderr.contains("check `hris.database_url`"), "{stderr}");
+    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
+        .await
+        .expect("state");
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("SELECT status, error FROM sync_runs ORDER BY id DESC LIMIT 1")
+            .fetch_one(&state)
+            .await
+            .expect("a run row");
+    assert_eq!(status, "failed");
+    assert!(error.is_some_and(|e| e.contains("busy")));
+    // Once the lock is gone, the next run syncs.
+    assert_eq!(app.run(&["sync", "--once"], &[]).await.0, 0);
+}
