@@ -1026,3 +1026,105 @@ fn equal_values_in_another_format_cost_no_write_and_keep_the_hris_formatting() {
     let d = c.plan();
     assert_eq!(update(&d[0]).to_hris.len(), 1);
 }
+
+/// Property (issue 9, kind 1): whatever the listing looks like — people repeated, reordered, some
+/// missing, names in another Unicode form or case — the planner never creates an employee for a
+/// person the listing shows, never posts for a row that names its employee, and never links two
+/// rows to one employee.
+#[test]
+fn no_listing_shape_makes_a_second_employee() {
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let names = ["Öztürk", "de Vries", "Jansen", "Zoë", "Müller", "El Amrani"];
+    for case in 0..400 {
+        let people = 1 + rng.below(6) as usize;
+        let mut c = Case::new();
+        c.rules.import_from_nmbrs = rng.below(2) == 0;
+        let mut listed = Vec::new();
+        for p in 0..people {
+            let last = names[p % names.len()];
+            let birth = format!("19{:02}-0{}-1{}", 60 + p, 1 + p % 9, p % 9);
+            let number = (100 + p).to_string();
+            let person = values(&[
+                (Field::EmployeeNumber, number.as_str()),
+                (Field::LastName, last),
+                (Field::BirthDate, birth.as_str()),
+                (Field::EmployeeType, "payroll"),
+            ]);
+            let id = format!("e{p}");
+            let in_listing = rng.below(4) != 0;
+            if rng.below(3) != 0 {
+                // The HRIS side: another Unicode form or case; sometimes it names its employee.
+                let mut row_values = person.clone();
+                let typed: String = match rng.below(3) {
+                    0 => {
+                        use unicode_normalization::UnicodeNormalization;
+                        last.nfd().collect()
+                    }
+                    1 => last.to_uppercase(),
+                    _ => last.to_owned(),
+                };
+                row_values.set(Field::LastName, Some(&typed));
+                let names_employee = rng.below(3) == 0;
+                c.hris.push(Ok(HrisRecord {
+                    rowid: p as i64,
+                    hris_id: format!("h{p}"),
+                    company_number: "2".into(),
+                    nmbrs_employee_id: names_employee.then(|| id.clone()),
+                    values: row_values,
+                }));
+            }
+            if in_listing {
+                listed.push(emp(&id, person.clone()));
+                if rng.below(5) == 0 {
+                    listed.push(emp(&id, person)); // repeated by a listing read while it changed
+                }
+            }
+        }
+        // Reordered.
+        for i in (1..listed.len()).rev() {
+            listed.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let listed_ids: HashSet<String> = listed.iter().map(|e| e.employee_id.clone()).collect();
+        c.nmbrs = listed;
+        let decisions = c.plan();
+        let mut linked = HashSet::new();
+        for d in &decisions {
+            match d {
+                Decision::Create { hris_id, .. } => {
+                    let p: usize = hris_id[1..].parse().expect("h<n>");
+                    assert!(
+                        !listed_ids.contains(&format!("e{p}")),
+                        "case {case}: a create for {hris_id} whose employee is listed: {decisions:?}"
+                    );
+                    let row = c
+                        .hris
+                        .iter()
+                        .flatten()
+                        .find(|r| &r.hris_id == hris_id)
+                        .expect("row");
+                    assert!(
+                        row.nmbrs_employee_id.is_none(),
+                        "case {case}: a row naming its employee is posted"
+                    );
+                }
+                Decision::Update(u) => {
+                    assert!(
+                        linked.insert(u.employee_id.clone()),
+                        "case {case}: two rows linked to {}",
+                        u.employee_id
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}
