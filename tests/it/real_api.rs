@@ -317,3 +317,53 @@ async fn the_personal_info_put_never_carries_employee_type_or_read_only_members(
     let history: Vec<Value> = app.sandbox.personal_info_history(&id);
     assert!(!history.is_empty());
 }
+
+#[tokio::test]
+async fn a_listing_that_changes_while_it_is_read_is_read_again() {
+    let mut app = TestApp::spawn().await;
+    app.settings.nmbrs.page_size = 2;
+    for i in 0..5 {
+        let id = app.seed(
+            &app.company2,
+            300 + i,
+            "Ann",
+            &format!("Smit{i}"),
+            "1980-01-01",
+        );
+        let mut p = person(&format!("h-{i}"), "2", 300 + i, "Ann", &format!("Smit{i}"));
+        p.birth_date = "1980-01-01".into();
+        app.insert(&p).await;
+        let _ = id;
+    }
+    // Company 1's listing is the 1st personal-info read, company 2's pages the 2nd to 4th: an
+    // employee added in Nmbrs between company 2's first and second page moves `totalRecords`.
+    let company2 = app.company2.clone();
+    app.sandbox.before_call(
+        "GET /companies/{companyId}/employees/personalinfo",
+        3,
+        move |sb| {
+            sb.seed_employee(
+                &company2,
+                json!({"basicInfo": {"employeeNumber": 399, "lastName": "Late", "employeeType": "payroll"},
+                       "birthInfo": {"birthDate": "1990-01-01"}}),
+            );
+        },
+    );
+    let r = app.cycle().await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", r.summary());
+    assert_eq!(r.counts.linked, 5, "{}", r.summary());
+    assert_eq!(
+        r.counts.created, 0,
+        "nothing created from the changing listing"
+    );
+    assert_eq!(app.sandbox.employee_count(), 6, "no second employee");
+    let reads = app
+        .sandbox
+        .stats()
+        .calls_matching("GET /companies/{companyId}/employees/personalinfo");
+    // 1 (company 1) + 2 pages before the change is seen + 3 pages of the re-read.
+    assert!(
+        reads >= 6,
+        "the changed listing was read again: {reads} reads"
+    );
+}

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::clock::current_period;
 use super::person::PersonalData;
-use super::{CallStats, Fault, FaultOptions, Sandbox};
+use super::{CallStats, Fault, FaultOptions, Sandbox, lock};
 
 impl Sandbox {
     // ------------------------------------------------------------ seeding
@@ -80,6 +80,22 @@ impl Sandbox {
     ///
     /// # Panics
     /// If `company_id` is unknown: that is a bug in the test or seed code.
+    /// Runs `action` right before the `nth` call from now to `route_key` (keyed like
+    /// [`CallStats::by_route`], e.g. `"GET /companies/{companyId}/employees/personalinfo"`) is
+    /// handled: Nmbrs changing while a client reads it page by page.
+    pub fn before_call(
+        &self,
+        route_key: &str,
+        nth: u64,
+        action: impl FnOnce(&Sandbox) + Send + 'static,
+    ) {
+        lock(&self.inner.before_calls).push(crate::BeforeCall {
+            route_key: route_key.to_owned(),
+            nth: nth.max(1),
+            action: Box::new(action),
+        });
+    }
+
     pub fn seed_employee(&self, company_id: &str, personal_info: Value) -> String {
         let (data, period) = PersonalData::from_write_lenient(&personal_info);
         let period = period.unwrap_or_else(current_period);

@@ -163,10 +163,22 @@ pub(crate) struct Inner {
     faults: Mutex<FaultControl>,
     stats: Mutex<CallStats>,
     violations: Mutex<Vec<String>>,
+    /// Actions to run before the n-th call to a route (tests that need Nmbrs to change mid-read).
+    before_calls: Mutex<Vec<BeforeCall>>,
     pub(crate) default_page_size: u32,
     pub(crate) max_page_size: u32,
     pub(crate) access_token_ttl: Duration,
     pub(crate) date_style: DateStyle,
+}
+
+/// A change to make to the sandbox's data, run by the API pipeline.
+pub(crate) type Action = Box<dyn FnOnce(&Sandbox) + Send>;
+
+/// An action due before the `nth` call (1-based, counted from its registration) to `route_key`.
+pub(crate) struct BeforeCall {
+    route_key: String,
+    nth: u64,
+    action: Action,
 }
 
 /// A poisoned lock only means a handler panicked mid-update; the sandbox's
@@ -176,6 +188,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Inner {
+    /// Takes the actions due before this call to `route_key` (counting the call).
+    pub(crate) fn due_before(&self, route_key: &str) -> Vec<Action> {
+        let mut pending = lock(&self.before_calls);
+        let mut due = Vec::new();
+        let mut keep = Vec::new();
+        for mut b in pending.drain(..) {
+            if b.route_key == route_key {
+                b.nth -= 1;
+                if b.nth == 0 {
+                    due.push(b.action);
+                    continue;
+                }
+            }
+            keep.push(b);
+        }
+        *pending = keep;
+        due
+    }
+
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
     }
@@ -248,6 +279,7 @@ impl Sandbox {
                 faults: Mutex::new(faults),
                 stats: Mutex::new(CallStats::default()),
                 violations: Mutex::new(Vec::new()),
+                before_calls: Mutex::new(Vec::new()),
                 default_page_size: options.default_page_size.clamp(1, paging::MAX_PAGE_SIZE),
                 max_page_size: options.max_page_size.clamp(1, paging::MAX_PAGE_SIZE),
                 access_token_ttl: options.access_token_ttl,

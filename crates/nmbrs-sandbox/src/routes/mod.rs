@@ -156,6 +156,9 @@ async fn api_pipeline(State(sb): State<Sandbox>, req: Request, next: Next) -> Re
         .get::<ConnectInfo<ConnHandle>>()
         .map(|c| c.0.clone());
 
+    for action in sb.inner.due_before(&route_key) {
+        action(&sb);
+    }
     let (latency, decision) = {
         sb.inner.stats().on_call(&route_key);
         let mut faults = sb.inner.faults();
