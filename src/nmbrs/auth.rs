@@ -424,17 +424,21 @@ impl TokenManager {
             .lock()
             .await
             .map_err(|e| TokenError::Persist(e.to_string()))?;
-        let (grant, choice) = match self.redeem().await? {
-            Ok(done) => done,
+        let choice = self.choose().await?;
+        let (grant, choice) = match self.redeem(&choice).await {
+            Ok(grant) => (grant, choice),
             // Another process may have rotated the token after we read it (a writer outside this
             // lock, e.g. an older version): if the store now holds another one, that one is ours.
-            Err((presented, failure)) => {
-                let again = self.redeem().await?;
-                match again {
-                    Ok(done) if done.1.token.expose_secret() != presented.expose_secret() => done,
-                    _ => return Err(self.token_error(failure)),
+            // The same token is not presented twice.
+            Err(failure) if is_invalid_grant(&failure) => {
+                let newer = self.choose().await?;
+                if newer.token.expose_secret() == choice.token.expose_secret() {
+                    return Err(self.token_error(failure));
                 }
+                let grant = self.redeem(&newer).await.map_err(|f| self.token_error(f))?;
+                (grant, newer)
             }
+            Err(failure) => return Err(self.token_error(failure)),
         };
         let lifetime = Duration::from_secs(grant.expires_in.unwrap_or(3600));
         let expires_at = OffsetDateTime::now_utc() + lifetime;
@@ -466,12 +470,8 @@ impl TokenManager {
         })
     }
 
-    /// Reads the token to present and redeems it. `Ok(Err((presented, failure)))`: the endpoint said
-    /// `invalid_grant` for the token presented (the caller may re-read the store once).
-    #[allow(clippy::type_complexity)]
-    async fn redeem(
-        &self,
-    ) -> Result<Result<(Grant, Choice), (SecretString, EndpointFailure)>, TokenError> {
+    /// The refresh token to present: the stored one or the configured one ([`choose_refresh_token`]).
+    async fn choose(&self) -> Result<Choice, TokenError> {
         let stored = self
             .store
             .load()
@@ -486,20 +486,17 @@ impl TokenManager {
                 "`nmbrs.refresh_token` is ignored: the state database holds a newer token obtained by `nmbrs-sync authorize`; remove the key (run `nmbrs-sync authorize` again to replace the token)"
             );
         }
-        match self
-            .endpoint
+        Ok(choice)
+    }
+
+    /// Presents `choice`'s refresh token at the token endpoint.
+    async fn redeem(&self, choice: &Choice) -> Result<Grant, EndpointFailure> {
+        self.endpoint
             .request(&[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", choice.token.expose_secret()),
             ])
             .await
-        {
-            Ok(grant) => Ok(Ok((grant, choice))),
-            Err(f @ EndpointFailure::Refused { .. }) if matches!(&f, EndpointFailure::Refused { error, .. } if error == "invalid_grant") => {
-                Ok(Err((choice.token.clone(), f)))
-            }
-            Err(f) => Err(self.token_error(f)),
-        }
     }
 
     fn token_error(&self, failure: EndpointFailure) -> TokenError {
@@ -531,6 +528,11 @@ impl TokenManager {
             },
         }
     }
+}
+
+/// Whether the token endpoint refused the grant itself (`invalid_grant`: used, expired or revoked).
+fn is_invalid_grant(failure: &EndpointFailure) -> bool {
+    matches!(failure, EndpointFailure::Refused { error, .. } if error == "invalid_grant")
 }
 
 /// Text from the identity service, safe for a terminal or a log: control characters (escape
