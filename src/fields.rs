@@ -147,13 +147,18 @@ impl Field {
     /// HRIS keeps its own formatting.
     pub fn comparable(self, value: &str) -> std::borrow::Cow<'_, str> {
         use std::borrow::Cow;
+        // Borrowed when already in that form: the digest of every record runs through here.
+        let is_separator = |c: char| matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}');
         match self {
-            Field::PrivateEmail | Field::BusinessEmail => Cow::Owned(value.to_lowercase()),
-            Field::BusinessMobilePhone | Field::PrivateMobilePhone => {
-                let digits: String = value
-                    .chars()
-                    .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
-                    .collect();
+            Field::PrivateEmail | Field::BusinessEmail
+                if value.chars().any(|c| !c.to_lowercase().eq([c])) =>
+            {
+                Cow::Owned(value.to_lowercase())
+            }
+            Field::BusinessMobilePhone | Field::PrivateMobilePhone
+                if value.contains(is_separator) || value.starts_with("00") =>
+            {
+                let digits: String = value.chars().filter(|&c| !is_separator(c)).collect();
                 Cow::Owned(match digits.strip_prefix("00") {
                     Some(rest) => format!("+{rest}"),
                     None => digits,
@@ -289,6 +294,30 @@ mod tests {
             assert_eq!(Field::from_name(f.name()), Some(f));
             assert_eq!(Field::ALL[f.index()], f);
         }
+    }
+
+    #[test]
+    fn comparable_forms_and_borrowing() {
+        use std::borrow::Cow;
+        let f = Field::BusinessEmail;
+        assert_eq!(
+            f.comparable("Daan.deGroot@Example.NL"),
+            "daan.degroot@example.nl"
+        );
+        assert!(matches!(f.comparable("daan@example.nl"), Cow::Borrowed(_)));
+        assert_eq!(
+            f.comparable("ǅ@x.nl"),
+            "ǆ@x.nl",
+            "a titlecase letter lowers too"
+        );
+        let p = Field::PrivateMobilePhone;
+        assert_eq!(p.comparable("+31 6 2345-6789"), "+31623456789");
+        assert_eq!(p.comparable("0031 (6) 23456789"), "+31623456789");
+        assert!(matches!(p.comparable("+31623456789"), Cow::Borrowed(_)));
+        assert!(matches!(
+            Field::LastName.comparable("De Vries"),
+            Cow::Borrowed("De Vries")
+        ));
     }
 
     #[test]
