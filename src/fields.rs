@@ -261,13 +261,29 @@ impl FieldValues {
         v
     }
 
+    /// `{field name: value}` with absent values left out (snapshots, write intents).
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        Field::ALL
+            .into_iter()
+            .filter_map(|f| self.get(f).map(|v| (f.name().to_owned(), v.to_owned())))
+            .collect()
+    }
+
+    /// The values of a [`FieldValues::to_map`] map; unknown names are ignored (a field removed in a
+    /// later version must not make old records unreadable).
+    pub fn from_map(map: &BTreeMap<String, String>) -> FieldValues {
+        let mut values = FieldValues::default();
+        for (k, v) in map {
+            if let Some(f) = Field::from_name(k) {
+                values.set(f, Some(v));
+            }
+        }
+        values
+    }
+
     /// Snapshot / audit JSON: `{"field": "value", ...}` with absent values left out.
     pub fn to_json(&self) -> String {
-        let map: BTreeMap<&str, &str> = Field::ALL
-            .into_iter()
-            .filter_map(|f| self.get(f).map(|v| (f.name(), v)))
-            .collect();
-        serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
+        serde_json::to_string(&self.to_map()).unwrap_or_else(|_| "{}".into())
     }
 
     /// Parses [`FieldValues::to_json`] output. Unknown keys are ignored (a field removed in a later

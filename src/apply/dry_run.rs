@@ -4,7 +4,7 @@
 use super::bookkeeping::skip_outcome;
 use super::update::outcome_of;
 use super::{Applier, ApplyError, Outcome, RecordResult, all_set, changes_json};
-use crate::plan::{Decision, Resolution};
+use crate::plan::Decision;
 use crate::state::Direction;
 
 impl Applier {
@@ -31,10 +31,7 @@ impl Applier {
                             .fields(changes_json(&u.to_hris)),
                     );
                 }
-                let parked = u
-                    .conflicts
-                    .iter()
-                    .any(|c| c.resolution == Resolution::Parked);
+                let parked = u.parks();
                 let result = RecordResult {
                     pushed: !u.to_nmbrs.is_empty(),
                     pulled: !u.to_hris.is_empty(),

@@ -9,7 +9,7 @@ use crate::nmbrs::client::ApiErrorKind;
 use crate::nmbrs::model::{UpdatePersonalInfo, in_force, read_values};
 use crate::plan::{NewLink, RecordUpdate, Resolution, conflict_summary};
 use crate::record::{Base, Link, LinkStatus, PendingWrite, Side, WriteIntent};
-use crate::state::{AuditEntry, Direction};
+use crate::state::{AuditEntry, Direction, StateTx};
 
 /// What a write step found.
 enum Step {
@@ -82,21 +82,25 @@ impl Applier {
                 )
             })
             .collect();
-        let base_after = Field::ALL
-            .into_iter()
-            .filter_map(|f| Some((f.name().to_owned(), base_after.get(f)?.to_owned())))
-            .collect();
+        let base_after = base_after.to_map();
         let mut tx = self.state.begin().await?;
+        let mut link = self.link_of(&mut tx, u).await?;
+        link.write_intent = Some(WriteIntent { base_after, writes });
+        tx.put_link(&link).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The record's link inside `tx` (a new one for a record linked in this plan), pointing at this
+    /// company and the employee.
+    async fn link_of(&self, tx: &mut StateTx, u: &RecordUpdate) -> Result<Link, ApplyError> {
         let mut link = tx
             .get_link(&u.hris_id)
             .await?
             .unwrap_or_else(|| Link::new(&u.hris_id, &self.company_id, LinkStatus::Linked));
         link.company_id = self.company_id.clone();
         link.employee_id = Some(u.employee_id.clone());
-        link.write_intent = Some(WriteIntent { base_after, writes });
-        tx.put_link(&link).await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(link)
     }
 
     /// Audit rows that explain the record before anything is written: how it was linked, its
@@ -256,17 +260,9 @@ impl Applier {
         personal_info_id: Option<String>,
         audit: &[AuditEntry],
     ) -> Result<bool, ApplyError> {
-        let parked = u
-            .conflicts
-            .iter()
-            .any(|c| c.resolution == Resolution::Parked);
+        let parked = u.parks();
         let mut tx = self.state.begin().await?;
-        let mut link = tx
-            .get_link(&u.hris_id)
-            .await?
-            .unwrap_or_else(|| Link::new(&u.hris_id, &self.company_id, LinkStatus::Linked));
-        link.company_id = self.company_id.clone();
-        link.employee_id = Some(u.employee_id.clone());
+        let mut link = self.link_of(&mut tx, u).await?;
         link.personal_info_id = personal_info_id;
         link.base = u.base_after.as_ref().map(Base::of).unwrap_or(Base::None);
         link.create_intent = None;

@@ -92,6 +92,13 @@ pub struct RecordUpdate {
 }
 
 impl RecordUpdate {
+    /// Whether a field is parked under `manual` (the record then waits for a person).
+    pub fn parks(&self) -> bool {
+        self.conflicts
+            .iter()
+            .any(|c| c.resolution == Resolution::Parked)
+    }
+
     /// Whether anything at all must be written (either side, or the state database).
     pub fn is_noop(&self) -> bool {
         self.link == NewLink::Existing

@@ -395,10 +395,7 @@ pub fn settle_write_intent(
     hris: &FieldValues,
     nmbrs: &FieldValues,
 ) -> FieldValues {
-    let mut settled = FieldValues::default();
-    for f in Field::ALL {
-        settled.set(f, intent.base_after.get(f.name()).map(String::as_str));
-    }
+    let mut settled = FieldValues::from_map(&intent.base_after);
     for (name, w) in &intent.writes {
         let Some(f) = Field::from_name(name) else {
             continue;

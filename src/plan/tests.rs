@@ -817,10 +817,7 @@ fn intent(
     writes: &[(Field, crate::record::Side, Option<&str>, Option<&str>)],
 ) -> crate::record::WriteIntent {
     crate::record::WriteIntent {
-        base_after: Field::ALL
-            .into_iter()
-            .filter_map(|f| Some((f.name().to_owned(), base_after.get(f)?.to_owned())))
-            .collect(),
+        base_after: base_after.to_map(),
         writes: writes
             .iter()
             .map(|(f, to, before, after)| {
