@@ -123,9 +123,7 @@ async fn run_authorize(app: &TestApp, env: &[(&str, &str)]) -> Authorized {
 }
 
 async fn oauth_state(app: &TestApp) -> (String, String, Option<String>) {
-    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
-        .await
-        .expect("state db");
+    let state = app.state().await;
     sqlx::query_as("SELECT refresh_token, seed_fingerprint, scopes FROM oauth_state WHERE id = 1")
         .fetch_one(&state)
         .await

@@ -155,9 +155,7 @@ async fn edit_between_kills(app: &TestApp, rng: &mut Rng, n: u64, expected: &mut
     let (mut hris_id, mut employee_id) = linked[rng.below(linked.len() as u64) as usize].clone();
     let (mut field, mut column) = EDITED[rng.below(EDITED.len() as u64) as usize];
     // People edit what is being synced: prefer a field an interrupted update was writing.
-    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
-        .await
-        .expect("state db");
+    let state = app.state().await;
     let pending: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT hris_id, employee_id, write_intent FROM employee_links WHERE write_intent IS NOT NULL AND employee_id IS NOT NULL",
     )

@@ -41,9 +41,7 @@ async fn wait_exit(mut child: Child, within: Duration) -> (i32, String) {
 
 /// (id, status, started_at, finished_at) of every run.
 async fn runs(app: &TestApp) -> Vec<(i64, String, String, Option<String>)> {
-    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
-        .await
-        .expect("state");
+    let state = app.state().await;
     sqlx::query_as("SELECT id, status, started_at, finished_at FROM sync_runs ORDER BY id")
         .fetch_all(&state)
         .await

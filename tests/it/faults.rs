@@ -12,9 +12,7 @@ const MAX_ATTEMPTS: u32 = 4;
 
 /// (attempts, http_method, http_path, http_status) of audited calls.
 async fn calls(app: &TestApp) -> Vec<(i64, String, String, Option<i64>)> {
-    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
-        .await
-        .expect("state");
+    let state = app.state().await;
     sqlx::query_as("SELECT attempts, http_method, http_path, http_status FROM audit_log WHERE attempts IS NOT NULL")
         .fetch_all(&state)
         .await
@@ -118,9 +116,7 @@ async fn fault_storm_converges_to_the_clean_end_state_within_the_retry_budget() 
     // The bad row aside, the end state equals a clean run's.
     app.exec("DELETE FROM hris_employees WHERE hris_id = 'h-bad'")
         .await;
-    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
-        .await
-        .expect("state");
+    let state = app.state().await;
     sqlx::query("DELETE FROM employee_links WHERE hris_id = 'h-bad'")
         .execute(&state)
         .await

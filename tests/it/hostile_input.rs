@@ -552,9 +552,7 @@ async fn hris_fingerprint(app: &TestApp) -> Vec<String> {
 
 /// (action, hris_id, fields, message) of every audit row.
 async fn audit(app: &TestApp) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
-    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
-        .await
-        .expect("state db");
+    let state = app.state().await;
     sqlx::query_as("SELECT action, hris_id, fields, message FROM audit_log ORDER BY id")
         .fetch_all(&state)
         .await

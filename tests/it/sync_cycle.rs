@@ -555,9 +555,7 @@ async fn audit_command_filters_and_verifies_the_chain() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("intact"));
     // Someone with write access drops the trigger and rewrites history.
-    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
-        .await
-        .expect("state");
+    let state = app.state().await;
     let refused = sqlx::query("UPDATE audit_log SET message = 'nothing happened'")
         .execute(&state)
         .await;
@@ -692,9 +690,7 @@ async fn a_locked_hris_is_reported_as_busy_and_the_run_is_recorded() {
         "says the database was busy and how long it waited: {stderr}"
     );
     assert!(!stderr.contains("check `hris.database_url`"), "{stderr}");
-    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
-        .await
-        .expect("state");
+    let state = app.state().await;
     let (status, error): (String, Option<String>) =
         sqlx::query_as("SELECT status, error FROM sync_runs ORDER BY id DESC LIMIT 1")
             .fetch_one(&state)

@@ -85,6 +85,13 @@ impl TestApp {
             .expect("hris statement");
     }
 
+    /// A connection pool on the state database (for assertions on links, runs and the audit log).
+    pub async fn state(&self) -> sqlx::SqlitePool {
+        nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", self.state_db.display()), 1)
+            .await
+            .expect("state db")
+    }
+
     /// One HRIS column of one row, as text.
     pub async fn hris_value(&self, hris_id: &str, column: &str) -> Option<String> {
         let sql = format!("SELECT CAST({column} AS TEXT) FROM hris_employees WHERE hris_id = ?");
@@ -177,9 +184,7 @@ impl TestApp {
         &self,
         action: &str,
     ) -> Vec<(Option<String>, Option<String>, Option<String>, Option<i64>)> {
-        let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", self.state_db.display()), 1)
-            .await
-            .expect("state db");
+        let state = self.state().await;
         sqlx::query_as("SELECT hris_id, fields, message, http_status FROM audit_log WHERE action = ? ORDER BY id")
             .bind(action)
             .fetch_all(&state)
@@ -262,9 +267,7 @@ pub async fn check_invariants(app: &TestApp, round: &str) {
         hris.len(),
         "{round}: one employee per HRIS row, no more, no fewer"
     );
-    let state = nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", app.state_db.display()), 1)
-        .await
-        .expect("state");
+    let state = app.state().await;
     let links: Vec<(String, Option<String>, Option<String>, String)> =
         sqlx::query_as("SELECT hris_id, employee_id, snapshot, status FROM employee_links")
             .fetch_all(&state)
