@@ -134,6 +134,9 @@ pub struct SyncSettings {
     pub period: PeriodSetting,
     /// Consecutive failed cycles before a record is quarantined.
     pub quarantine_after: u32,
+    /// ISO 3166 region (e.g. `NL`) in whose national format a phone number without a country code
+    /// is read when comparing phone numbers (`06 2345 6789` = `+31 6 2345 6789` in NL).
+    pub phone_region: String,
 }
 
 /// `[retry]`: exponential backoff with jitter for 429, 5xx, timeouts and dropped connections.
@@ -206,6 +209,16 @@ impl Settings {
     /// `sync.timezone` (validated at load; UTC if it somehow does not parse).
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.sync.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// `sync.phone_region` (validated at load; NL if it somehow does not parse).
+    pub fn phone_region(&self) -> phonenumber::country::Id {
+        self.sync
+            .phone_region
+            .trim()
+            .to_ascii_uppercase()
+            .parse()
+            .unwrap_or(phonenumber::country::Id::NL)
     }
 
     /// `nmbrs.debtor_id` when set and not blank.
@@ -394,6 +407,22 @@ impl Settings {
                 format!(
                     "`{}` is not an IANA time zone name (e.g. \"Europe/Amsterdam\", \"UTC\")",
                     self.sync.timezone
+                ),
+            ));
+        }
+        if self
+            .sync
+            .phone_region
+            .trim()
+            .to_ascii_uppercase()
+            .parse::<phonenumber::country::Id>()
+            .is_err()
+        {
+            return Err(invalid(
+                "sync.phone_region",
+                format!(
+                    "`{}` is not an ISO 3166 region code (e.g. \"NL\", \"BE\")",
+                    self.sync.phone_region
                 ),
             ));
         }

@@ -178,3 +178,19 @@ fn the_schedule_s_time_zone_is_an_iana_name() {
         "{msg}"
     );
 }
+
+#[test]
+fn the_phone_region_is_an_iso_region_code() {
+    let s = Settings::load_with_env(None, env(&[])).expect("defaults");
+    assert_eq!(s.phone_region(), phonenumber::country::Id::NL);
+    let s = Settings::load_with_env(None, env(&[("NMBRS_SYNC__SYNC__PHONE_REGION", "be")]))
+        .expect("valid, any case");
+    assert_eq!(s.phone_region(), phonenumber::country::Id::BE);
+    let msg = Settings::load_with_env(
+        None,
+        env(&[("NMBRS_SYNC__SYNC__PHONE_REGION", "Netherlands")]),
+    )
+    .expect_err("refused")
+    .to_string();
+    assert!(msg.contains("sync.phone_region"), "{msg}");
+}

@@ -142,27 +142,21 @@ impl Field {
     }
 
     /// The form in which two values of this field are compared: e-mail addresses case-insensitively
-    /// (Nmbrs may store them lower-cased), phone numbers without separators (`+31 6 2345 6789` is
-    /// `+31623456789`; a leading `00` is `+`). Values are still written as their side has them: the
-    /// HRIS keeps its own formatting.
+    /// (Nmbrs may store them lower-cased), phone numbers as E.164 (`+31 6 2345 6789`, `0031 6 23456789`
+    /// and, with the region NL, `06-23456789` are all `+31623456789`; see [`set_phone_region`]). A phone
+    /// value that does not parse as a number is compared without its separators. Values are still
+    /// written as their side has them: the HRIS keeps its own formatting.
     pub fn comparable(self, value: &str) -> std::borrow::Cow<'_, str> {
         use std::borrow::Cow;
         // Borrowed when already in that form: the digest of every record runs through here.
-        let is_separator = |c: char| matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}');
         match self {
             Field::PrivateEmail | Field::BusinessEmail
                 if value.chars().any(|c| !c.to_lowercase().eq([c])) =>
             {
                 Cow::Owned(value.to_lowercase())
             }
-            Field::BusinessMobilePhone | Field::PrivateMobilePhone
-                if value.contains(is_separator) || value.starts_with("00") =>
-            {
-                let digits: String = value.chars().filter(|&c| !is_separator(c)).collect();
-                Cow::Owned(match digits.strip_prefix("00") {
-                    Some(rest) => format!("+{rest}"),
-                    None => digits,
-                })
+            Field::BusinessMobilePhone | Field::PrivateMobilePhone if !is_e164(value) => {
+                Cow::Owned(phone_e164(value))
             }
             _ => Cow::Borrowed(value),
         }
@@ -201,6 +195,46 @@ impl Field {
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// The region whose national format a phone number without a country code is read in
+/// (`sync.phone_region`); NL until [`set_phone_region`] is called.
+static PHONE_REGION: std::sync::OnceLock<phonenumber::country::Id> = std::sync::OnceLock::new();
+
+/// Sets the region of [`Field::comparable`]'s phone numbers, once per process (from
+/// `sync.phone_region`, before the first cycle). A process-wide setting rather than a parameter
+/// because it is a property of the deployment, like the time zone, and every comparison needs it;
+/// returns false if a region was already set.
+pub fn set_phone_region(region: phonenumber::country::Id) -> bool {
+    PHONE_REGION.set(region).is_ok()
+}
+
+/// Whether `value` is already E.164: `+` and digits only (the form Nmbrs stores, so the common case
+/// costs no parse).
+fn is_e164(value: &str) -> bool {
+    value
+        .strip_prefix('+')
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A phone number in E.164, parsed with the `phonenumber` crate (libphonenumber's metadata) in the
+/// configured region; a value that is not a phone number is compared without its separators.
+fn phone_e164(value: &str) -> String {
+    let region = PHONE_REGION
+        .get()
+        .copied()
+        .unwrap_or(phonenumber::country::Id::NL);
+    match phonenumber::parse(Some(region), value) {
+        Ok(n) => n.format().mode(phonenumber::Mode::E164).to_string(),
+        Err(_) => {
+            let is_separator = |c: char| matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}');
+            let digits: String = value.chars().filter(|&c| !is_separator(c)).collect();
+            match digits.strip_prefix("00") {
+                Some(rest) => format!("+{rest}"),
+                None => digits,
+            }
+        }
     }
 }
 
@@ -330,6 +364,16 @@ mod tests {
         assert_eq!(p.comparable("+31 6 2345-6789"), "+31623456789");
         assert_eq!(p.comparable("0031 (6) 23456789"), "+31623456789");
         assert!(matches!(p.comparable("+31623456789"), Cow::Borrowed(_)));
+        // National format, read in the default region NL (issue 9, kind 2).
+        assert_eq!(p.comparable("06 2345 6789"), "+31623456789");
+        assert_eq!(p.comparable("06-23456789"), "+31623456789");
+        assert_eq!(p.comparable("+31 (0)6 2345 6789"), "+31623456789");
+        assert!(p.same(Some("06 23456789"), Some("+31623456789")));
+        assert!(!p.same(Some("06 23456788"), Some("+31623456789")));
+        // Another country's number keeps its own code.
+        assert_eq!(p.comparable("+32 470 12 34 56"), "+32470123456");
+        // Not a phone number: compared without separators, never an error.
+        assert_eq!(p.comparable("ask reception"), "askreception");
         assert!(matches!(
             Field::LastName.comparable("De Vries"),
             Cow::Borrowed("De Vries")

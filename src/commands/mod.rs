@@ -23,6 +23,7 @@ pub(crate) fn load(config: Option<&Path>) -> Result<Settings, u8> {
     match Settings::load(config) {
         Ok(s) => {
             crate::telemetry::init_logging(&s.log.level, s.log.format);
+            crate::fields::set_phone_region(s.phone_region());
             Ok(s)
         }
         Err(e) => {

@@ -526,6 +526,53 @@ async fn pull_lands_when_the_hris_value_carries_unicode_padding() {
 }
 
 #[tokio::test]
+async fn values_nmbrs_stores_in_another_format_cost_no_write_and_no_rewrite() {
+    let app = TestApp::spawn().await;
+    app.insert(&person("h-1", "2", 98073, "Daan", "de Groot"))
+        .await;
+    app.exec(
+        "UPDATE hris_employees SET business_email = 'Daan.deGroot@Example.NL', \
+         private_mobile_phone = '06 2345 6789' WHERE hris_id = 'h-1'",
+    )
+    .await;
+    app.cycle().await;
+    let id = app
+        .hris_value("h-1", "nmbrs_employee_id")
+        .await
+        .expect("linked");
+    // Nmbrs keeps them lower-cased and in E.164.
+    app.sandbox.edit_personal_info(
+        &id,
+        "contactInfo.businessEmail",
+        json!("daan.degroot@example.nl"),
+    );
+    app.sandbox
+        .edit_personal_info(&id, "contactInfo.privateMobilePhone", json!("+31623456789"));
+    for round in 0..2 {
+        app.sandbox.reset_stats();
+        let r = app.cycle().await;
+        assert_eq!(
+            app.sandbox.stats().writes,
+            0,
+            "round {round}: {}",
+            r.summary()
+        );
+        assert_eq!(r.counts.pulled, 0, "round {round}: {}", r.summary());
+    }
+    assert_eq!(
+        app.hris_value("h-1", "private_mobile_phone")
+            .await
+            .as_deref(),
+        Some("06 2345 6789"),
+        "the HRIS keeps its own formatting"
+    );
+    assert_eq!(
+        app.hris_value("h-1", "business_email").await.as_deref(),
+        Some("Daan.deGroot@Example.NL")
+    );
+}
+
+#[tokio::test]
 async fn audit_command_filters_and_verifies_the_chain() {
     let app = TestApp::spawn().await;
     app.insert(&person("h-1", "2", 98072, "Lisa", "Hanison"))
