@@ -33,15 +33,29 @@ pub const SCOPE_EMPLOYEE_READ: &str = "employee.info.read";
 /// Scope to read debtor information (no sandbox operation needs it: the
 /// description protects `GET /api/debtors` with the company scopes).
 pub const SCOPE_DEBTOR_READ: &str = "debtor.info.read";
+/// Scope to manage employment data (employments, contracts); implies [`SCOPE_EMPLOYMENT_READ`].
+pub const SCOPE_EMPLOYMENT: &str = "employee.employment";
+/// Scope to read employment data only.
+pub const SCOPE_EMPLOYMENT_READ: &str = "employee.employment.read";
+/// Scope to manage the organisation structure (functions, departments, managers);
+/// implies [`SCOPE_ORGSTRUCTURE_READ`].
+pub const SCOPE_ORGSTRUCTURE: &str = "employee.orgstructure";
+/// Scope to read the organisation structure only.
+pub const SCOPE_ORGSTRUCTURE_READ: &str = "employee.orgstructure.read";
 /// Asked for at `/connect/authorize`, it makes the code redeemable for a refresh token too
 /// (docs/nmbrs-api.md); always grantable.
 pub const SCOPE_OFFLINE_ACCESS: &str = "offline_access";
 /// Everything a sandbox sync client may be granted: read companies and
-/// debtors, read and write employee information, refresh tokens.
-pub const ALL_SCOPES: [&str; 5] = [
+/// debtors, read and write employee information, employment data and the
+/// organisation structure, refresh tokens.
+pub const ALL_SCOPES: [&str; 9] = [
     SCOPE_COMPANY_READ,
     SCOPE_EMPLOYEE_INFO,
     SCOPE_EMPLOYEE_READ,
+    SCOPE_EMPLOYMENT,
+    SCOPE_EMPLOYMENT_READ,
+    SCOPE_ORGSTRUCTURE,
+    SCOPE_ORGSTRUCTURE_READ,
     SCOPE_DEBTOR_READ,
     SCOPE_OFFLINE_ACCESS,
 ];
@@ -186,16 +200,57 @@ pub(crate) fn required_scopes(method: &Method, route: &str) -> &'static [&'stati
     const COMPANY: &[&str] = &[SCOPE_COMPANY_INFO, SCOPE_COMPANY_READ];
     const EMPLOYEE_READ: &[&str] = &[SCOPE_EMPLOYEE_INFO, SCOPE_EMPLOYEE_READ];
     const EMPLOYEE_WRITE: &[&str] = &[SCOPE_EMPLOYEE_INFO];
+    const EMPLOYMENT_READ: &[&str] = &[SCOPE_EMPLOYMENT, SCOPE_EMPLOYMENT_READ];
+    const EMPLOYMENT_WRITE: &[&str] = &[SCOPE_EMPLOYMENT];
+    const ORG_READ: &[&str] = &[SCOPE_ORGSTRUCTURE, SCOPE_ORGSTRUCTURE_READ];
+    const ORG_WRITE: &[&str] = &[SCOPE_ORGSTRUCTURE];
     match (method.as_str(), route) {
         ("GET", "/companies" | "/debtors" | "/debtors/{debtorId}/companies") => COMPANY,
+        // Sic: the employees' function, department and manager histories are
+        // `employee.info` reads in the description, the debtor's lists `employee.orgstructure`.
         (
             "GET",
             "/companies/{companyId}/employees"
             | "/companies/{companyId}/employees/personalinfo"
+            | "/companies/{companyId}/employees/functions"
+            | "/companies/{companyId}/employees/departments"
+            | "/companies/{companyId}/employees/managers"
+            | "/companies/{companyId}/employees/addresses"
+            | "/companies/{companyId}/employees/privateInfos"
             | "/employees/{employeeId}",
         ) => EMPLOYEE_READ,
-        ("POST", "/companies/{companyId}/employees")
-        | ("PUT", "/employees/{employeeId}/personalInfo") => EMPLOYEE_WRITE,
+        ("POST", "/companies/{companyId}/employees" | "/employees/{employeeId}/address")
+        | (
+            "PUT",
+            "/employees/{employeeId}/personalInfo" | "/employees/{employeeId}/socialsecuritynumber",
+        ) => EMPLOYEE_WRITE,
+        (
+            "GET",
+            "/companies/{companyId}/employees/employments"
+            | "/companies/{companyId}/employees/contracts"
+            | "/debtors/endcontractreasons/{Year}",
+        ) => EMPLOYMENT_READ,
+        (
+            "POST" | "PUT",
+            "/employees/{employeeId}/employment" | "/employees/{employeeId}/contract",
+        )
+        | (
+            "DELETE",
+            "/employees/{employeeId}/employments/{employmentId}/endOfServiceDate"
+            | "/employees/{employeeId}/contracts/{contractId}",
+        ) => EMPLOYMENT_WRITE,
+        (
+            "GET",
+            "/debtors/{debtorId}/functions"
+            | "/debtors/{debtorId}/departments"
+            | "/debtors/{debtorId}/managers",
+        ) => ORG_READ,
+        (
+            "PUT",
+            "/employees/{employeeId}/function"
+            | "/employees/{employeeId}/department"
+            | "/employees/{employeeId}/manager",
+        ) => ORG_WRITE,
         // Unknown operations never get here (they are 404 before any check);
         // refuse rather than allow if one does.
         _ => &[SCOPE_COMPANY_INFO],
