@@ -3,6 +3,10 @@
 //! and query parameters and the JSON body, before the handler) and response
 //! checks (status and JSON body of every answer to a described operation).
 //!
+//! A 400 from an operation that documents no 400 (the description forgot it
+//! for several writes whose bodies can be refused) is checked against the
+//! shared `400-error` response instead of being reported as undocumented.
+//!
 //! What the schemas cannot say (a blank last name, an e-mail's shape, payroll
 //! year and period ranges, `readOnly` members in a PUT whose schema does not
 //! list them) stays in `validation` and `write`.
@@ -62,8 +66,14 @@ pub(crate) fn response_problems(
     status: u16,
     body: Option<&Value>,
 ) -> Vec<(String, String)> {
+    let body = body.unwrap_or(&Value::Null);
     let violations = match contract().operation(method.as_str(), path) {
-        Some(op) => op.validate_response(status, body.unwrap_or(&Value::Null)),
+        // A refusal of a write whose description forgot its 400 (PUT
+        // employment, contract, department, manager): the shared error shape.
+        Some(op) if status == 400 && !op.documents(400) => {
+            op.validate_shared_response("400-error", body)
+        }
+        Some(op) => op.validate_response(status, body),
         None => vec![missing(method, path)],
     };
     violations
@@ -93,6 +103,23 @@ mod tests {
         assert_eq!(names, ["/PersonalInfo/basicInfo/employeeType"]);
         let p = request_problems(&Method::GET, "/api/employees/not-a-uuid", &[], None);
         assert_eq!(p.first().map(|p| p.name.as_str()), Some("employeeId"));
+    }
+
+    /// PUT manager documents no 400: a refusal is checked against the shared
+    /// error shape, and other undocumented statuses are still reported.
+    #[test]
+    fn a_forgotten_400_is_checked_against_the_shared_error() {
+        let path = format!("/api/employees/{COMPANY}/manager");
+        let good = json!({"type": "validationError", "httpStatus": 400, "code": 40033,
+                          "title": "Parameter_Invalid", "detail": "Invalid parameter.",
+                          "docUrl": "https://developer.nmbrs.com/api/docs/errors"});
+        assert_eq!(
+            response_problems(&Method::PUT, &path, 400, Some(&good)),
+            vec![]
+        );
+        let bad = json!({"message": "x"});
+        assert!(!response_problems(&Method::PUT, &path, 400, Some(&bad)).is_empty());
+        assert!(!response_problems(&Method::PUT, &path, 418, Some(&good)).is_empty());
     }
 
     /// A deliberately broken answer is caught by the very function every

@@ -373,6 +373,35 @@ impl<'a> Operation<'a> {
         sink.into_violations()
     }
 
+    /// Whether the operation lists `status` among its responses (exactly, as
+    /// `NXX` or as `default`).
+    pub(crate) fn documents(&self, status: u16) -> bool {
+        let responses = &self.op["responses"];
+        [
+            status.to_string(),
+            format!("{}XX", status / 100),
+            "default".to_owned(),
+        ]
+        .iter()
+        .any(|key| responses.get(key).is_some())
+    }
+
+    /// Checks `body` against the shared response `components.responses.{name}`
+    /// (e.g. `400-error`), whatever the operation documents.
+    pub(crate) fn validate_shared_response(&self, name: &str, body: &Value) -> Vec<Violation> {
+        let mut sink = Sink::default();
+        let schema = self.contract.doc["components"]["responses"][name]
+            .pointer("/content/application~1json/schema");
+        match schema {
+            Some(schema) => self
+                .contract
+                .checker(Mode::Response)
+                .check(schema, body, "", &mut sink),
+            None => sink.push("status", format!("the description has no response {name}")),
+        }
+        sink.into_violations()
+    }
+
     /// The path-level parameters, overridden by operation-level ones with
     /// the same name and location.
     fn parameters(&self) -> Vec<Param<'a>> {
