@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::clock::current_period;
+use super::org::NewManager;
 use super::person::PersonalData;
+use super::records::resource;
 use super::{CallStats, Fault, FaultOptions, Sandbox, lock};
 
 impl Sandbox {
@@ -36,6 +38,65 @@ impl Sandbox {
         {
             Ok(id) => id,
             Err(e) => panic!("add_company_for_debtor: {e}"),
+        }
+    }
+
+    /// The debtor [`Sandbox::add_company`] adds companies to (`None` before the first one).
+    pub fn default_debtor_id(&self) -> Option<String> {
+        self.inner.store().default_debtor()
+    }
+
+    /// Adds a function to the debtor (schema `Function`, listed by
+    /// `GET /api/debtors/{debtorId}/functions`); returns its `functionId`.
+    ///
+    /// # Panics
+    /// If `debtor_id` is unknown: that is a bug in the test or seed code.
+    pub fn add_function(&self, debtor_id: &str, code: i64, description: &str) -> String {
+        match self.inner.store().org_mut(debtor_id) {
+            Ok(org) => org.add_function(code, description),
+            Err(e) => panic!("add_function: {e}"),
+        }
+    }
+
+    /// Adds a department to the debtor (schema `DepartmentWithManagers`);
+    /// returns its `departmentId`.
+    ///
+    /// # Panics
+    /// If `debtor_id` is unknown.
+    pub fn add_department(&self, debtor_id: &str, code: i64, description: &str) -> String {
+        match self.inner.store().org_mut(debtor_id) {
+            Ok(org) => org.add_department(code, description),
+            Err(e) => panic!("add_department: {e}"),
+        }
+    }
+
+    /// Adds a manager to the debtor (schema `Manager`); returns its
+    /// `managerId`. The manager is numbered after the debtor's others, gets
+    /// the debtor's department and function with the lowest code (if any; the
+    /// department then lists the manager), gender `Unknown` (the description's
+    /// `Manager.gender` is free text, its examples `Female`/`Male`) and invented
+    /// phone, cellphone and fax numbers.
+    ///
+    /// # Panics
+    /// If `debtor_id` is unknown.
+    pub fn add_manager(
+        &self,
+        debtor_id: &str,
+        first_name: &str,
+        last_name: &str,
+        email: &str,
+    ) -> String {
+        let m = NewManager {
+            first_name,
+            last_name,
+            email,
+            gender: "Unknown",
+            department_code: None,
+            function_code: None,
+        };
+        match self.inner.store().org_mut(debtor_id) {
+            Ok(org) => org.add_manager(m),
+            Err(e) => panic!("add_manager: {e}"),
         }
     }
 
@@ -157,13 +218,88 @@ impl Sandbox {
             .unwrap_or_default()
     }
 
-    /// The `AdditionalEmployeeInfo.inServiceDate` the employee was created with.
+    /// The `AdditionalEmployeeInfo.inServiceDate` the employee was created with
+    /// (the start of its first employment; later employment changes do not change it).
     pub fn in_service_date(&self, employee_id: &str) -> Option<chrono::NaiveDate> {
         self.inner
             .store()
             .employee(employee_id)
             .ok()
             .and_then(|e| e.in_service_date)
+    }
+
+    /// The entries of one of the employee's histories in the read shape, in
+    /// the order the company listing gives them. `resource` is the listing's
+    /// path segment and array key: `employments`, `contracts`, `functions`,
+    /// `departments`, `managers`, `addresses` or `privateInfos`. Empty for an
+    /// unknown employee or resource.
+    pub fn history(&self, employee_id: &str, resource_key: &str) -> Vec<Value> {
+        let Some(res) = resource(resource_key) else {
+            return Vec::new();
+        };
+        let style = self.inner.date_style;
+        self.inner
+            .store()
+            .employee(employee_id)
+            .map(|e| {
+                e.records(res)
+                    .iter()
+                    .map(|r| r.render(res, style))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Adds an entry to one of the employee's histories (`resource` as in
+    /// [`Sandbox::history`]) as a person in the Nmbrs UI would: no business
+    /// rules (overlapping employments can be planted). `entry` is in the read
+    /// shape of that resource; members of the wrong type are ignored, missing
+    /// ones are null. The id member (`employmentId`, `contractId`,
+    /// `addressId`) and the stamps (`createdAt`; `creationDate` and
+    /// `changedDate`) are assigned; a missing `period` is the current one.
+    /// Functions, departments and managers need only their object id
+    /// (`functionId`, …): the members the entry lacks are copied from that
+    /// object of the employee's debtor. Dates may be `YYYY-MM-DD` or date-times
+    /// (their Dutch calendar date); `endContractReason` a code or `{code}`.
+    /// Returns the entry's id: the id member's value, or for entries whose
+    /// read shape has none the id a write would have answered with
+    /// (`employeeFunctionId`, …, `personalnfoId`). `None` for an unknown
+    /// employee or resource, an entry that is not an object, or an unknown object id.
+    pub fn append_entry(
+        &self,
+        employee_id: &str,
+        resource_key: &str,
+        entry: Value,
+    ) -> Option<String> {
+        let res = resource(resource_key)?;
+        self.inner
+            .store()
+            .append_record(employee_id, res, &entry, current_period())
+    }
+
+    /// Sets member `key` of one entry of the employee's history `resource`
+    /// (as in [`Sandbox::history`]) in place, like an edit in the Nmbrs UI:
+    /// same id, same `createdAt`; an employment's `changedDate` becomes now
+    /// (unless `key` is `changedDate`), so `changedFrom` sees the edit.
+    /// `index_from_newest` counts from the newest entry by creation stamp
+    /// (`createdAt`, or `creationDate` for employments): 0 is the newest. The
+    /// value is in the read shape (dates as `YYYY-MM-DD` or date-times, a period as
+    /// `{year, period}`, `endContractReason` as a code). False for an unknown
+    /// employee, resource, entry or member, or a value of the wrong type.
+    pub fn edit_entry(
+        &self,
+        employee_id: &str,
+        resource_key: &str,
+        index_from_newest: usize,
+        key: &str,
+        value: Value,
+    ) -> bool {
+        let Some(res) = resource(resource_key) else {
+            return false;
+        };
+        self.inner
+            .store()
+            .edit_record(employee_id, res, index_from_newest, key, &value)
     }
 
     /// Number of employees over all companies.

@@ -55,6 +55,43 @@
 //!   required. A code lives 5 minutes and is spent by its first redemption attempt. Only a consent
 //!   with `offline_access` yields refresh tokens; their grants keep the consented scopes (narrowed
 //!   to the client's current ones). Seed refresh tokens stand for all of the client's scopes.
+//! - The histories beyond personal info (`employments`, `contracts`, `functions`, `departments`,
+//!   `managers`, `addresses`, `privateInfos`) list every employee of the company, one without
+//!   entries with an empty array; with `createdFrom`/`changedFrom` only employees with an entry
+//!   created/changed since then, with those entries. Only the filters the description declares
+//!   apply: `privateInfos` ignores `employeeId`, only `employments` has `changedFrom`.
+//! - Entries are listed oldest first: by period, then start date, then creation stamp (the
+//!   description's contract and address examples happen to be newest first; order is not a contract).
+//! - A create with `inServiceDate` starts the first employment (seniority date = start date, as
+//!   for a `POST …/employment` without one). A new employment is refused (400 `/startDate`) while
+//!   another is open or ends on or after its start.
+//! - Partial updates (`PUT …/employment`, `PUT …/contract`): an absent member stays, `null` clears
+//!   it; without `employmentId`/`contractId` the latest by start date is updated; an unknown id,
+//!   or none to update, is 404. Clearing the end of service date clears the reason too.
+//! - `PUT …/employment`: the reason must be a code of `GET /debtors/endcontractreasons/{Year}` and
+//!   needs an end date (400 `/endOfContractReason`); an end before the start, or one that makes
+//!   employments overlap, is 400 `/endOfServiceDate`; `changedDate` becomes now. `DELETE
+//!   …/endOfServiceDate` answers 204 also for an open employment and 400 `employmentId` if the
+//!   reopened employment would overlap another.
+//! - The end-of-contract reasons are an invented fixed list (1 Resignation by employee … 6 Death),
+//!   the same for every year 1900–2999 (another `Year` is 400).
+//! - Contracts: end and trial period not before the start; a temporary contract (`indefinite:
+//!   false`) needs an end date (the description says "mandatory when it's a permanent contract",
+//!   taken as a slip); 0–168 hours a week. A PUT changes the contract in place (same `contractId`
+//!   and `createdAt`, so `createdFrom` does not see it).
+//! - Function/department/manager PUTs: the object must be the employee's debtor's (else 400
+//!   `/functionId` …); the entry copies its code and description (a manager's name and e-mail) as
+//!   they are then; it replaces the entry of its period or is added. The answered
+//!   `employeeFunctionId` (…) identifies the entry and appears in no read.
+//! - `POST …/address` appends an entry; `countryISOCode` must be two letters (kept upper-case);
+//!   `isDefault` is kept as sent (absent: false) and no other entry changes.
+//! - `PUT …/socialsecuritynumber` takes 9 digits passing the eleven test and appends a
+//!   `privateInfos` entry; its `personalnfoId` (sic) identifies that entry.
+//! - A 400 from an operation whose description lists no 400 (`PUT` employment, contract,
+//!   department, manager) is checked against the shared `400-error` response, not recorded as an
+//!   undocumented status: those bodies can be refused like any other.
+//! - A debtor's departments list the managers whose department it is; a manager gets the
+//!   debtor's department and function with the lowest code (`seed_default` picks them).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -77,8 +114,10 @@ mod countries;
 mod faults;
 mod model;
 pub(crate) mod openapi;
+mod org;
 mod paging;
 mod person;
+mod records;
 mod routes;
 mod state;
 mod stats;
@@ -373,10 +412,48 @@ impl RunningSandbox {
 /// Seed used by `nmbrs-sync sandbox` standalone and by the demo: companies "1"
 /// ("Company 1") and "2" ("Company 2") of one debtor, client `sandbox-client` /
 /// `sandbox-secret` with [`ALL_SCOPES`], subscription key
-/// `sandbox-subscription-key`. Returns the initial refresh token.
+/// `sandbox-subscription-key`. The debtor has functions 1 "Payroll
+/// Specialist", 2 "Sales Lead", 3 "Software Engineer", departments 1
+/// "Finance", 2 "Sales", 3 "Engineering" and two (invented) managers: Mila de
+/// Boer (Finance, Payroll Specialist) and Sem Jansen (Sales, Sales Lead).
+/// Returns the initial refresh token.
 pub fn seed_default(sandbox: &Sandbox) -> String {
     sandbox.add_company("1", "Company 1");
     sandbox.add_company("2", "Company 2");
+    if let Some(debtor) = sandbox.default_debtor_id() {
+        seed_org(sandbox, &debtor);
+    }
     sandbox.add_subscription_key(DEFAULT_SUBSCRIPTION_KEY);
     sandbox.add_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, &ALL_SCOPES)
+}
+
+/// The organisation structure of [`seed_default`]'s debtor.
+fn seed_org(sandbox: &Sandbox, debtor_id: &str) {
+    for (code, function) in [
+        (1, "Payroll Specialist"),
+        (2, "Sales Lead"),
+        (3, "Software Engineer"),
+    ] {
+        sandbox.add_function(debtor_id, code, function);
+    }
+    for (code, department) in [(1, "Finance"), (2, "Sales"), (3, "Engineering")] {
+        sandbox.add_department(debtor_id, code, department);
+    }
+    let managers = [
+        ("Mila", "de Boer", "mila.deboer@example.nl", "Female", 1),
+        ("Sem", "Jansen", "sem.jansen@example.nl", "Male", 2),
+    ];
+    let mut store = sandbox.inner.store();
+    if let Ok(org) = store.org_mut(debtor_id) {
+        for (first_name, last_name, email, gender, code) in managers {
+            org.add_manager(org::NewManager {
+                first_name,
+                last_name,
+                email,
+                gender,
+                department_code: Some(code),
+                function_code: Some(code),
+            });
+        }
+    }
 }

@@ -49,7 +49,8 @@ pub(crate) enum ApiError {
     /// 401 / 403 from the gateway checks.
     #[error(transparent)]
     Auth(#[from] ApiAuthError),
-    /// 404: 40404 Invalid_Company for an unknown company, else 40401 Not_Found.
+    /// 404: 40404 Invalid_Company for an unknown company, else 40401 Not_Found;
+    /// a refused business rule ([`StoreError::Invalid`]) is 400 40033 like `Validation`.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// 404 40401 Not_Found: no such operation.
@@ -82,7 +83,9 @@ impl ApiError {
     /// `(status, type, code, title)` of this error.
     fn parts(&self) -> (u16, &'static str, u32, String) {
         match self {
-            ApiError::Validation(_) => (400, "validationError", 40033, "Parameter_Invalid".into()),
+            ApiError::Validation(_) | ApiError::Store(StoreError::Invalid(_)) => {
+                (400, "validationError", 40033, "Parameter_Invalid".into())
+            }
             ApiError::Auth(a) => match a {
                 ApiAuthError::MissingKey | ApiAuthError::InvalidKey => (
                     403,
@@ -148,7 +151,7 @@ impl ApiError {
             "detail": self.to_string(),
             "docUrl": DOC_URL,
         });
-        if let ApiError::Validation(params) = self
+        if let ApiError::Validation(params) | ApiError::Store(StoreError::Invalid(params)) = self
             && let Some(obj) = body.as_object_mut()
         {
             obj.insert("invalid-params".into(), json!(params));

@@ -1,9 +1,15 @@
 //! The axum router: the API pipeline (count → latency → faults/rate limit →
 //! authorization → request check → handler → response check) and the handlers.
+//! Each family of operations beyond personal info has its own module with its
+//! routes and `OPERATIONS`.
 
+mod address;
 mod companies;
 mod employees;
+mod employment;
 pub(crate) mod errors;
+mod history;
+mod org;
 mod token;
 
 use axum::body::to_bytes;
@@ -34,8 +40,8 @@ const ROUTE_COMPANY_PERSONAL_INFO: &str = "/companies/{companyId}/employees/pers
 const ROUTE_EMPLOYEE: &str = "/employees/{employeeId}";
 const ROUTE_PUT_PERSONAL_INFO: &str = "/employees/{employeeId}/personalInfo";
 
-/// The operations the sandbox serves (method, route template).
-const OPERATIONS: [(&str, &str); 8] = [
+/// The personal-info operations (method, route template); see [`operations`].
+const OPERATIONS: &[(&str, &str)] = &[
     ("GET", ROUTE_COMPANIES),
     ("GET", ROUTE_DEBTORS),
     ("GET", ROUTE_DEBTOR_COMPANIES),
@@ -45,6 +51,15 @@ const OPERATIONS: [(&str, &str); 8] = [
     ("GET", ROUTE_EMPLOYEE),
     ("PUT", ROUTE_PUT_PERSONAL_INFO),
 ];
+
+/// Every operation the sandbox serves (method, route template).
+fn operations() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    OPERATIONS
+        .iter()
+        .chain(employment::OPERATIONS)
+        .chain(org::OPERATIONS)
+        .chain(address::OPERATIONS)
+}
 
 /// Largest request body read (bytes); larger is a 400.
 const MAX_BODY_BYTES: usize = 1 << 20;
@@ -68,6 +83,9 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         )
         .route(ROUTE_EMPLOYEE, get(employees::get_employee))
         .route(ROUTE_PUT_PERSONAL_INFO, put(employees::put_personal_info))
+        .merge(employment::routes())
+        .merge(org::routes())
+        .merge(address::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(middleware::from_fn_with_state(
@@ -111,6 +129,14 @@ impl Call {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The JSON body of a POST/PUT; 400 `body` when there is none (the
+    /// description marks these bodies optional, the operations need them).
+    pub(crate) fn json_body(&self) -> Result<&Value, ApiError> {
+        self.body
+            .as_ref()
+            .ok_or_else(|| InvalidParam::new("body", "is required").into())
+    }
+
     /// `pageNumber`/`pageSize` of this call.
     pub(crate) fn page(&self, sb: &Sandbox) -> Result<PageRequest, ApiError> {
         page_request(
@@ -134,11 +160,9 @@ pub(crate) fn ok_json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
 fn operation_of(req: &Request) -> Option<(String, bool)> {
     let matched = req.extensions().get::<MatchedPath>()?.as_str();
     let route = matched.strip_prefix("/api").unwrap_or(matched);
-    let known = OPERATIONS.iter().any(|(_, r)| *r == route);
+    let known = operations().any(|(_, r)| *r == route);
     known.then(|| {
-        let served = OPERATIONS
-            .iter()
-            .any(|(m, r)| *r == route && *m == req.method().as_str());
+        let served = operations().any(|(m, r)| *r == route && *m == req.method().as_str());
         (route.to_string(), served)
     })
 }
@@ -331,7 +355,7 @@ mod tests {
     fn served_operations_and_scopes_match_the_description() {
         let doc: Value = yaml_serde::from_str(include_str!("../../../../docs/nmbrs-openapi.yaml"))
             .expect("the vendored description parses");
-        for (method, route) in OPERATIONS {
+        for &(method, route) in operations() {
             let op = &doc["paths"][format!("/api{route}")][method.to_ascii_lowercase()];
             assert!(
                 op.is_object(),

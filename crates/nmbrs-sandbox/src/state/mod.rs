@@ -1,15 +1,24 @@
-//! The in-memory "database" of the sandbox and its business rules: debtors,
-//! companies, and employees with their personal-info history.
+//! The in-memory "database" of the sandbox and its business rules: debtors
+//! (with their organisation structure), companies, and employees with their
+//! personal-info history and their other histories (`histories`, `employment`).
 
-use std::collections::HashMap;
+mod employment;
+mod histories;
+
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::clock::{DateStyle, dutch_now};
-use super::model::{CompanyItem, DebtorItem};
+use super::model::{CompanyItem, DebtorItem, InvalidParam};
+use super::org::DebtorOrg;
 use super::person::{Entry, Period, PersonalData, remove_path};
+use super::records::Record;
+
+pub(crate) use employment::{ContractTerms, ContractUpdate, EmploymentUpdate};
+pub(crate) use histories::RecordFilters;
 
 /// A company; employees are kept as indices into [`Store::employees`], in creation order.
 #[derive(Debug)]
@@ -18,14 +27,16 @@ pub(crate) struct Company {
     pub(crate) employees: Vec<usize>,
 }
 
-/// An employee: its in-service date and its
-/// personal-info history, ordered by period, then `createdAt`.
+/// An employee: its in-service date, its
+/// personal-info history, ordered by period, then `createdAt`, and its other
+/// histories by resource key (`employments`, …; see `records`), in insertion order.
 #[derive(Debug)]
 pub(crate) struct Employee {
     pub(crate) employee_id: String,
     /// `AdditionalEmployeeInfo.inServiceDate` of the create.
     pub(crate) in_service_date: Option<NaiveDate>,
     pub(crate) history: Vec<Entry>,
+    pub(crate) records: BTreeMap<&'static str, Vec<Record>>,
 }
 
 impl Employee {
@@ -70,6 +81,19 @@ pub(crate) enum StoreError {
     /// No debtor with this id (404 40401).
     #[error("Debtor {0} not found.")]
     Debtor(String),
+    /// Something else named by the request does not exist (404 40401); the detail.
+    #[error("{0}")]
+    Missing(String),
+    /// A business rule refused the write (400 40033 with these `invalid-params`).
+    #[error("Invalid parameter.")]
+    Invalid(Vec<InvalidParam>),
+}
+
+impl StoreError {
+    /// A 400 naming one parameter (a JSON pointer into the body, or a path parameter).
+    pub(crate) fn invalid(name: &str, reason: impl Into<String>) -> StoreError {
+        StoreError::Invalid(vec![InvalidParam::new(name, reason)])
+    }
 }
 
 /// Query filters of the employee lists (`components.parameters`
@@ -92,6 +116,8 @@ pub(crate) struct Store {
     company_index: HashMap<String, usize>,
     employees: Vec<Employee>,
     employee_index: HashMap<String, usize>,
+    /// Functions, departments and managers by `debtorId`.
+    org: HashMap<String, DebtorOrg>,
     /// See `Sandbox::set_multi_debtor_forbidden`.
     pub(crate) multi_debtor_forbidden: bool,
 }
@@ -109,6 +135,7 @@ fn new_entry(data: PersonalData, period: Period) -> Entry {
 impl Store {
     pub(crate) fn add_debtor(&mut self, number: &str, name: &str) -> String {
         let id = Uuid::new_v4().to_string();
+        self.org.insert(id.clone(), DebtorOrg::default());
         self.debtors.push(DebtorItem {
             debtor_id: id.clone(),
             number: number.to_string(),
@@ -157,6 +184,11 @@ impl Store {
         id
     }
 
+    /// The debtor [`Store::add_company`] uses, once it exists.
+    pub(crate) fn default_debtor(&self) -> Option<String> {
+        self.default_debtor.clone()
+    }
+
     pub(crate) fn debtors(&self) -> Vec<DebtorItem> {
         self.debtors.clone()
     }
@@ -185,7 +217,8 @@ impl Store {
     }
 
     /// Creates an employee with one entry for `period`. A missing employee
-    /// number is assigned as the company's highest number + 1.
+    /// number is assigned as the company's highest number + 1. An in-service
+    /// date starts the first employment.
     pub(crate) fn create_employee(
         &mut self,
         company_id: &str,
@@ -210,9 +243,15 @@ impl Store {
             employee_id: employee_id.clone(),
             in_service_date,
             history: vec![new_entry(data, period)],
+            records: BTreeMap::new(),
         });
         self.employee_index.insert(employee_id.clone(), idx);
         self.companies[ci].employees.push(idx);
+        if let Some(start) = in_service_date {
+            self.employees[idx]
+                .records_mut(&super::records::EMPLOYMENTS)
+                .push(employment::new_employment(start, None));
+        }
         Ok(employee_id)
     }
 

@@ -10,7 +10,11 @@
 //! `UpdateEmployeeBirth`, `UpdatePartnerInfo`, `Period`,
 //! `AdditionalEmployeeInfo`) ignore them — so a read-shape `birthCountry`
 //! sent in a PUT is silently dropped, exactly as the description allows.
-//! Business rules the schemas cannot express live in `validation`.
+//! Business rules the schemas cannot express live in `validation`. The
+//! smaller bodies of the other employee resources are read member by member
+//! (`members`).
+
+pub(crate) mod members;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
