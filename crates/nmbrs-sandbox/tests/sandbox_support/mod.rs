@@ -1,6 +1,9 @@
-//! Harness of `tests/sandbox_api.rs`: a seeded sandbox on an ephemeral
-//! loopback port, an HTTP client with a fresh access token, and helpers that
-//! speak the description's shapes.
+//! Harness of `tests/sandbox_api.rs` and `tests/sandbox_resources.rs`: a
+//! seeded sandbox on an ephemeral loopback port, an HTTP client with a fresh
+//! access token, and helpers that speak the description's shapes. Each test
+//! binary uses part of it.
+
+#![allow(dead_code)]
 
 use std::time::Duration;
 
