@@ -129,18 +129,6 @@ impl Sandbox {
         self.inner.auth().add_subscription_key(key);
     }
 
-    /// Inserts an employee directly, leniently (data planted as if typed into
-    /// the Nmbrs UI: no rules, values outside the description's enums kept).
-    /// `personal_info` is in the WRITE shape of a create/PUT `PersonalInfo`:
-    /// `basicInfo` (with `employeeType`), a flat `birthInfo` (`birthDate` as
-    /// `YYYY-MM-DD` or a date-time, `birthCountryCodeISO`, `nationalityCodeISO`),
-    /// `contactInfo`, `partnerInfo` (`maritalStatus`, `ascriptionCode`),
-    /// `emergencyInfo`, `period`. Missing period: the current one; missing or
-    /// ill-typed members: null; a missing employee number is assigned.
-    /// Returns the `employeeId`.
-    ///
-    /// # Panics
-    /// If `company_id` is unknown: that is a bug in the test or seed code.
     /// Runs `action` right before the `nth` call from now to `route_key` (keyed like
     /// [`CallStats::by_route`], e.g. `"GET /companies/{companyId}/employees/personalinfo"`) is
     /// handled: Nmbrs changing while a client reads it page by page.
@@ -157,6 +145,19 @@ impl Sandbox {
         });
     }
 
+    /// Inserts an employee directly, leniently (data planted as if typed into
+    /// the Nmbrs UI: no rules, values outside the description's enums kept).
+    /// `personal_info` is in the WRITE shape of a create/PUT `PersonalInfo`:
+    /// `basicInfo` (with `employeeType`), a flat `birthInfo` (`birthDate` as
+    /// `YYYY-MM-DD` or a date-time, `birthCountryCodeISO`, `nationalityCodeISO`),
+    /// `contactInfo`, `partnerInfo` (`maritalStatus`, `ascriptionCode`),
+    /// `emergencyInfo`, `period`. Missing period: the current one; missing or
+    /// ill-typed members: null; a missing employee number is assigned. The
+    /// employee has no employment (plant one with [`Sandbox::append_entry`]).
+    /// Returns the `employeeId`.
+    ///
+    /// # Panics
+    /// If `company_id` is unknown: that is a bug in the test or seed code.
     pub fn seed_employee(&self, company_id: &str, personal_info: Value) -> String {
         let (data, period) = PersonalData::from_write_lenient(&personal_info);
         let period = period.unwrap_or_else(current_period);

@@ -58,7 +58,8 @@
 //! - The histories beyond personal info (`employments`, `contracts`, `functions`, `departments`,
 //!   `managers`, `addresses`, `privateInfos`) list every employee of the company, one without
 //!   entries with an empty array; with `createdFrom`/`changedFrom` only employees with an entry
-//!   created/changed since then, with those entries. Only the filters the description declares
+//!   created/changed since then, with those entries (`createdFrom` compares an employment's
+//!   `creationDate`, `changedFrom` its `changedDate`). Only the filters the description declares
 //!   apply: `privateInfos` ignores `employeeId`, only `employments` has `changedFrom`.
 //! - Entries are listed oldest first: by period, then start date, then creation stamp (the
 //!   description's contract and address examples happen to be newest first; order is not a contract).
