@@ -323,6 +323,7 @@ fn plan_company_input(c: usize, first: usize, n: usize, mode: &str, pct: f64) ->
             company_number: c.to_string(),
             nmbrs_employee_id: linked.then(|| employee_id.clone()),
             values: hv,
+            unresolved: Vec::new(),
         }));
         if linked {
             let mut l = Link::new(&hris_id(i), &company_id, LinkStatus::Linked);

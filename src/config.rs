@@ -130,6 +130,10 @@ pub struct SyncSettings {
     pub conflict_policy: ConflictPolicy,
     #[serde(default)]
     pub field_owner: BTreeMap<String, FieldOwner>,
+    /// Per reference field (`job_title`, `department`, `manager`): HRIS value → the Nmbrs object's
+    /// code or name, for values that name it differently.
+    #[serde(default)]
+    pub value_map: BTreeMap<String, BTreeMap<String, String>>,
     pub import_from_nmbrs: bool,
     pub period: PeriodSetting,
     /// Consecutive failed cycles before a record is quarantined.
@@ -385,6 +389,14 @@ impl Settings {
                 ));
             }
         }
+        for key in self.sync.value_map.keys() {
+            if !Field::from_name(key).is_some_and(|f| f.resource().is_reference()) {
+                return Err(invalid(
+                    &format!("sync.value_map.{key}"),
+                    "only job_title, department and manager name Nmbrs objects".into(),
+                ));
+            }
+        }
         if let PeriodSetting::Named(name) = &self.sync.period
             && name != "current"
         {
@@ -518,6 +530,15 @@ impl Settings {
             fields,
             optional,
         })
+    }
+
+    /// `sync.value_map` by field (validated at load: reference fields only).
+    pub fn value_maps(&self) -> BTreeMap<Field, BTreeMap<String, String>> {
+        self.sync
+            .value_map
+            .iter()
+            .filter_map(|(k, m)| Some((Field::from_name(k)?, m.clone())))
+            .collect()
     }
 
     /// The owner of each field (index order), from `sync.field_owner`.

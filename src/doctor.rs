@@ -2,6 +2,7 @@
 //! config → state database → HRIS database → token → subscription key → scopes → company access.
 
 use crate::config::Settings;
+use crate::fields::{Field, Resource};
 use crate::hris::HrisDb;
 use crate::nmbrs::NmbrsClient;
 use crate::nmbrs::client::ApiErrorKind;
@@ -16,21 +17,42 @@ pub struct Check {
     pub detail: String,
 }
 
-/// The scopes this service uses and the feature each one serves (`docs/nmbrs-api.md`).
-pub const SCOPES: [(&str, &str); 3] = [
-    (
-        "company.info.read",
-        "listing companies (every cycle starts there)",
-    ),
-    (
-        "employee.info",
-        "creating employees and updating personal info (writes to Nmbrs)",
-    ),
-    (
-        "employee.info.read",
-        "reading employees and personal info (implied by employee.info)",
-    ),
-];
+/// The scopes the sync needs for the mapped `fields`, each with the feature it serves (the
+/// operations' `security` in `docs/nmbrs-openapi.yaml`; summarised in `docs/nmbrs-api.md`): a
+/// resource none of whose fields is mapped needs nothing.
+pub fn scopes_for(fields: &[Field]) -> Vec<(&'static str, &'static str)> {
+    let uses = |r: Resource| fields.iter().any(|f| f.resource() == r);
+    let mut scopes = vec![
+        (
+            "company.info.read",
+            "listing companies (every cycle starts there)",
+        ),
+        (
+            "employee.info",
+            "creating employees, updating personal info and home addresses (writes to Nmbrs)",
+        ),
+        (
+            "employee.info.read",
+            "reading personal info, addresses, functions, departments and managers (implied by employee.info)",
+        ),
+    ];
+    if uses(Resource::Employment) || uses(Resource::Contract) {
+        scopes.push((
+            "employee.employment",
+            "hire date, end of service and contracts (reads and writes)",
+        ));
+    }
+    if [Resource::Function, Resource::Department, Resource::Manager]
+        .into_iter()
+        .any(uses)
+    {
+        scopes.push((
+            "employee.orgstructure",
+            "job title, department and manager (the debtor's lists and the writes)",
+        ));
+    }
+    scopes
+}
 
 /// Whether `granted` (scopes as the token endpoint listed them) covers `scope`, counting that a write
 /// scope implies its `.read` variant (docs/nmbrs-api.md, "Base, headers, auth").
@@ -41,11 +63,11 @@ pub(crate) fn has_scope(granted: &[&str], scope: &str) -> bool {
             .is_some_and(|write| granted.contains(&write))
 }
 
-/// The scopes to ask consent for (`nmbrs-sync authorize`): every scope in [`SCOPES`] (every
-/// feature listed there is always on) except those implied by another in the list, today
-/// `company.info.read employee.info`. `offline_access` is the caller's to add.
-pub(crate) fn scopes_to_request() -> Vec<&'static str> {
-    let all: Vec<&str> = SCOPES.iter().map(|(scope, _)| *scope).collect();
+/// The scopes to ask consent for (`nmbrs-sync authorize`): every scope [`scopes_for`] the mapped
+/// `fields` lists, except those implied by another in the list. `offline_access` is the caller's
+/// to add.
+pub(crate) fn scopes_to_request(fields: &[Field]) -> Vec<&'static str> {
+    let all: Vec<&str> = scopes_for(fields).iter().map(|(scope, _)| *scope).collect();
     all.iter()
         .copied()
         .filter(|scope| {
@@ -193,7 +215,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                 push(
                     "scope company.info.read",
                     false,
-                    format!("missing: needed for {} ({message})", SCOPES[0].1),
+                    format!("missing: needed for {} ({message})", scopes_for(&[])[0].1),
                 );
                 None
             }
@@ -227,10 +249,14 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
             Err(e) => push("debtors", false, e.to_string()),
         };
     }
+    let fields = hris
+        .as_ref()
+        .map(HrisDb::synced_fields)
+        .unwrap_or_else(|| Field::ALL.to_vec());
     match client.tokens().granted_scopes() {
         Some(granted) => {
             let granted: Vec<&str> = granted.split_whitespace().collect();
-            for (scope, feature) in SCOPES {
+            for (scope, feature) in scopes_for(&fields) {
                 let has = has_scope(&granted, scope);
                 push(
                     &format!("scope {scope}"),
@@ -291,7 +317,24 @@ mod tests {
 
     #[test]
     fn requested_scopes_leave_out_implied_ones() {
-        assert_eq!(scopes_to_request(), ["company.info.read", "employee.info"]);
+        let personal: Vec<Field> = Field::ALL
+            .into_iter()
+            .filter(|f| f.resource() == Resource::PersonalInfo)
+            .collect();
+        assert_eq!(
+            scopes_to_request(&personal),
+            ["company.info.read", "employee.info"],
+            "no employment, contract or org-structure field mapped: no scope for them"
+        );
+        assert_eq!(
+            scopes_to_request(&Field::ALL),
+            [
+                "company.info.read",
+                "employee.info",
+                "employee.employment",
+                "employee.orgstructure"
+            ]
+        );
         assert!(has_scope(&["employee.info"], "employee.info.read"));
         assert!(!has_scope(&["employee.info.read"], "employee.info"));
         assert!(!has_scope(&["company.info.read"], "employee.info.read"));

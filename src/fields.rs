@@ -1,8 +1,9 @@
-//! The personal-info fields nmbrs-sync keeps in agreement, and a person's values for them.
+//! The fields nmbrs-sync keeps in agreement, the Nmbrs resource each belongs to, and a person's
+//! values for them.
 //!
 //! Both sides are brought into this one normalised shape before planning, so the planner compares like
-//! with like: surrounding whitespace is dropped, an empty string is "no value", employee numbers are
-//! canonical integers and dates are `YYYY-MM-DD`.
+//! with like: surrounding whitespace is dropped, an empty string is "no value", employee numbers,
+//! hours and reason codes are canonical numbers and dates are `YYYY-MM-DD`.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -29,12 +30,152 @@ pub enum Field {
     PrivateMobilePhone,
     PartnerName,
     MaritalStatus,
-    /// The hire date: sent once, in the create's `AdditionalEmployeeInfo.inServiceDate`.
+    /// The hire date: the start of the employment in force; sent in the create's
+    /// `AdditionalEmployeeInfo.inServiceDate`.
     InServiceDate,
+    /// The employment's end of service (a termination is an update, never a delete).
+    EndOfServiceDate,
+    /// The employment's end-of-contract reason, as its code (`/api/debtors/endcontractreasons/{year}`).
+    EndOfContractReason,
+    ContractStartDate,
+    /// Empty = an indefinite contract.
+    ContractEndDate,
+    /// Hours per week, a decimal number (`32`, `32.5`).
+    HoursPerWeek,
+    /// The function (job title): a debtor-level object, named by description or code.
+    JobTitle,
+    /// A debtor-level department, named by description or code.
+    Department,
+    /// A debtor-level manager (not an employee), named as "first last" or by e-mail address.
+    Manager,
+    Street,
+    HouseNumber,
+    HouseNumberAddition,
+    PostalCode,
+    City,
+    /// The home address's country (ISO 3166 alpha-2).
+    CountryCodeIso,
+    /// The Dutch citizen service number (BSN). Never logged; masked in audit rows; kept in the
+    /// state database only as a keyed hash ([`Field::comparable`]).
+    Bsn,
 }
 
 /// Number of [`Field`]s.
-pub const FIELD_COUNT: usize = 16;
+pub const FIELD_COUNT: usize = 31;
+
+/// An Nmbrs employee resource: one history listing per company
+/// (`GET /api/companies/{companyId}/employees/<listing>`), its own write call and scope. Every field
+/// belongs to exactly one; a resource none of whose fields is mapped costs no API call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    /// `…/personalinfo`; written by `PUT /api/employees/{id}/personalInfo`.
+    PersonalInfo,
+    /// `…/employments`; `PUT /api/employees/{id}/employment` (end of service), created with the employee.
+    Employment,
+    /// `…/contracts`; `POST` (a new start date) or `PUT /api/employees/{id}/contract`.
+    Contract,
+    /// `…/functions`; `PUT /api/employees/{id}/function` with a debtor `functionId`.
+    Function,
+    /// `…/departments`; `PUT /api/employees/{id}/department` with a debtor `departmentId`.
+    Department,
+    /// `…/managers`; `PUT /api/employees/{id}/manager` with a debtor `managerId`.
+    Manager,
+    /// `…/addresses` (type `homeAddress`); `POST /api/employees/{id}/address` appends an entry.
+    Address,
+    /// `…/privateInfos` (the BSN); `PUT /api/employees/{id}/socialsecuritynumber`.
+    PrivateInfo,
+}
+
+impl Resource {
+    /// Every resource, in the order a record's writes are made (personal info first: it is the
+    /// employee; the rest depend on nothing but the employee).
+    pub const ALL: [Resource; 8] = [
+        Resource::PersonalInfo,
+        Resource::Employment,
+        Resource::Contract,
+        Resource::Function,
+        Resource::Department,
+        Resource::Manager,
+        Resource::Address,
+        Resource::PrivateInfo,
+    ];
+
+    /// snake_case name, for messages and the audit log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::PersonalInfo => "personal_info",
+            Resource::Employment => "employment",
+            Resource::Contract => "contract",
+            Resource::Function => "function",
+            Resource::Department => "department",
+            Resource::Manager => "manager",
+            Resource::Address => "address",
+            Resource::PrivateInfo => "private_info",
+        }
+    }
+
+    /// The company listing's last path segment (`GET /api/companies/{companyId}/employees/<this>`).
+    pub fn listing(self) -> &'static str {
+        match self {
+            Resource::PersonalInfo => "personalinfo",
+            Resource::Employment => "employments",
+            Resource::Contract => "contracts",
+            Resource::Function => "functions",
+            Resource::Department => "departments",
+            Resource::Manager => "managers",
+            Resource::Address => "addresses",
+            Resource::PrivateInfo => "privateInfos",
+        }
+    }
+
+    /// The member of a listing item that holds the history (`{"employeeId", <this>: [...]}`).
+    pub fn history_key(self) -> &'static str {
+        match self {
+            Resource::PersonalInfo => "info",
+            other => other.listing(),
+        }
+    }
+
+    /// The OAuth scope the resource's write needs (its read takes this or `<scope>.read`), per the
+    /// operations' `security` in the vendor description.
+    pub fn write_scope(self) -> &'static str {
+        match self {
+            Resource::PersonalInfo | Resource::Address | Resource::PrivateInfo => "employee.info",
+            Resource::Employment | Resource::Contract => "employee.employment",
+            Resource::Function | Resource::Department | Resource::Manager => {
+                "employee.orgstructure"
+            }
+        }
+    }
+
+    /// The scope the listing needs (or its write scope).
+    pub fn read_scope(self) -> &'static str {
+        match self {
+            Resource::Employment | Resource::Contract => "employee.employment.read",
+            _ => "employee.info.read",
+        }
+    }
+
+    /// The fields of this resource, in index order.
+    pub fn fields(self) -> impl Iterator<Item = Field> {
+        Field::ALL.into_iter().filter(move |f| f.resource() == self)
+    }
+
+    /// Whether the resource's value is one of the debtor's objects (functions, departments,
+    /// managers), read from `GET /api/debtors/{debtorId}/<listing>`.
+    pub fn is_reference(self) -> bool {
+        matches!(
+            self,
+            Resource::Function | Resource::Department | Resource::Manager
+        )
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// `basicInfo.employeeType` values of the vendor description (schema `EmployeeType`).
 pub const EMPLOYEE_TYPES: [&str; 7] = [
@@ -64,13 +205,12 @@ pub const MARITAL_STATUSES: [&str; 7] = [
 /// How the sync treats a field after the employee exists (docs/nmbrs-api.md, "Writing").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lifecycle {
-    /// Read from the personal-info history, merged three-way, written by the personal-info PUT.
+    /// Read from its resource's history, merged three-way, written by the resource's write.
     Synced,
-    /// Read and merged, but the personal-info PUT cannot carry it (`employeeType`): an HRIS change
-    /// is reported once, never sent; Nmbrs-side changes are pulled.
+    /// Read and merged, but no write after the create can carry it (`employeeType`: the
+    /// personal-info PUT has no such member; the hire date: `UpdateEmployment` has no start date):
+    /// an HRIS change is reported once, never sent; Nmbrs-side changes are pulled.
     CreateOnly,
-    /// Only sent in the create body; Nmbrs gives no personal-info read of it (`inServiceDate`).
-    CreateBodyOnly,
 }
 
 impl Field {
@@ -92,6 +232,21 @@ impl Field {
         Field::PartnerName,
         Field::MaritalStatus,
         Field::InServiceDate,
+        Field::EndOfServiceDate,
+        Field::EndOfContractReason,
+        Field::ContractStartDate,
+        Field::ContractEndDate,
+        Field::HoursPerWeek,
+        Field::JobTitle,
+        Field::Department,
+        Field::Manager,
+        Field::Street,
+        Field::HouseNumber,
+        Field::HouseNumberAddition,
+        Field::PostalCode,
+        Field::City,
+        Field::CountryCodeIso,
+        Field::Bsn,
     ];
 
     /// Position in [`Field::ALL`].
@@ -118,21 +273,70 @@ impl Field {
             Field::PartnerName => "partner_name",
             Field::MaritalStatus => "marital_status",
             Field::InServiceDate => "in_service_date",
+            Field::EndOfServiceDate => "end_of_service_date",
+            Field::EndOfContractReason => "end_of_contract_reason",
+            Field::ContractStartDate => "contract_start_date",
+            Field::ContractEndDate => "contract_end_date",
+            Field::HoursPerWeek => "hours_per_week",
+            Field::JobTitle => "job_title",
+            Field::Department => "department",
+            Field::Manager => "manager",
+            Field::Street => "street",
+            Field::HouseNumber => "house_number",
+            Field::HouseNumberAddition => "house_number_addition",
+            Field::PostalCode => "postal_code",
+            Field::City => "city",
+            Field::CountryCodeIso => "country_code_iso",
+            Field::Bsn => "bsn",
+        }
+    }
+
+    /// The Nmbrs resource the field is read from and written to.
+    pub fn resource(self) -> Resource {
+        use Field::*;
+        match self {
+            InServiceDate | EndOfServiceDate | EndOfContractReason => Resource::Employment,
+            ContractStartDate | ContractEndDate | HoursPerWeek => Resource::Contract,
+            JobTitle => Resource::Function,
+            Department => Resource::Department,
+            Manager => Resource::Manager,
+            Street | HouseNumber | HouseNumberAddition | PostalCode | City | CountryCodeIso => {
+                Resource::Address
+            }
+            Bsn => Resource::PrivateInfo,
+            _ => Resource::PersonalInfo,
         }
     }
 
     /// How the field is synced once the employee exists.
     pub fn lifecycle(self) -> Lifecycle {
         match self {
-            Field::EmployeeType => Lifecycle::CreateOnly,
-            Field::InServiceDate => Lifecycle::CreateBodyOnly,
+            Field::EmployeeType | Field::InServiceDate => Lifecycle::CreateOnly,
             _ => Lifecycle::Synced,
         }
     }
 
-    /// Whether the field takes part in the three-way merge (it has a personal-info read).
-    pub fn is_merged(self) -> bool {
-        self.lifecycle() != Lifecycle::CreateBodyOnly
+    /// Whether the create call carries the field (`CreatePersonalInfo`, and the hire date in
+    /// `AdditionalEmployeeInfo`); the other resources are written right after the create.
+    pub fn in_create_body(self) -> bool {
+        self.resource() == Resource::PersonalInfo || self == Field::InServiceDate
+    }
+
+    /// Whether Nmbrs can be told "no value" for this field. Functions, departments and managers
+    /// are set by id and never unset; an address entry needs a street, city and country; a
+    /// contract needs a start date. Clearing one of these in the HRIS is reported once, never sent.
+    pub fn clearable(self) -> bool {
+        !matches!(
+            self,
+            Field::JobTitle
+                | Field::Department
+                | Field::Manager
+                | Field::ContractStartDate
+                | Field::Street
+                | Field::City
+                | Field::CountryCodeIso
+                | Field::Bsn
+        )
     }
 
     /// The enum value that says "no value": Nmbrs reads a marital status that was never set as
@@ -158,6 +362,20 @@ impl Field {
             Field::BusinessMobilePhone | Field::PrivateMobilePhone if !is_e164(value) => {
                 Cow::Owned(phone_e164(value))
             }
+            // Reference names compare case- and space-insensitively; postal codes without spaces
+            // and in capitals (`1043 bz` is `1043BZ`).
+            Field::JobTitle | Field::Department | Field::Manager
+                if value.chars().any(|c| {
+                    c.is_whitespace()
+                        || !c.is_lowercase() && c.is_alphabetic() && c.to_lowercase().ne([c])
+                }) =>
+            {
+                Cow::Owned(reference_key(value, false))
+            }
+            Field::PostalCode if value.chars().any(|c| c.is_whitespace() || c.is_lowercase()) => {
+                Cow::Owned(reference_key(value, true))
+            }
+            Field::Bsn if !value.starts_with(BSN_HASH_PREFIX) => Cow::Owned(bsn_hash(value)),
             _ => Cow::Borrowed(value),
         }
     }
@@ -180,10 +398,64 @@ impl Field {
         }
     }
 
+    /// Why an HRIS change of this field is not sent (the merge's `not_updatable`): to `after`.
+    pub fn unsendable_reason(self, after: Option<&str>) -> &'static str {
+        match self {
+            Field::EmployeeType => {
+                "the personal-info PUT has no employeeType member; change it in Nmbrs"
+            }
+            Field::InServiceDate => {
+                "the employment's start date is set when the employee is created and UpdateEmployment has no start date; change it in Nmbrs"
+            }
+            _ if after.is_none() => {
+                "Nmbrs cannot be told \"no value\" for it (it is set by id, or required in its entry); clear it in Nmbrs or give a value"
+            }
+            _ => "the Nmbrs API has no write for it",
+        }
+    }
+
     /// Whether the default HRIS column may be absent from the table (a column added after the
     /// first release): then the field is simply not synced. A column named in the config must exist.
     pub fn column_optional(self) -> bool {
-        self == Field::InServiceDate
+        self == Field::InServiceDate || self.resource() != Resource::PersonalInfo
+    }
+
+    /// Whether an HRIS column may hold the value as a number (SQLite INTEGER or REAL) rather than
+    /// text.
+    pub fn numeric_ok(self) -> bool {
+        matches!(
+            self,
+            Field::EmployeeNumber
+                | Field::HoursPerWeek
+                | Field::EndOfContractReason
+                | Field::HouseNumber
+                | Field::Bsn
+        )
+    }
+
+    /// A value as the state database keeps it: a BSN as its keyed hash ([`bsn_hash`]), every other
+    /// value as it is. Comparing stored forms with [`Field::same`] still works: a hash compares as
+    /// itself.
+    pub fn stored(self, value: &str) -> std::borrow::Cow<'_, str> {
+        match self {
+            Field::Bsn => self.comparable(value),
+            _ => std::borrow::Cow::Borrowed(value),
+        }
+    }
+
+    /// A value as an audit row or a message may show it: a BSN masked to its last four digits
+    /// (`*****6789`; a stored hash shows as `*****`), every other value as it is.
+    pub fn shown(self, value: &str) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        match self {
+            Field::Bsn if value.starts_with(BSN_HASH_PREFIX) => Cow::Borrowed("*****"),
+            Field::Bsn => {
+                let n = value.chars().count();
+                let tail: String = value.chars().skip(n.saturating_sub(4)).collect();
+                Cow::Owned(format!("*****{tail}"))
+            }
+            _ => Cow::Borrowed(value),
+        }
     }
 
     /// Parses a snake_case name.
@@ -195,6 +467,50 @@ impl Field {
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// How a stored BSN hash starts (never a real BSN, which is nine digits).
+pub const BSN_HASH_PREFIX: &str = "bsn-hmac:";
+
+/// The key of BSN hashes (`set_bsn_key`); a fixed development key until one is set.
+static BSN_KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// Sets the key BSNs are hashed with, once per process, before the first cycle (from the state
+/// database; see `crate::state`). Returns false if a key was already set.
+pub fn set_bsn_key(key: Vec<u8>) -> bool {
+    BSN_KEY.set(key).is_ok()
+}
+
+/// A BSN's keyed hash (HMAC-SHA-256, 128 bits, hex) with [`BSN_HASH_PREFIX`]: how the state
+/// database keeps a BSN (snapshots, write intents) so that a change is still seen without the
+/// number being stored.
+pub fn bsn_hash(bsn: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let key = BSN_KEY
+        .get()
+        .map_or(&b"nmbrs-sync development key"[..], Vec::as_slice);
+    let digits: String = bsn.chars().filter(char::is_ascii_digit).collect();
+    let mut mac = match hmac::Hmac::<Sha256>::new_from_slice(key) {
+        Ok(m) => m,
+        // HMAC takes keys of any length; unreachable, but never a panic on the way to a digest.
+        Err(_) => return format!("{BSN_HASH_PREFIX}unkeyed"),
+    };
+    mac.update(digits.as_bytes());
+    format!(
+        "{BSN_HASH_PREFIX}{}",
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    )
+}
+
+/// `value` without whitespace, lower-cased (or upper-cased when `upper`): the comparable form of
+/// reference names and postal codes.
+pub fn reference_key(value: &str, upper: bool) -> String {
+    let kept = value.chars().filter(|c| !c.is_whitespace());
+    if upper {
+        kept.flat_map(char::to_uppercase).collect()
+    } else {
+        kept.flat_map(char::to_lowercase).collect()
     }
 }
 
@@ -263,13 +579,11 @@ impl FieldValues {
 
     /// A 128-bit digest, hex, of all values: equal digests mean equal values. Stored beside the
     /// snapshot so an unchanged record is recognised without parsing the snapshot JSON.
-    /// Fields that are not merged ([`Field::is_merged`]) are left out: they never reach a snapshot.
     pub fn digest(&self) -> String {
         let mut h = Sha256::new();
         // Values in their comparable form: equal values in another format hash alike.
         for v in Field::ALL
             .iter()
-            .filter(|f| f.is_merged())
             .map(|&f| self.0[f.index()].as_deref().map(|v| f.comparable(v)))
         {
             match v {
@@ -285,21 +599,26 @@ impl FieldValues {
         hex::encode(&h.finalize()[..16])
     }
 
-    /// What the personal-info read shows right after a create with these values: every merged
-    /// field (the create body carries them all), without the create-body-only ones.
+    /// What Nmbrs holds right after a create with these values: the fields the create body
+    /// carries ([`Field::in_create_body`]); the other resources are still empty, so a base of these
+    /// values makes the next merge write them (right after the create, or in a later cycle).
     pub fn as_created(&self) -> FieldValues {
         let mut v = self.clone();
-        for f in Field::ALL.into_iter().filter(|f| !f.is_merged()) {
+        for f in Field::ALL.into_iter().filter(|f| !f.in_create_body()) {
             v.set(f, None);
         }
         v
     }
 
-    /// `{field name: value}` with absent values left out (snapshots, write intents).
+    /// `{field name: value}` with absent values left out (snapshots, write intents); a BSN as its
+    /// keyed hash, never in clear.
     pub fn to_map(&self) -> BTreeMap<String, String> {
         Field::ALL
             .into_iter()
-            .filter_map(|f| self.get(f).map(|v| (f.name().to_owned(), v.to_owned())))
+            .filter_map(|f| {
+                self.get(f)
+                    .map(|v| (f.name().to_owned(), f.stored(v).into_owned()))
+            })
             .collect()
     }
 

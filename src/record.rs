@@ -21,6 +21,9 @@ pub struct HrisRecord {
     /// The `nmbrs_employee_id` column: written by this daemon, used as a link hint after a crash.
     pub nmbrs_employee_id: Option<String>,
     pub values: FieldValues,
+    /// Reference values (job title, department, manager) that name no Nmbrs object: each field is
+    /// rejected alone and left out of this cycle's merge (`crate::plan::reference`).
+    pub unresolved: Vec<FieldProblem>,
 }
 
 /// One problem with one field of a row.

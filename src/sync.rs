@@ -10,15 +10,18 @@ use crate::apply::{Applier, Counts};
 use crate::config::{ConfigError, PeriodSetting, Settings};
 use crate::hris::validate::today_utc;
 use crate::hris::{HrisDb, HrisError};
-use crate::nmbrs::model::{CreateDefaults, PersonalInfoHistory, ReadError, in_force, read_values};
-use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
-use crate::plan::{
-    CompanyInput, Decision, NmbrsEmployee, Rules, plan_company, plan_unknown_companies,
+use crate::nmbrs::model::CreateDefaults;
+use crate::nmbrs::model::resources::ReadAt;
+use crate::nmbrs::read::{
+    CompanyListings, company_listings, debtor_references, employees_in_force, resources_for,
 };
+use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
+use crate::plan::reference::{References, resolve_rows};
+use crate::plan::{CompanyInput, Decision, Rules, plan_company, plan_unknown_companies};
 use crate::shutdown::CancellationToken;
 use crate::state::{AuditEntry, StateDb, StateError};
 use futures::StreamExt;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -153,6 +156,27 @@ pub(crate) struct RunContext {
     pub(crate) period: Period,
     /// The start of the run (UTC).
     pub(crate) now: OffsetDateTime,
+    /// The calendar date employments and contracts are read for: the last day of the payroll
+    /// period when it is a month, else the run's date (in `sync.timezone`).
+    pub(crate) as_of: time::Date,
+}
+
+impl RunContext {
+    /// When histories are read in this run.
+    pub(crate) fn read_at(&self) -> ReadAt {
+        ReadAt {
+            period: self.period,
+            as_of: self.as_of.to_string(),
+        }
+    }
+}
+
+/// The last day of `period` when it is a month (1–12), else `today`.
+fn period_end(period: Period, today: time::Date) -> time::Date {
+    time::Month::try_from(period.period)
+        .ok()
+        .and_then(|m| time::Date::from_calendar_date(period.year, m, m.length(period.year)).ok())
+        .unwrap_or(today)
 }
 
 /// Why a cycle stopped before its end (the run is `failed`, exit 2). Inner seams carry this; the
@@ -181,6 +205,28 @@ pub struct Syncer {
     pub hris: HrisDb,
     pub state: StateDb,
     pub rules: Rules,
+}
+
+/// What was read from Nmbrs for one company: its listings and its debtor's reference objects.
+struct CompanyRead {
+    listings: CompanyListings,
+    refs: Arc<References>,
+}
+
+/// `now`'s calendar date on the clock of `tz`.
+fn local_date(now: OffsetDateTime, tz: chrono_tz::Tz) -> time::Date {
+    use chrono::{Datelike, TimeZone};
+    tz.timestamp_opt(now.unix_timestamp(), 0)
+        .single()
+        .and_then(|l| {
+            time::Date::from_calendar_date(
+                l.year(),
+                time::Month::try_from(l.month() as u8).ok()?,
+                l.day() as u8,
+            )
+            .ok()
+        })
+        .unwrap_or(now.date())
 }
 
 /// The payroll period from `sync.period` at `now` (`current` = this year and month on the clock of
@@ -216,6 +262,7 @@ impl Syncer {
                 message,
             })?;
         let state = StateDb::open(&settings.state.database_url).await?;
+        crate::fields::set_bsn_key(state.bsn_key().await?);
         let hris = HrisDb::open(
             &settings.hris.database_url,
             &settings.hris.table,
@@ -256,11 +303,13 @@ impl Syncer {
         self.state.close_abandoned_runs().await?;
         let run_id = self.state.start_run(trigger, dry_run).await?;
         let now = OffsetDateTime::now_utc();
+        let period = period_for(&self.settings.sync.period, now, self.settings.timezone());
         let ctx = RunContext {
             run_id,
             dry_run,
-            period: period_for(&self.settings.sync.period, now, self.settings.timezone()),
+            period,
             now,
+            as_of: period_end(period, local_date(now, self.settings.timezone())),
         };
         let span = tracing::info_span!("run", run_id, dry_run);
         let before = snapshot_counters(&self.client);
@@ -343,6 +392,7 @@ impl Syncer {
                     name: None,
                     debtor_id: None,
                 },
+                Arc::default(),
             );
             self.apply_all(&applier, plan_unknown_companies(outside), counts, stop)
                 .await?;
@@ -358,12 +408,15 @@ impl Syncer {
                 todo.push(company);
             }
         }
-        // The next company's listing is read while this one's records are applied, so the pages
+        // The next company's listings are read while this one's records are applied, so the pages
         // (sequential by nature) overlap the writes instead of idling the rate budget.
+        let resources = resources_for(&self.rules.fields);
         let fetch = |c: &Company| {
-            let (client, id) = (self.client.clone(), c.company_id.clone());
-            tokio::spawn(async move { client.company_personal_info(&id).await })
+            let (client, id, resources) =
+                (self.client.clone(), c.company_id.clone(), resources.clone());
+            tokio::spawn(async move { company_listings(&client, &id, &resources).await })
         };
+        let mut references: HashMap<String, Arc<References>> = HashMap::new();
         let mut next = todo.first().map(|c| fetch(c));
         for (i, company) in todo.iter().enumerate() {
             let Some(current) = next.take() else { break };
@@ -371,15 +424,17 @@ impl Syncer {
                 current.abort();
                 return Ok(true);
             }
-            let listing = current.await?;
+            let listings = current.await?;
             next = todo.get(i + 1).map(|c| fetch(c));
             let span = tracing::info_span!(
                 "company",
                 company_id = company.company_id.as_str(),
                 number = company.number.as_str()
             );
+            let refs = self.references(ctx, company, &mut references).await?;
+            let read = CompanyRead { listings, refs };
             let r = tracing::Instrument::instrument(
-                self.company(ctx, today, company, listing, counts, stop),
+                self.company(ctx, today, company, read, counts, stop),
                 span,
             )
             .await;
@@ -393,32 +448,96 @@ impl Syncer {
         Ok(stop.is_cancelled())
     }
 
+    /// The debtor objects the company's reference fields name, read once per cycle per debtor
+    /// ([`debtor_references`]), with an audit row per list.
+    async fn references(
+        &self,
+        ctx: &RunContext,
+        company: &Company,
+        cache: &mut HashMap<String, Arc<References>>,
+    ) -> Result<Arc<References>, StopCycle> {
+        let resources = resources_for(&self.rules.fields);
+        let debtor = company
+            .debtor_id
+            .clone()
+            .or_else(|| self.settings.debtor_id().map(str::to_owned));
+        let Some(debtor) = debtor.filter(|_| resources.iter().any(|r| r.is_reference())) else {
+            return Ok(Arc::new(References::new(&self.settings.value_maps())));
+        };
+        if let Some(r) = cache.get(&debtor) {
+            return Ok(r.clone());
+        }
+        let (refs, reads) = debtor_references(
+            &self.client,
+            &debtor,
+            &resources,
+            &self.settings.value_maps(),
+        )
+        .await?;
+        let audit: Vec<AuditEntry> = reads
+            .into_iter()
+            .map(|r| {
+                let (action, message) = match r.outcome {
+                    Ok(n) => ("read", format!("{n} debtor {}s", r.resource.name())),
+                    Err(e) => {
+                        tracing::error!(error = %e, resource = r.resource.name(), "debtor list failed; its field is not synced this cycle");
+                        (
+                            "error",
+                            format!(
+                                "the debtor's {} list could not be read: {e}; that field is not synced this cycle",
+                                r.resource.name()
+                            ),
+                        )
+                    }
+                };
+                AuditEntry::new(Some(ctx.run_id), action)
+                    .http(r.call)
+                    .message(message)
+            })
+            .collect();
+        let _ = self.state.audit(&audit).await;
+        let refs = Arc::new(refs);
+        cache.insert(debtor, refs.clone());
+        Ok(refs)
+    }
+
     /// One company: plan on its listing and HRIS rows, then apply.
     async fn company(
         &self,
         ctx: &RunContext,
         today: time::Date,
         company: &Company,
-        listing: Result<crate::nmbrs::Response<Vec<PersonalInfoHistory>>, ApiError>,
+        read: CompanyRead,
         counts: &mut Counts,
         stop: &CancellationToken,
     ) -> Result<(), StopCycle> {
+        let CompanyRead { listings, refs } = read;
         let run_id = ctx.run_id;
         let links = self.state.links_for_company(&company.company_id).await?;
-        let listing = match listing {
-            Ok(r) => r,
-            Err(e) if e.is_fatal() => return Err(e.into()),
-            Err(e) => {
-                // The company is skipped this cycle: planning on a partial view could duplicate employees.
-                tracing::error!(error = %e, "company listing failed; company skipped this cycle");
+        let mut read = Vec::with_capacity(listings.len());
+        let mut failed = None;
+        for (resource, listing) in listings {
+            match listing {
+                Ok(r) => read.push((resource, r)),
+                Err(e) if e.is_fatal() => return Err(e.into()),
+                Err(e) => failed = failed.or(Some((resource, e))),
+            }
+        }
+        let listing = match failed {
+            None => read,
+            Some((resource, e)) => {
+                // The company is skipped this cycle: planning on a partial view could duplicate
+                // employees or blank fields.
+                tracing::error!(error = %e, resource = resource.name(), "company listing failed; company skipped this cycle");
                 let _ = self
                     .state
                     .audit(&[AuditEntry::new(Some(run_id), "error")
                         .company(Some(&company.company_id))
                         .http(e.call.clone())
                         .message(format!(
-                            "company {} not synced this cycle: {e}",
-                            company.number
+                            "company {} not synced this cycle: its {} listing failed: {e}",
+                            company.number,
+                            resource.name()
                         ))])
                     .await;
                 let rows = self.hris.rows_for_company(&company.number, today).await?;
@@ -427,20 +546,20 @@ impl Syncer {
                 return Ok(());
             }
         };
-        let _ = self
-            .state
-            .audit(&[AuditEntry::new(Some(run_id), "read")
-                .company(Some(&company.company_id))
-                .http(listing.call)
-                .message(format!("{} employees", listing.body.len()))])
-            .await;
-        let nmbrs: Vec<NmbrsEmployee> = listing
-            .body
+        let audit: Vec<AuditEntry> = listing
             .iter()
-            .map(|item| self.employee_in_force(item, ctx.period))
+            .map(|(resource, r)| {
+                AuditEntry::new(Some(run_id), "read")
+                    .company(Some(&company.company_id))
+                    .http(r.call.clone())
+                    .message(format!("{} employees ({})", r.body.len(), resource.name()))
+            })
             .collect();
-        drop(listing.body);
-        let rows = self.hris.rows_for_company(&company.number, today).await?;
+        let _ = self.state.audit(&audit).await;
+        let listing = listing.into_iter().map(|(r, l)| (r, l.body)).collect();
+        let nmbrs = employees_in_force(listing, &ctx.read_at(), &self.rules.fields);
+        let mut rows = self.hris.rows_for_company(&company.number, today).await?;
+        resolve_rows(&mut rows, &self.rules.fields, &refs);
 
         // Rows of this company linked elsewhere (moved).
         let linked_here: HashSet<&str> = links.iter().map(|l| l.hris_id.as_str()).collect();
@@ -475,7 +594,7 @@ impl Syncer {
             "planned"
         );
         drop((rows, nmbrs, links));
-        let applier = self.applier(ctx, company);
+        let applier = self.applier(ctx, company, refs);
         self.apply_all(&applier, decisions, counts, stop).await
     }
 
@@ -518,7 +637,7 @@ impl Syncer {
         }
     }
 
-    fn applier(&self, ctx: &RunContext, company: &Company) -> Applier {
+    fn applier(&self, ctx: &RunContext, company: &Company, refs: Arc<References>) -> Applier {
         Applier {
             client: self.client.clone(),
             hris: self.hris.clone(),
@@ -534,35 +653,9 @@ impl Syncer {
                 employee_template: self.settings.default_employee_template().map(str::to_owned),
             },
             quarantine_after: self.settings.sync.quarantine_after,
+            read_at: ctx.read_at(),
+            refs,
         }
-    }
-
-    /// One employee of the personal-info listing as the planner sees it: the entry in force for
-    /// `period`, read for the mapped fields (unmapped ones stay empty, so both sides hash alike).
-    /// A missing key or an unreadable history makes the employee unreadable, never empty.
-    fn employee_in_force(&self, item: &PersonalInfoHistory, period: Period) -> NmbrsEmployee {
-        let mut e = NmbrsEmployee {
-            employee_id: item.employee_id.clone(),
-            ..NmbrsEmployee::default()
-        };
-        let read = item
-            .info
-            .as_deref()
-            .ok_or_else(|| ReadError {
-                path: "info".into(),
-                problem: "is missing from the answer".into(),
-            })
-            .and_then(|entries| in_force(entries, period))
-            .and_then(|f| Ok((read_values(f.entry, &self.rules.fields)?, f)));
-        match read {
-            Ok((values, f)) => {
-                e.values = values;
-                e.note = f.note(period);
-                e.personal_info_id = f.personal_info_id;
-            }
-            Err(err) => e.unreadable = Some(format!("employee {}: {err}", item.employee_id)),
-        }
-        e
     }
 
     /// Records why the cycle stopped (an audit row with the HTTP facts when Nmbrs said no) and

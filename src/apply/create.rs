@@ -6,18 +6,22 @@ use crate::fields::FieldValues;
 use crate::nmbrs::client::ApiErrorKind;
 use crate::nmbrs::model::{CreateEmployee, CreateError};
 use crate::nmbrs::{ApiError, Response};
+use crate::plan::{Change, NewLink, RecordUpdate};
+use crate::record::FieldProblem;
 use crate::record::{Base, CreateIntent, Link, LinkStatus};
 use crate::state::Direction;
 use time::OffsetDateTime;
 
 impl Applier {
-    /// Intent → POST → id into the HRIS row → link. `after_intent`: an earlier intent was looked up
-    /// and its employee is not in the listing.
+    /// Intent → POST → id into the HRIS row → link → the other resources (job, address…) through
+    /// the update path. `after_intent`: an earlier intent was looked up and its employee is not in
+    /// the listing. `unresolved`: fields rejected alone, reported and not sent.
     pub(super) async fn create(
         &self,
         hris_id: &str,
         values: &FieldValues,
         after_intent: bool,
+        unresolved: Vec<FieldProblem>,
     ) -> Result<RecordResult, ApplyError> {
         let body = match self.create_body(values) {
             Ok(b) => b,
@@ -34,9 +38,69 @@ impl Applier {
         // employee by lookup (this id in the HRIS row is its hint) and links it.
         self.hris.set_employee_id(hris_id, &created.body).await?;
         crate::failpoint::hit("after_write_back");
+        let employee_id = created.body.clone();
         self.commit_created(&mut link, values, created).await?;
         crate::failpoint::hit("after_link");
+        // The other resources are written as an update of the new employee, with its write intent:
+        // a crash from here on leaves a linked record whose base lacks them, so the next cycle's
+        // merge writes them (never a second create).
+        self.update(self.after_create(hris_id, &employee_id, values, unresolved))
+            .await?;
         Ok(RecordResult::of(Outcome::Created))
+    }
+
+    /// The update that writes what the create body cannot carry: every other mapped field with a
+    /// value, from the base the create left ([`FieldValues::as_created`]).
+    fn after_create(
+        &self,
+        hris_id: &str,
+        employee_id: &str,
+        values: &FieldValues,
+        unresolved: Vec<FieldProblem>,
+    ) -> RecordUpdate {
+        let created = values.as_created();
+        let to_nmbrs: Vec<Change> = self
+            .fields
+            .iter()
+            .filter(|f| !f.in_create_body())
+            .filter_map(|&f| {
+                values.get(f).map(|v| Change {
+                    field: f,
+                    before: None,
+                    after: Some(v.to_owned()),
+                })
+            })
+            .collect();
+        RecordUpdate {
+            hris_id: hris_id.to_owned(),
+            employee_id: employee_id.to_owned(),
+            personal_info_id: None,
+            link: NewLink::Existing,
+            write_back_employee_id: false,
+            released: false,
+            hris: values.clone(),
+            nmbrs: created,
+            snapshot_changed: !to_nmbrs.is_empty(),
+            to_nmbrs,
+            to_hris: Vec::new(),
+            conflicts: Vec::new(),
+            not_updatable: Vec::new(),
+            held_after: Default::default(),
+            held_changed: false,
+            settles_link: false,
+            base_after: Some(values.clone()),
+            note: None,
+            unresolved,
+        }
+    }
+
+    /// The mapped fields the create body carries.
+    fn create_body_fields(&self) -> Vec<crate::fields::Field> {
+        self.fields
+            .iter()
+            .copied()
+            .filter(|f| f.in_create_body())
+            .collect()
     }
 
     /// The create body of a record (docs/nmbrs-api.md, "Writing").
@@ -98,7 +162,7 @@ impl Applier {
             &self
                 .entry("create", &hris_id, Some(&employee_id))
                 .direction(Direction::ToNmbrs)
-                .fields(changes_json(&all_set(values, &self.fields)))
+                .fields(changes_json(&all_set(values, &self.create_body_fields())))
                 .http(created.call),
         )
         .await?;

@@ -22,7 +22,7 @@ impl Applier {
             Decision::Update(u) => {
                 let mut rows = self.update_notes(&u);
                 if !u.to_nmbrs.is_empty() {
-                    rows.push(self.update_entry(&u));
+                    rows.push(self.update_entry(&u, &u.to_nmbrs));
                 }
                 if !u.to_hris.is_empty() {
                     rows.push(
@@ -39,15 +39,22 @@ impl Applier {
                 };
                 (rows, result)
             }
-            Decision::Create { values, .. } => match self.create_body(&values) {
-                Ok(_) => (
-                    vec![
+            Decision::Create {
+                values, unresolved, ..
+            } => match self.create_body(&values) {
+                Ok(_) => {
+                    let mut rows = vec![
                         self.entry("create", hris_id, None)
                             .direction(Direction::ToNmbrs)
                             .fields(changes_json(&all_set(&values, &self.fields))),
-                    ],
-                    RecordResult::of(Outcome::Created),
-                ),
+                    ];
+                    rows.extend(
+                        unresolved
+                            .iter()
+                            .map(|p| self.unresolved_entry(hris_id, None, p)),
+                    );
+                    (rows, RecordResult::of(Outcome::Created))
+                }
                 Err(e) => (
                     vec![self.entry("error", hris_id, None).message(e.to_string())],
                     RecordResult::of(Outcome::Failed),

@@ -15,14 +15,18 @@ mod bookkeeping;
 mod create;
 mod dry_run;
 mod update;
+mod write;
 
 use crate::fields::{Field, FieldValues};
 use crate::hris::{HrisDb, HrisError};
+use crate::nmbrs::model::resources::ReadAt;
 use crate::nmbrs::model::{CreateDefaults, ReadError};
 use crate::nmbrs::{ApiError, NmbrsClient, Period};
+use crate::plan::reference::References;
 use crate::plan::{Change, Decision};
 use crate::state::{AuditEntry, StateDb, StateError};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// What happened to one record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -144,16 +148,21 @@ pub struct Applier {
     pub quarantine_after: u32,
     /// `nmbrs.default_employee_type` / `nmbrs.default_employee_template` for creates.
     pub create_defaults: CreateDefaults,
+    /// When histories are read (the entry in force).
+    pub read_at: ReadAt,
+    /// The debtor objects reference values name (job title, department, manager).
+    pub refs: Arc<References>,
 }
 
-/// `{field: [before, after]}` JSON of changes.
+/// `{field: [before, after]}` JSON of changes, values as audit rows may show them (a BSN masked).
 fn changes_json(changes: &[Change]) -> String {
     let map: serde_json::Map<String, serde_json::Value> = changes
         .iter()
         .map(|c| {
+            let shown = |v: &Option<String>| v.as_deref().map(|v| c.field.shown(v).into_owned());
             (
                 c.field.name().to_owned(),
-                serde_json::json!([c.before, c.after]),
+                serde_json::json!([shown(&c.before), shown(&c.after)]),
             )
         })
         .collect();
@@ -175,6 +184,18 @@ fn all_set(values: &FieldValues, fields: &[Field]) -> Vec<Change> {
 }
 
 impl Applier {
+    /// The audit row of a field rejected alone (a reference value that names no Nmbrs object).
+    fn unresolved_entry(
+        &self,
+        hris_id: &str,
+        employee_id: Option<&str>,
+        p: &crate::record::FieldProblem,
+    ) -> AuditEntry {
+        self.entry("reject", hris_id, employee_id)
+            .fields(serde_json::json!({ &p.field: null }).to_string())
+            .message(format!("{}: {}", p.field, p.message))
+    }
+
     fn entry(&self, action: &str, hris_id: &str, employee_id: Option<&str>) -> AuditEntry {
         AuditEntry::new(Some(self.run_id), action)
             .hris(Some(hris_id))
@@ -227,8 +248,12 @@ impl Applier {
                 Decision::Create {
                     values,
                     after_intent,
+                    unresolved,
                     ..
-                } => self.create(hris_id, &values, after_intent).await,
+                } => {
+                    self.create(hris_id, &values, after_intent, unresolved)
+                        .await
+                }
                 Decision::Import { employee, .. } => self.import(hris_id, &employee).await,
                 Decision::Reject(rej) => self.reject(&rej).await,
                 Decision::Fail { message, .. } => {

@@ -2,12 +2,10 @@
 //! the values read), then the new base and its audit rows in one transaction. A side that moved since
 //! the plan read it is never overwritten: the record is merged again next cycle.
 
+use super::write::Written;
 use super::{Applier, ApplyError, Outcome, RecordResult, changes_json};
-use crate::fields::Field;
-use crate::nmbrs::ApiError;
-use crate::nmbrs::client::ApiErrorKind;
-use crate::nmbrs::model::{UpdatePersonalInfo, in_force, read_values};
-use crate::plan::{NewLink, RecordUpdate, Resolution, conflict_summary};
+use crate::fields::{Field, Resource};
+use crate::plan::{Change, NewLink, RecordUpdate, Resolution, conflict_summary};
 use crate::record::{Base, Link, LinkStatus, PendingWrite, Side, WriteIntent};
 use crate::state::{AuditEntry, Direction, StateTx};
 
@@ -76,8 +74,9 @@ impl Applier {
                     c.field.name().to_owned(),
                     PendingWrite {
                         to,
-                        before: c.before.clone(),
-                        after: c.after.clone(),
+                        // Kept as the state database keeps values (a BSN hashed).
+                        before: c.before.as_deref().map(|v| c.field.stored(v).into_owned()),
+                        after: c.after.as_deref().map(|v| c.field.stored(v).into_owned()),
                     },
                 )
             })
@@ -119,7 +118,10 @@ impl Applier {
         for c in &u.conflicts {
             audit.push(
                 entry("conflict")
-                    .fields(serde_json::json!({ c.field.name(): {"base": c.base, "hris": c.hris, "nmbrs": c.nmbrs} }).to_string())
+                    .fields({
+                        let shown = |v: &Option<String>| v.as_deref().map(|v| c.field.shown(v).into_owned());
+                        serde_json::json!({ c.field.name(): {"base": shown(&c.base), "hris": shown(&c.hris), "nmbrs": shown(&c.nmbrs)} }).to_string()
+                    })
                     .message(match c.resolution {
                         Resolution::HrisWon => "changed on both sides: HRIS value kept (conflict_policy / field owner)",
                         Resolution::NmbrsWon => "changed on both sides: Nmbrs value kept (conflict_policy / field owner)",
@@ -132,79 +134,71 @@ impl Applier {
                 entry("release").message("the HRIS row changed since quarantine: trying again"),
             );
         }
+        for p in &u.unresolved {
+            audit.push(self.unresolved_entry(&u.hris_id, Some(&u.employee_id), p));
+        }
         for c in &u.not_updatable {
             audit.push(
                 entry("skip")
                     .direction(Direction::ToNmbrs)
                     .fields(changes_json(std::slice::from_ref(c)))
                     .message(format!(
-                        "{} cannot be changed through the Nmbrs API (the personal-info PUT has no such member); change it in Nmbrs. Reported once, not sent",
-                        c.field
+                        "{} cannot be changed through the Nmbrs API: {}. Reported once, not sent",
+                        c.field,
+                        c.field.unsendable_reason(c.after.as_deref())
                     )),
             );
         }
         audit
     }
 
-    /// The audit row of the Nmbrs-side write, with the record's history note.
-    pub(super) fn update_entry(&self, u: &RecordUpdate) -> AuditEntry {
+    /// The audit row of one Nmbrs-side write of `changes`, with the record's history note.
+    pub(super) fn update_entry(&self, u: &RecordUpdate, changes: &[Change]) -> AuditEntry {
         let e = self
             .entry("update", &u.hris_id, Some(&u.employee_id))
             .direction(Direction::ToNmbrs)
-            .fields(changes_json(&u.to_nmbrs));
+            .fields(changes_json(changes));
         match &u.note {
             Some(n) => e.message(n.clone()),
             None => e,
         }
     }
 
-    /// GET the personal-info history, check the entry in force still holds what the plan read,
-    /// PUT it back in the write shape with only the planned fields changed.
+    /// The Nmbrs-side writes, resource by resource in [`Resource::ALL`] order, each GET → check →
+    /// write ([`Applier::write_resource`]). Stops at the first resource that moved since the plan
+    /// read it; the write intent settles what was written before it.
     async fn push(
         &self,
         u: &RecordUpdate,
         audit: &mut Vec<AuditEntry>,
     ) -> Result<Step, ApplyError> {
-        let current = self
-            .client
-            .employee_personal_info(&self.company_id, &u.employee_id)
-            .await?;
-        crate::failpoint::hit("after_get");
-        audit.push(
-            self.entry("read", &u.hris_id, Some(&u.employee_id))
-                .http(current.call.clone()),
-        );
-        let Some(entries) = current.body.and_then(|h| h.info) else {
-            return Err(ApiError {
-                kind: ApiErrorKind::NotFound,
-                call: current.call,
+        let mut personal_info_id = None;
+        for resource in Resource::ALL {
+            let changes: Vec<&Change> = u
+                .to_nmbrs
+                .iter()
+                .filter(|c| c.field.resource() == resource)
+                .collect();
+            if changes.is_empty() {
+                continue;
             }
-            .into());
-        };
-        let in_force = in_force(&entries, self.period)?;
-        let now = read_values(in_force.entry, &self.fields)?;
-        let moved: Vec<&str> = u
-            .to_nmbrs
-            .iter()
-            .filter(|c| !c.field.same(now.get(c.field), c.before.as_deref()))
-            .map(|c| c.field.name())
-            .collect();
-        if !moved.is_empty() {
-            return Ok(Step::Moved(format!(
-                "{} changed in Nmbrs after this cycle read it; not overwriting, the next cycle merges again",
-                moved.join(", ")
-            )));
+            let (read, written) = self
+                .write_resource(&u.employee_id, resource, &changes)
+                .await?;
+            audit.push(
+                self.entry("read", &u.hris_id, Some(&u.employee_id))
+                    .http(read),
+            );
+            match written {
+                Written::Moved(why) => return Ok(Step::Moved(why)),
+                Written::Done(call, id) => {
+                    personal_info_id = id.or(personal_info_id);
+                    let owned: Vec<Change> = changes.into_iter().cloned().collect();
+                    audit.push(self.update_entry(u, &owned).http(call));
+                }
+            }
         }
-        let changes: Vec<(Field, Option<&str>)> = u
-            .to_nmbrs
-            .iter()
-            .map(|c| (c.field, c.after.as_deref()))
-            .collect();
-        let body = UpdatePersonalInfo::from_entry(in_force.entry, &changes, self.period)?;
-        let put = self.client.put_personal_info(&u.employee_id, &body).await?;
-        crate::failpoint::hit("after_put");
-        audit.push(self.update_entry(u).http(put.call));
-        Ok(Step::Done(put.body))
+        Ok(Step::Done(personal_info_id))
     }
 
     /// Writes the pulled fields to the HRIS row, only if it still holds what the plan read.
@@ -291,6 +285,9 @@ impl Applier {
 pub(super) fn outcome_of(u: &RecordUpdate, parked: bool) -> Outcome {
     if parked {
         Outcome::Conflict
+    } else if !u.unresolved.is_empty() {
+        // A field was rejected: the record is not in agreement until the HRIS value is fixed.
+        Outcome::Rejected
     } else if u.link != NewLink::Existing {
         Outcome::Linked
     } else if u.to_nmbrs.is_empty() && u.to_hris.is_empty() {

@@ -10,7 +10,7 @@
 
 use super::{EXIT_UNUSABLE, load};
 use crate::config::{ConfigError, Settings};
-use crate::doctor::{SCOPES, has_scope, scopes_to_request};
+use crate::doctor::{has_scope, scopes_for, scopes_to_request};
 use crate::nmbrs::auth::AUTHORIZED_CHAIN;
 use crate::nmbrs::auth::TokenEndpoint;
 use crate::nmbrs::authorize::{
@@ -86,7 +86,18 @@ async fn authorize(settings: &Settings) -> Result<(), Failure> {
         retry: settings.retry.clone(),
     };
 
-    let mut scopes = scopes_to_request();
+    // The fields whose columns the config does not leave out (an optional column missing from the
+    // table would only be skipped later: asking for its scope costs nothing).
+    let fields: Vec<crate::fields::Field> = settings
+        .columns()
+        .map(|c| {
+            crate::fields::Field::ALL
+                .into_iter()
+                .filter(|f| c.fields[f.index()].is_some())
+                .collect()
+        })
+        .unwrap_or_else(|_| crate::fields::Field::ALL.to_vec());
+    let mut scopes = scopes_to_request(&fields);
     scopes.push(OFFLINE_ACCESS);
     let pkce = Pkce::generate()?;
     let expected_state = random_state()?;
@@ -138,7 +149,7 @@ async fn authorize(settings: &Settings) -> Result<(), Failure> {
         Some(granted) => {
             println!("Authorized. Granted scopes: {granted}");
             let granted: Vec<&str> = granted.split_whitespace().collect();
-            for (scope, feature) in SCOPES {
+            for (scope, feature) in scopes_for(&fields) {
                 if !has_scope(&granted, scope) {
                     println!(
                         "Warning: `{scope}` was not granted; it is needed for {feature}. Grant it to the API client in Nmbrs and run `nmbrs-sync authorize` again."

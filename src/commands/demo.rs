@@ -160,6 +160,15 @@ async fn demo() -> anyhow::Result<()> {
         .execute(&hris)
         .await?;
     }
+    // Lisa is hired payroll-ready: job, department, manager, contract and home address.
+    sqlx::query(
+        "UPDATE hris_employees SET job_title = 'Payroll Specialist', department = 'Finance',
+           manager = 'Mila de Boer', contract_start_date = '2026-12-01', hours_per_week = 32,
+           street = 'Naritaweg', house_number = '70', postal_code = '1043 BZ', city = 'Amsterdam',
+           country_code_iso = 'NL' WHERE hris_id = 'hris-1001'",
+    )
+    .execute(&hris)
+    .await?;
 
     let settings = sandbox_settings(
         &running.base_url(),
@@ -197,7 +206,7 @@ async fn demo() -> anyhow::Result<()> {
         }
     };
 
-    cycle("Cycle 1: first sync — new hires created in Nmbrs (intent → POST → id written back), Nmbrs-only employee imported").await?;
+    cycle("Cycle 1: first sync — new hires created in Nmbrs (intent → POST → id written back; Lisa's job, department, manager, contract and address right after), Nmbrs-only employee imported").await?;
 
     sqlx::query("UPDATE hris_employees SET last_name = 'Petterson', partner_name = 'Rick Petterson', marital_status = 'married', updated_at = datetime('now') WHERE hris_id = 'hris-1001'")
         .execute(&hris)
@@ -224,7 +233,12 @@ async fn demo() -> anyhow::Result<()> {
         kind.unwrap_or_default()
     );
 
-    let report: CycleReport = cycle("Cycle 4: nothing changed — reads only, zero writes").await?;
+    sqlx::query("UPDATE hris_employees SET end_of_service_date = '2027-06-30', end_of_contract_reason = '1', updated_at = datetime('now') WHERE hris_id = 'hris-1001'")
+        .execute(&hris)
+        .await?;
+    cycle("Cycle 4: Lisa resigns — her end of service (and reason) is set on her employment in Nmbrs, an update, never a delete").await?;
+
+    let report: CycleReport = cycle("Cycle 5: nothing changed — reads only, zero writes").await?;
     println!(
         "\nThe no-op cycle made {} API calls and {} writes.",
         report.api_calls, report.write_calls

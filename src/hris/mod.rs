@@ -459,11 +459,15 @@ fn bind_key<'q>(query: Query<'q>, hris_id: &str) -> Query<'q> {
     query.bind(hris_id.to_owned()).bind(as_int)
 }
 
-/// Binds a field value with the column's natural type: employee numbers as integers.
+/// Binds a field value with the column's natural type: employee numbers as integers, hours as reals.
 fn bind_value<'q>(query: Query<'q>, f: Field, value: Option<&str>) -> Query<'q> {
     match (f, value) {
         (Field::EmployeeNumber, Some(v)) => match v.parse::<i64>() {
             Ok(n) => query.bind(n),
+            Err(_) => query.bind(v.to_owned()),
+        },
+        (Field::HoursPerWeek, Some(v)) => match v.parse::<f64>() {
+            Ok(h) => query.bind(h),
             Err(_) => query.bind(v.to_owned()),
         },
         (_, v) => query.bind(v.map(str::to_owned)),
@@ -490,6 +494,21 @@ pub const DEFAULT_TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS hris_employees (
     partner_name TEXT,
     marital_status TEXT,
     in_service_date TEXT,
+    end_of_service_date TEXT,
+    end_of_contract_reason TEXT,
+    contract_start_date TEXT,
+    contract_end_date TEXT,
+    hours_per_week REAL,
+    job_title TEXT,
+    department TEXT,
+    manager TEXT,
+    street TEXT,
+    house_number TEXT,
+    house_number_addition TEXT,
+    postal_code TEXT,
+    city TEXT,
+    country_code_iso TEXT,
+    bsn TEXT,
     updated_at TEXT,
     nmbrs_employee_id TEXT
 )";

@@ -133,7 +133,7 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
                 );
                 continue;
             }
-            (f, SqlType::Integer | SqlType::Real) if f != Field::EmployeeNumber => {
+            (f, SqlType::Integer | SqlType::Real) if !f.numeric_ok() => {
                 problem(
                     name,
                     format!(
@@ -152,16 +152,10 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
         }
         match field_problem(f, &text, today) {
             Some(m) => problem(name, m),
-            None => {
-                let canonical = if f == Field::EmployeeNumber {
-                    text.parse::<i64>().map(|n| n.to_string()).unwrap_or(text)
-                } else {
-                    text
-                };
-                values.set(f, Some(&canonical));
-            }
+            None => values.set(f, Some(&canonical(f, text))),
         }
     }
+    cross_field_problems(&values, &mut problems);
     for f in [Field::LastName, Field::EmployeeNumber, Field::BirthDate] {
         let already = problems.iter().any(|p| p.field == f.name());
         if fields.contains(&f) && values.get(f).is_none() && !already {
@@ -179,6 +173,7 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
             company_number,
             nmbrs_employee_id: crate::fields::normalize(raw.nmbrs_employee_id.as_deref()),
             values,
+            unresolved: Vec::new(),
         }),
         (hris_id, _) => Err(Rejection {
             rowid: raw.rowid,
@@ -186,6 +181,73 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
             employee_number: values.get(Field::EmployeeNumber).map(str::to_owned),
             problems,
         }),
+    }
+}
+
+/// The canonical text of a valid value: whole numbers without leading zeros or `.0`, hours as the
+/// shortest decimal, country codes in capitals.
+fn canonical(f: Field, text: String) -> String {
+    match f {
+        Field::EmployeeNumber | Field::EndOfContractReason => text
+            .trim_end_matches(".0")
+            .parse::<i64>()
+            .map(|n| n.to_string())
+            .unwrap_or(text),
+        Field::HoursPerWeek => text
+            .parse::<f64>()
+            .map(crate::nmbrs::model::history::canonical_decimal)
+            .unwrap_or(text),
+        Field::CountryCodeIso => text.to_ascii_uppercase(),
+        // A BSN in a number column lost its leading zero.
+        Field::Bsn => format!("{:0>9}", text.trim_end_matches(".0")),
+        _ => text,
+    }
+}
+
+/// The Dutch BSN eleven-test: nine digits d1…d9 with 9·d1 + 8·d2 + … + 2·d8 − 1·d9 divisible by 11
+/// (and not all zeros).
+pub fn bsn_valid(bsn: &str) -> bool {
+    let digits: Vec<i64> = bsn
+        .chars()
+        .map(|c| c.to_digit(10).map(i64::from))
+        .collect::<Option<_>>()
+        .unwrap_or_default();
+    if digits.len() != 9 || digits.iter().all(|&d| d == 0) {
+        return false;
+    }
+    let sum: i64 = digits
+        .iter()
+        .zip([9, 8, 7, 6, 5, 4, 3, 2, -1])
+        .map(|(d, w)| d * w)
+        .sum();
+    sum % 11 == 0
+}
+
+/// Rules between fields: an end is not before its start, a reason needs an end of service.
+fn cross_field_problems(values: &FieldValues, problems: &mut Vec<FieldProblem>) {
+    let pairs = [
+        (Field::InServiceDate, Field::EndOfServiceDate),
+        (Field::ContractStartDate, Field::ContractEndDate),
+    ];
+    for (start, end) in pairs {
+        if let (Some(s), Some(e)) = (values.get(start), values.get(end))
+            && e < s
+        {
+            problems.push(FieldProblem {
+                field: end.name().to_owned(),
+                message: format!("{e} is before {start} {s}"),
+            });
+        }
+    }
+    if values.get(Field::EndOfContractReason).is_some()
+        && values.get(Field::EndOfServiceDate).is_none()
+    {
+        problems.push(FieldProblem {
+            field: Field::EndOfContractReason.name().to_owned(),
+            message:
+                "is set but end_of_service_date is empty; a reason goes with an end of service"
+                    .into(),
+        });
     }
 }
 
@@ -260,9 +322,46 @@ fn field_problem(f: Field, s: &str, today: Date) -> Option<String> {
             Ok(n) => Some(format!("{n} is out of range; use a positive whole number")),
             Err(_) => Some(format!("`{}` is not a whole number", printable(s))),
         },
-        Field::InServiceDate => exact_date(s)
+        Field::InServiceDate
+        | Field::EndOfServiceDate
+        | Field::ContractStartDate
+        | Field::ContractEndDate => exact_date(s)
             .is_none()
             .then(|| format!("`{}` is not a real date in YYYY-MM-DD form", printable(s))),
+        Field::EndOfContractReason => match s.trim_end_matches(".0").parse::<i64>() {
+            Ok(n) if (0..=9999).contains(&n) => None,
+            _ => Some(format!(
+                "`{}` is not an end-of-contract reason code (a whole number from /api/debtors/endcontractreasons)",
+                printable(s)
+            )),
+        },
+        Field::HoursPerWeek => match s.parse::<f64>() {
+            Ok(h) if h > 0.0 && h <= 168.0 => None,
+            Ok(h) => Some(format!(
+                "{h} hours per week is out of range (0 < hours ≤ 168)"
+            )),
+            Err(_) => Some(format!(
+                "`{}` is not a number of hours (e.g. 32 or 32.5)",
+                printable(s)
+            )),
+        },
+        // The value is never echoed: a BSN must not reach a log or an audit row.
+        Field::Bsn => {
+            let padded = format!("{:0>9}", s.trim_end_matches(".0"));
+            (!bsn_valid(&padded)).then(|| {
+                "is not a valid BSN (nine digits passing the eleven-test); the value is not shown"
+                    .to_owned()
+            })
+        }
+        Field::CountryCodeIso => {
+            let ok = s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic());
+            (!ok).then(|| {
+                format!(
+                    "`{}` is not an ISO 3166 country code (e.g. NL)",
+                    printable(s)
+                )
+            })
+        }
         Field::EmployeeType | Field::Gender | Field::MaritalStatus => {
             let allowed = f.allowed_values().unwrap_or(&[]);
             (!allowed.contains(&s)).then(|| {

@@ -4,6 +4,7 @@ pub mod auth;
 pub(crate) mod authorize;
 pub mod client;
 pub mod model;
+pub(crate) mod read;
 
 pub use client::{ApiError, ApiErrorKind, NmbrsClient, Response};
 pub use model::{Company, EmployeeItem, Period};

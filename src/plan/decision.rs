@@ -2,7 +2,7 @@
 //! apply step carries decisions out and never decides again.
 
 use crate::fields::{Field, FieldValues};
-use crate::record::{LinkStatus, Rejection};
+use crate::record::{FieldProblem, LinkStatus, Rejection};
 use std::collections::BTreeMap;
 
 /// An employee as read from the company listing.
@@ -89,6 +89,8 @@ pub struct RecordUpdate {
     pub snapshot_changed: bool,
     /// Said in the audit rows of this record (e.g. a personal-info entry for a future period).
     pub note: Option<String>,
+    /// Fields rejected alone this cycle (a reference value that names no Nmbrs object).
+    pub unresolved: Vec<FieldProblem>,
 }
 
 impl RecordUpdate {
@@ -111,6 +113,7 @@ impl RecordUpdate {
             && !self.held_changed
             && !self.settles_link
             && !self.snapshot_changed
+            && self.unresolved.is_empty()
     }
 }
 
@@ -171,8 +174,11 @@ pub enum Decision {
     /// No employee in Nmbrs: record an intent, POST, write the id back.
     Create {
         hris_id: String,
+        /// The values to create with (reference values that name no object left out).
         values: FieldValues,
         after_intent: bool,
+        /// Fields rejected alone (a reference value that names no Nmbrs object).
+        unresolved: Vec<FieldProblem>,
     },
     /// An employee only Nmbrs has: insert an HRIS row.
     Import {

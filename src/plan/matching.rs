@@ -1,6 +1,8 @@
 //! Matching an unlinked HRIS record to an existing Nmbrs employee (docs/SPEC.md rule 1): the
-//! `nmbrs_employee_id` hint, the employee number confirmed by last name or birth date, then last name,
-//! first name and birth date. One match links; several are refused naming them.
+//! `nmbrs_employee_id` hint, the BSN (when both sides have one: stronger than the employee number,
+//! which the vendor calls not unique), the employee number confirmed by last name or birth date,
+//! then last name, first name and birth date. One match links; several are refused naming them. A
+//! candidate whose BSN differs from the row's is another person.
 
 use super::decision::NmbrsEmployee;
 use crate::fields::{Field, FieldValues};
@@ -35,6 +37,9 @@ pub(super) struct Candidates<'a> {
     by_id: HashMap<&'a str, &'a NmbrsEmployee>,
     by_number: HashMap<&'a str, Vec<&'a NmbrsEmployee>>,
     by_name_birth: HashMap<(String, &'a str), Vec<&'a NmbrsEmployee>>,
+    /// Every employee of the company by BSN (its comparable form: a keyed hash, so a stored create
+    /// intent, which holds only the hash, finds its employee too), linked or not.
+    by_bsn: HashMap<String, Vec<&'a NmbrsEmployee>>,
     /// Claimed by a match (or a refused match) in this plan.
     pub(super) taken: HashSet<String>,
 }
@@ -47,8 +52,17 @@ impl<'a> Candidates<'a> {
             by_id: HashMap::new(),
             by_number: HashMap::new(),
             by_name_birth: HashMap::new(),
+            by_bsn: HashMap::new(),
             taken: HashSet::new(),
         };
+        for e in nmbrs {
+            if let Some(b) = e.values.get(Field::Bsn) {
+                c.by_bsn
+                    .entry(Field::Bsn.comparable(b).into_owned())
+                    .or_default()
+                    .push(e);
+            }
+        }
         for e in nmbrs
             .iter()
             .filter(|e| !linked.contains(e.employee_id.as_str()))
@@ -71,7 +85,7 @@ impl<'a> Candidates<'a> {
     }
 
     fn free(&self, e: &NmbrsEmployee) -> bool {
-        !self.taken.contains(&e.employee_id)
+        !self.taken.contains(&e.employee_id) && self.by_id.contains_key(e.employee_id.as_str())
     }
 
     pub(super) fn hint(&self, id: &str) -> Option<&'a NmbrsEmployee> {
@@ -104,8 +118,48 @@ pub(super) fn find_match<'a>(
         return Match::One(e, "nmbrs_employee_id column");
     }
     let ids = |v: &[&NmbrsEmployee]| v.iter().map(|e| e.employee_id.clone()).collect::<Vec<_>>();
+    let bsn = values.get(Field::Bsn);
+    if let Some(b) = bsn {
+        let holders = free
+            .by_bsn
+            .get(Field::Bsn.comparable(b).as_ref())
+            .cloned()
+            .unwrap_or_default();
+        let open: Vec<&NmbrsEmployee> = holders.iter().copied().filter(|e| free.free(e)).collect();
+        match (open.as_slice(), holders.as_slice()) {
+            ([one], _) => return Match::One(one, "BSN"),
+            ([], []) => {}
+            ([], held) => {
+                return Match::Refused(
+                    format!(
+                        "the row's BSN belongs to Nmbrs employee(s) {} already linked to another HRIS row; one person must not get a second employee: fix the BSN or the duplicate row",
+                        ids(held).join(", ")
+                    ),
+                    ids(held),
+                );
+            }
+            (several, _) => {
+                return Match::Refused(
+                    format!(
+                        "the row's BSN is held by several Nmbrs employees: {}; link the row by hand",
+                        ids(several).join(", ")
+                    ),
+                    ids(several),
+                );
+            }
+        }
+    }
+    // Without a BSN match, a candidate with another BSN is another person.
+    let other_person = |e: &NmbrsEmployee| match (bsn, e.values.get(Field::Bsn)) {
+        (Some(a), Some(b)) => !Field::Bsn.same(Some(a), Some(b)),
+        _ => false,
+    };
     let number = values.get(Field::EmployeeNumber);
-    let by_number = free.with_number(number);
+    let by_number: Vec<&NmbrsEmployee> = free
+        .with_number(number)
+        .into_iter()
+        .filter(|e| !other_person(e))
+        .collect();
     if !by_number.is_empty() {
         let confirmed: Vec<&NmbrsEmployee> = by_number
             .iter()
@@ -146,6 +200,7 @@ pub(super) fn find_match<'a>(
     let by_name: Vec<&NmbrsEmployee> = free
         .with_name_birth(values.get(Field::LastName), values.get(Field::BirthDate))
         .into_iter()
+        .filter(|e| !other_person(e))
         .filter(|e| {
             values.get(Field::LastName).is_some()
                 && same(e.values.get(Field::LastName), values.get(Field::LastName))

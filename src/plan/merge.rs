@@ -1,6 +1,7 @@
 //! The three-way merge (docs/SPEC.md rule 3): per field, against the base snapshot, under the field's
 //! owner and the conflict policy. Create-only fields (docs/nmbrs-api.md: the personal-info PUT has no
-//! `employeeType`) are never pushed.
+//! `employeeType`) are never pushed, nor is "no value" for a field Nmbrs cannot unset
+//! ([`Field::clearable`]).
 
 use super::Rules;
 use super::decision::{Change, Conflict, Resolution};
@@ -102,13 +103,16 @@ pub struct Merged {
     pub base_after: Option<FieldValues>,
 }
 
-/// Merges a whole record. `base` is the parsed snapshot (`None` = no snapshot yet).
+/// Merges a whole record. `base` is the parsed snapshot (`None` = no snapshot yet). Fields in
+/// `left_out` (an HRIS value that names no Nmbrs object) are not merged this cycle: nothing is
+/// written either way and the base keeps what it knew.
 /// Errors: [`MergeError::WouldBlank`] for a pull that would blank a required field.
 pub fn merge_record(
     rules: &Rules,
     base: Option<&FieldValues>,
     hris: &FieldValues,
     nmbrs: &FieldValues,
+    left_out: &[Field],
 ) -> Result<Merged, MergeError> {
     let mut to_nmbrs = Vec::new();
     let mut to_hris = Vec::new();
@@ -116,9 +120,13 @@ pub fn merge_record(
     let mut not_updatable = Vec::new();
     let mut base_after = FieldValues::default();
     let mut keep_snapshot = true;
-    for &f in rules.fields.iter().filter(|f| f.is_merged()) {
+    for &f in &rules.fields {
         let (h, n) = (hris.get(f), nmbrs.get(f));
         let b = base.map(|b| b.get(f));
+        if left_out.contains(&f) {
+            base_after.set(f, b.map_or(n, |b| b));
+            continue;
+        }
         let push = |to: &mut Vec<Change>| {
             to.push(Change {
                 field: f,
@@ -156,13 +164,15 @@ pub fn merge_record(
             }
             o => o,
         };
-        if create_only
+        // Create-only fields, and "no value" for a field Nmbrs cannot unset: the API cannot take it.
+        let unsendable = create_only || (!f.clearable() && h.is_none());
+        if unsendable
             && matches!(
                 outcome,
                 FieldOutcome::Push | FieldOutcome::Conflict(Resolution::HrisWon)
             )
         {
-            // The API cannot take it: nothing is sent, Nmbrs's value stays the base.
+            // Nothing is sent, Nmbrs's value stays the base.
             push(&mut not_updatable);
             base_after.set(f, n);
             continue;

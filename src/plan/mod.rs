@@ -20,6 +20,7 @@
 mod decision;
 mod matching;
 mod merge;
+pub mod reference;
 
 pub use decision::{
     Change, Conflict, Decision, NewLink, NmbrsEmployee, RecordUpdate, Resolution, SkipReason,
@@ -239,11 +240,20 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
                     unreadable_free.join(", ")
                 ),
             }),
-            Match::None => decisions.push(Decision::Create {
-                hris_id: rec.hris_id.clone(),
-                values: rec.values.clone(),
-                after_intent: pending.is_some(),
-            }),
+            Match::None => {
+                let mut values = rec.values.clone();
+                for p in &rec.unresolved {
+                    if let Some(f) = Field::from_name(&p.field) {
+                        values.set(f, None);
+                    }
+                }
+                decisions.push(Decision::Create {
+                    hris_id: rec.hris_id.clone(),
+                    values,
+                    after_intent: pending.is_some(),
+                    unresolved: rec.unresolved.clone(),
+                })
+            }
         }
     }
 
@@ -431,7 +441,12 @@ fn update_for(
     let stored_hash = stored.and_then(|l| l.base.hash());
     let empty = BTreeMap::new();
     let held_before = stored.map(|l| &l.held).unwrap_or(&empty);
-    match merge_record(rules, base, &rec.values, &e.values) {
+    let unresolved: Vec<Field> = rec
+        .unresolved
+        .iter()
+        .filter_map(|p| Field::from_name(&p.field))
+        .collect();
+    match merge_record(rules, base, &rec.values, &e.values, &unresolved) {
         Err(e2) => Decision::Fail {
             hris_id: rec.hris_id.clone(),
             employee_id: Some(e.employee_id.clone()),
@@ -446,14 +461,20 @@ fn update_for(
         }) => {
             let snapshot_changed =
                 base_after.as_ref().map(FieldValues::digest).as_deref() != stored_hash;
+            // Held as the HRIS value; "" for "no value" (values are never empty strings).
             let held: BTreeMap<String, String> = not_updatable
                 .iter()
-                .filter_map(|c| Some((c.field.name().to_owned(), c.after.clone()?)))
+                .map(|c| {
+                    let stored = c.after.as_deref().map(|v| c.field.stored(v).into_owned());
+                    (c.field.name().to_owned(), stored.unwrap_or_default())
+                })
                 .collect();
             let not_updatable = not_updatable
                 .into_iter()
                 .filter(|c| {
-                    c.after.is_none() || held_before.get(c.field.name()) != c.after.as_ref()
+                    let stored = c.after.as_deref().map(|v| c.field.stored(v));
+                    held_before.get(c.field.name()).map(String::as_str)
+                        != Some(stored.as_deref().unwrap_or_default())
                 })
                 .collect();
             let held_changed = &held != held_before;
@@ -500,6 +521,7 @@ fn update_for(
                 base_after,
                 snapshot_changed,
                 note: e.note.clone(),
+                unresolved: rec.unresolved.clone(),
             }))
         }
     }

@@ -243,6 +243,7 @@ fn row(id: &str, v: FieldValues) -> HrisRow {
         company_number: "2".into(),
         nmbrs_employee_id: None,
         values: v,
+        unresolved: Vec::new(),
     })
 }
 
@@ -253,6 +254,7 @@ fn linked_row(id: &str, emp: &str, v: FieldValues) -> HrisRow {
         company_number: "2".into(),
         nmbrs_employee_id: Some(emp.into()),
         values: v,
+        unresolved: Vec::new(),
     })
 }
 
@@ -332,7 +334,8 @@ fn new_row_without_match_is_created() {
         vec![Decision::Create {
             hris_id: "h1".into(),
             values: lisa(),
-            after_intent: false
+            after_intent: false,
+            unresolved: vec![],
         }]
     );
 }
@@ -765,29 +768,101 @@ fn employee_type_changed_in_the_hris_is_reported_once_and_never_pushed() {
 }
 
 #[test]
-fn the_hire_date_is_sent_with_the_create_but_never_merged() {
+fn the_hire_date_is_created_with_the_employee_and_afterwards_only_reported() {
+    let mut base = lisa();
+    base.set(Field::InServiceDate, Some("2026-12-01"));
+    let mut hris = base.clone();
+    hris.set(Field::InServiceDate, Some("2027-01-01"));
     let mut c = Case::new();
-    let mut hris = lisa();
-    hris.set(Field::InServiceDate, Some("2026-12-01"));
     c.hris.push(linked_row("h1", "e1", hris.clone()));
-    c.links.push(link("h1", "e1", &lisa()));
-    c.nmbrs.push(emp("e1", lisa()));
-    assert_eq!(
-        c.plan(),
-        vec![Decision::Unchanged {
-            hris_id: "h1".into()
-        }],
-        "the hire date has no personal-info read: it neither pushes nor blocks the fast path"
+    c.links.push(link("h1", "e1", &base));
+    c.nmbrs.push(emp("e1", base.clone()));
+    let u = update(&c.plan()[0]).clone();
+    assert!(
+        u.to_nmbrs.is_empty(),
+        "UpdateEmployment has no start date: {u:?}"
     );
+    assert_eq!(u.not_updatable.len(), 1);
+    assert_eq!(u.not_updatable[0].field, Field::InServiceDate);
+    // A hire date moved in Nmbrs is pulled.
+    let mut nmbrs = base.clone();
+    nmbrs.set(Field::InServiceDate, Some("2026-11-15"));
+    c.hris[0] = linked_row("h1", "e1", base.clone());
+    c.nmbrs[0] = emp("e1", nmbrs);
+    let u = update(&c.plan()[0]).clone();
+    assert_eq!(u.to_hris.len(), 1);
+    assert_eq!(u.to_hris[0].after.as_deref(), Some("2026-11-15"));
+    // A new hire is created with it.
     let mut c = Case::new();
     c.rules.import_from_nmbrs = false;
     c.hris.push(row("h2", hris.clone()));
     match &c.plan()[0] {
         Decision::Create { values, .. } => {
-            assert_eq!(values.get(Field::InServiceDate), Some("2026-12-01"))
+            assert_eq!(values.get(Field::InServiceDate), Some("2027-01-01"))
         }
         other => panic!("expected a create, got {other:?}"),
     }
+}
+
+#[test]
+fn clearing_a_field_nmbrs_cannot_unset_is_reported_once_and_not_sent() {
+    let mut base = lisa();
+    base.set(Field::Department, Some("Sales"));
+    let mut c = Case::new();
+    c.hris.push(linked_row("h1", "e1", lisa()));
+    c.links.push(link("h1", "e1", &base));
+    c.nmbrs.push(emp("e1", base.clone()));
+    let u = update(&c.plan()[0]).clone();
+    assert!(u.to_nmbrs.is_empty(), "{u:?}");
+    assert_eq!(u.not_updatable.len(), 1);
+    assert_eq!(u.held_after.get("department").map(String::as_str), Some(""));
+    // Reported once: with the hold stored, the next plan says nothing new.
+    let mut l = link("h1", "e1", u.base_after.as_ref().expect("base"));
+    l.held = u.held_after.clone();
+    c.links[0] = l;
+    match &c.plan()[0] {
+        Decision::Unchanged { .. } => {}
+        Decision::Update(u) => {
+            assert!(u.not_updatable.is_empty() && u.to_nmbrs.is_empty(), "{u:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_unresolved_reference_value_is_left_out_of_the_merge_and_keeps_its_base() {
+    let mut base = lisa();
+    base.set(Field::JobTitle, Some("Sales Lead"));
+    let mut hris = base.clone();
+    hris.set(Field::JobTitle, Some("Slaes Lead"));
+    let mut nmbrs = base.clone();
+    nmbrs.set(Field::JobTitle, Some("Payroll Specialist"));
+    let mut c = Case::new();
+    c.hris.push(Ok(HrisRecord {
+        rowid: 1,
+        hris_id: "h1".into(),
+        company_number: "2".into(),
+        nmbrs_employee_id: Some("e1".into()),
+        values: hris,
+        unresolved: vec![FieldProblem {
+            field: "job_title".into(),
+            message: "unknown".into(),
+        }],
+    }));
+    c.links.push(link("h1", "e1", &base));
+    c.nmbrs.push(emp("e1", nmbrs));
+    let u = update(&c.plan()[0]).clone();
+    assert!(
+        u.to_nmbrs.is_empty() && u.to_hris.is_empty() && u.conflicts.is_empty(),
+        "{u:?}"
+    );
+    assert_eq!(u.unresolved.len(), 1);
+    assert!(!u.is_noop(), "the rejected field is reported");
+    assert_eq!(
+        u.base_after.as_ref().and_then(|b| b.get(Field::JobTitle)),
+        Some("Sales Lead"),
+        "the base keeps what it knew"
+    );
 }
 
 #[test]
@@ -1078,6 +1153,7 @@ fn no_listing_shape_makes_a_second_employee() {
                     company_number: "2".into(),
                     nmbrs_employee_id: names_employee.then(|| id.clone()),
                     values: row_values,
+                    unresolved: Vec::new(),
                 }));
             }
             if in_listing {
@@ -1125,4 +1201,77 @@ fn no_listing_shape_makes_a_second_employee() {
             }
         }
     }
+}
+
+#[test]
+fn the_bsn_links_across_a_renumbering_and_never_doubles_a_person() {
+    let mut hris = lisa();
+    hris.set(Field::Bsn, Some("123456782"));
+    hris.set(Field::EmployeeNumber, Some("900"));
+    let mut nmbrs = lisa();
+    nmbrs.set(Field::Bsn, Some("123456782"));
+    // Another employee holds the row's employee number, with another BSN.
+    let mut other = lisa();
+    other.set(Field::EmployeeNumber, Some("900"));
+    other.set(Field::Bsn, Some("111222333"));
+    let mut c = Case::new();
+    c.rules.import_from_nmbrs = false;
+    c.hris.push(row("h1", hris.clone()));
+    c.nmbrs.push(emp("e1", nmbrs.clone()));
+    c.nmbrs.push(emp("e2", other));
+    let d = c.plan();
+    assert_eq!(update(&d[0]).employee_id, "e1", "{d:?}");
+    assert_eq!(update(&d[0]).link, NewLink::Matched("BSN"));
+
+    // The person's employee is already linked to another row: refused, never created again.
+    let mut c = Case::new();
+    c.rules.import_from_nmbrs = false;
+    c.hris.push(linked_row("h0", "e1", nmbrs.clone()));
+    c.links.push(link("h0", "e1", &nmbrs));
+    c.hris.push(row("h1", hris.clone()));
+    c.nmbrs.push(emp("e1", nmbrs.clone()));
+    let d = c.plan();
+    assert!(
+        !d.iter().any(|d| matches!(d, Decision::Create { .. })),
+        "{d:?}"
+    );
+    assert!(
+        d.iter()
+            .any(|d| matches!(d, Decision::Fail { message, .. } if message.contains("BSN"))),
+        "{d:?}"
+    );
+
+    // Same number and name but another BSN: another person, not matched.
+    let mut c = Case::new();
+    c.rules.import_from_nmbrs = false;
+    let mut namesake = hris.clone();
+    namesake.set(Field::Bsn, Some("111222333"));
+    c.hris.push(row("h1", hris));
+    c.nmbrs.push(emp("e9", namesake));
+    assert!(matches!(c.plan()[0], Decision::Create { .. }));
+}
+
+#[test]
+fn a_create_intent_holding_only_the_bsn_hash_still_finds_its_employee() {
+    let mut hris = lisa();
+    hris.set(Field::Bsn, Some("123456782"));
+    // The intent as the state database keeps it: the BSN as its keyed hash.
+    let stored = FieldValues::from_map(&hris.to_map());
+    assert_ne!(stored.get(Field::Bsn), Some("123456782"));
+    let mut nmbrs = lisa();
+    nmbrs.set(Field::Bsn, Some("123456782"));
+    nmbrs.set(Field::EmployeeNumber, Some("77"));
+    let mut c = Case::new();
+    c.rules.import_from_nmbrs = false;
+    c.hris.push(row("h1", hris.clone()));
+    let mut l = Link::new("h1", "c1", LinkStatus::PendingCreate);
+    l.create_intent = Some(CreateIntent {
+        values: Some(stored),
+        at: None,
+        raw: String::new(),
+    });
+    c.links.push(l);
+    c.nmbrs.push(emp("e1", nmbrs));
+    let d = c.plan();
+    assert_eq!(update(&d[0]).link, NewLink::IntentReconciled, "{d:?}");
 }

@@ -75,6 +75,28 @@ impl StateDb {
         })
     }
 
+    /// The key BSNs are hashed with ([`crate::fields::bsn_hash`]): made once (256 random bits) and
+    /// kept in this database, so hashes stay comparable across processes and restarts.
+    ///
+    /// Errors: the database's, or no randomness from the operating system.
+    pub async fn bsn_key(&self) -> Result<Vec<u8>, StateError> {
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh).map_err(|e| StateError::Corrupt {
+            what: "install_keys".into(),
+            message: format!("no randomness for the BSN key: {e}"),
+        })?;
+        // Whoever inserts first wins; everyone reads the same key back.
+        sqlx::query("INSERT OR IGNORE INTO install_keys (name, key) VALUES ('bsn', ?)")
+            .bind(fresh.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT key FROM install_keys WHERE name = 'bsn'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// The `state.database_url` this was opened from.
     pub fn url(&self) -> &str {
         &self.url

@@ -83,9 +83,12 @@ async fn run_authorize(app: &TestApp, env: &[(&str, &str)]) -> Authorized {
     assert_eq!(get("response_type").as_deref(), Some("code"));
     assert_eq!(get("redirect_uri").as_deref(), Some(REDIRECT_URI));
     assert_eq!(get("code_challenge_method").as_deref(), Some("S256"));
+    // Every resource's columns are mapped by default: their scopes are asked for.
     assert_eq!(
         get("scope").as_deref(),
-        Some("company.info.read employee.info offline_access")
+        Some(
+            "company.info.read employee.info employee.employment employee.orgstructure offline_access"
+        )
     );
 
     let browser = reqwest::Client::builder()
@@ -159,7 +162,7 @@ async fn authorize_then_sync_without_and_with_an_old_configured_refresh_token() 
     );
     assert!(
         run.stdout
-            .contains("Granted scopes: company.info.read employee.info offline_access"),
+            .contains("Granted scopes: company.info.read employee.employment employee.info employee.orgstructure offline_access"),
         "{}",
         run.stdout
     );
@@ -173,7 +176,9 @@ async fn authorize_then_sync_without_and_with_an_old_configured_refresh_token() 
     assert_eq!(chain, "authorize");
     assert_eq!(
         scopes.as_deref(),
-        Some("company.info.read employee.info offline_access")
+        Some(
+            "company.info.read employee.employment employee.info employee.orgstructure offline_access"
+        )
     );
     assert_eq!(
         app.sandbox.issued_refresh_tokens().last(),

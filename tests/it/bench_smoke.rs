@@ -24,6 +24,8 @@ fn writes(s: &CallStats) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_smoke_call_counts() {
     let mut app = TestApp::spawn_with_companies(SandboxOptions::default(), COMPANIES).await;
+    // The flow the naive one is compared with: personal info only (all resources: below).
+    app.personal_info_only();
     app.settings.nmbrs.page_size = PAGE as u32;
     app.settings.nmbrs.max_requests_per_sec = 5000;
     app.settings.nmbrs.max_concurrency = 8;
@@ -143,4 +145,33 @@ async fn bench_smoke_call_counts() {
     let r = app.cycle().await;
     assert_eq!(r.status, RunStatus::Succeeded, "{}", r.summary());
     assert_eq!(app.sandbox.stats().total, noop);
+}
+
+/// All resources mapped: a no-op cycle reads each resource's listing page by page (plus the
+/// debtor's three reference lists), never an employee at a time, and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_smoke_all_resources_noop() {
+    use nmbrs_sync::fields::Resource;
+    let mut app = TestApp::spawn_with_companies(SandboxOptions::default(), COMPANIES).await;
+    app.settings.nmbrs.page_size = PAGE as u32;
+    app.settings.nmbrs.max_requests_per_sec = 5000;
+    app.settings.nmbrs.max_concurrency = 8;
+    insert_people(&app.hris, EMPLOYEES, COMPANIES).await;
+    let first = app.cycle().await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{}", first.summary());
+    app.sandbox.reset_stats();
+    let r = app.cycle().await;
+    let s = app.sandbox.stats();
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", r.summary());
+    let resources = Resource::ALL.len() as u64;
+    let pages = (COMPANIES * (EMPLOYEES / COMPANIES).div_ceil(PAGE)) as u64;
+    let noop = 1 + resources * pages + 3;
+    assert_eq!(s.total, noop, "{s:?}");
+    assert_eq!(writes(&s), 0, "{s:?}");
+    // The naive flow reads every resource of every employee one at a time.
+    let naive = EMPLOYEES as u64 * resources;
+    eprintln!(
+        "bench_smoke (all {resources} resources): no-op {noop} calls; naive per-employee {naive} calls ({:.1}×)",
+        naive as f64 / noop as f64
+    );
 }

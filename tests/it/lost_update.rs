@@ -200,11 +200,11 @@ async fn a_put_whose_answer_was_lost_never_reverts_payroll_s_later_edit() {
     let (app, id) = carla().await;
     app.exec("UPDATE hris_employees SET business_email = 'v2@carla.example'")
         .await;
-    // Only company 1 is read (no imports), so the calls are: companies, the listing, the history
-    // read before the PUT, the PUT. The PUT is applied, its answer held back past the timeout.
-    app.sandbox.inject(Fault::Stall(Duration::ZERO), 3);
+    // The PUT is applied, its answer held back past the timeout.
     app.sandbox
-        .inject(Fault::Stall(Duration::from_millis(2_500)), 1);
+        .before_call("PUT /employees/{employeeId}/personalInfo", 1, |s| {
+            s.inject(Fault::Stall(Duration::from_millis(2_500)), 1)
+        });
     let env = [
         ("NMBRS_SYNC__SYNC__IMPORT_FROM_NMBRS", Some("false")),
         ("NMBRS_SYNC__NMBRS__TIMEOUT_SECS", Some("1")),

@@ -20,6 +20,7 @@ mod faults;
 mod hostile_input;
 mod lost_update;
 mod real_api;
+mod resources;
 mod sdk_reads;
 mod secrets;
 mod sync_cycle;

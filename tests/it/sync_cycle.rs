@@ -270,8 +270,16 @@ async fn noop_cycle_makes_no_write_call_and_only_list_reads() {
     assert_eq!(stats.writes, 0);
     assert_eq!(r.write_calls, 0);
     assert_eq!(r.counts.unchanged, 6);
-    // 1 companies page + ⌈5/2⌉ + ⌈1/2⌉ personal-info pages; never one GET per employee.
-    assert_eq!(stats.total, 1 + 3 + 1, "{:?}", stats.by_route);
+    // 1 companies page + per resource ⌈5/2⌉ + ⌈1/2⌉ pages + the debtor's reference lists, read
+    // once for both companies (3 functions, 3 departments, 2 managers: 2 + 2 + 1 pages);
+    // never one GET per employee.
+    let resources = nmbrs_sync::fields::Resource::ALL.len() as u64;
+    assert_eq!(
+        stats.total,
+        1 + resources * (3 + 1) + 5,
+        "{:?}",
+        stats.by_route
+    );
     assert_eq!(stats.by_route.get("GET /employees/{employeeId}"), None);
 }
 

@@ -129,6 +129,29 @@ impl Sandbox {
         self.inner.auth().add_subscription_key(key);
     }
 
+    /// The id of debtor `debtor_id`'s function, department or manager (`resource`: "functions",
+    /// "departments", "managers") whose description (or "first last" name) is `name`.
+    pub fn debtor_object_id(&self, debtor_id: &str, resource: &str, name: &str) -> Option<String> {
+        let store = self.inner.store();
+        let org = store.org(debtor_id).ok()?;
+        let (list, id_key) = match resource {
+            "functions" => (org.functions_json(), "functionId"),
+            "departments" => (org.departments_json(), "departmentId"),
+            "managers" => (org.managers_json(), "managerId"),
+            _ => return None,
+        };
+        list.into_iter()
+            .find(|o| {
+                let full = format!(
+                    "{} {}",
+                    o["firstName"].as_str().unwrap_or(""),
+                    o["lastName"].as_str().unwrap_or("")
+                );
+                o["description"].as_str() == Some(name) || full == name
+            })
+            .and_then(|o| o[id_key].as_str().map(str::to_owned))
+    }
+
     /// Runs `action` right before the `nth` call from now to `route_key` (keyed like
     /// [`CallStats::by_route`], e.g. `"GET /companies/{companyId}/employees/personalinfo"`) is
     /// handled: Nmbrs changing while a client reads it page by page.

@@ -18,10 +18,11 @@ use super::HttpCall;
 use super::auth::RefreshTokenStore;
 use super::auth::{TokenError, TokenManager, without_url};
 use super::model::{
-    Company, CreateEmployee, Debtor, EmployeeItem, ErrorBody, Page, PersonalInfoHistory,
+    Company, CreateEmployee, Debtor, EmployeeItem, ErrorBody, History, ListingItem, Page,
     UpdatePersonalInfo,
 };
 use crate::config::{RetrySettings, Secrets, Settings};
+use crate::fields::Resource;
 use backon::BackoffBuilder;
 use futures::TryFutureExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -207,22 +208,27 @@ impl NmbrsClient {
             .await
     }
 
-    /// The personal-info history of every employee of a company, all pages:
-    /// `GET /api/companies/{companyId}/employees/personalinfo`.
+    /// One resource's history of every employee of a company, all pages:
+    /// `GET /api/companies/{companyId}/employees/<listing>` (e.g. `…/personalinfo`, `…/contracts`).
     ///
     /// A listing that changes while it is read (its `totalRecords` moves, or an `employeeId` comes
     /// twice) is read again, at most [`LISTING_READS`] times in all; then it is
     /// [`ApiErrorKind::InconsistentListing`] and the company is skipped for the cycle: planning on
     /// it could create an employee that exists (skipped) or match one twice (repeated).
-    pub async fn company_personal_info(
+    pub async fn company_history(
         &self,
         company_id: &str,
-    ) -> Result<Response<Vec<PersonalInfoHistory>>, ApiError> {
-        let path = format!("/companies/{}/employees/personalinfo", seg(company_id));
+        resource: Resource,
+    ) -> Result<Response<Vec<History>>, ApiError> {
+        let path = format!(
+            "/companies/{}/employees/{}",
+            seg(company_id),
+            resource.listing()
+        );
         let mut read = 1;
         loop {
             let r = self
-                .get_all_pages::<PersonalInfoHistory>(&path, &[])
+                .get_all_pages::<ListingItem>(&path, &[])
                 .and_then(|r| async move {
                     let mut seen = std::collections::HashSet::new();
                     match r.body.iter().find(|h| !seen.insert(h.employee_id.as_str())) {
@@ -242,32 +248,89 @@ impl NmbrsClient {
                     if matches!(e.kind, ApiErrorKind::InconsistentListing(_))
                         && read < LISTING_READS =>
                 {
-                    tracing::warn!(company_id, read, reason = %e, "listing changed while read; reading it again");
+                    tracing::warn!(company_id, read, resource = resource.name(), reason = %e, "listing changed while read; reading it again");
                     read += 1;
                 }
-                other => return other,
+                Err(e) => return Err(e),
+                Ok(r) => {
+                    return Ok(Response {
+                        body: r
+                            .body
+                            .into_iter()
+                            .map(|i| i.into_history(resource))
+                            .collect(),
+                        call: r.call,
+                    });
+                }
             }
         }
     }
 
-    /// One employee's personal-info history, the read right before a PUT:
-    /// `GET /api/companies/{companyId}/employees/personalinfo?employeeId=…`. `None`: not listed.
-    pub async fn employee_personal_info(
+    /// One employee's history of one resource, the read right before its write:
+    /// `GET /api/companies/{companyId}/employees/<listing>?employeeId=…`. `None`: not listed.
+    pub async fn employee_history(
         &self,
         company_id: &str,
+        resource: Resource,
         employee_id: &str,
-    ) -> Result<Response<Option<PersonalInfoHistory>>, ApiError> {
+    ) -> Result<Response<Option<History>>, ApiError> {
         let r = self
-            .get_all_pages::<PersonalInfoHistory>(
-                &format!("/companies/{}/employees/personalinfo", seg(company_id)),
+            .get_all_pages::<ListingItem>(
+                &format!(
+                    "/companies/{}/employees/{}",
+                    seg(company_id),
+                    resource.listing()
+                ),
                 &[("employeeId", employee_id.to_owned())],
             )
             .await?;
-        let item = r.body.into_iter().find(|h| h.employee_id == employee_id);
+        let item = r
+            .body
+            .into_iter()
+            .find(|h| h.employee_id == employee_id)
+            .map(|i| i.into_history(resource));
         Ok(Response {
             body: item,
             call: r.call,
         })
+    }
+
+    /// A debtor's objects of a reference resource, all pages, raw:
+    /// `GET /api/debtors/{debtorId}/{functions,departments,managers}`.
+    pub async fn debtor_objects(
+        &self,
+        debtor_id: &str,
+        resource: Resource,
+    ) -> Result<Response<Vec<Value>>, ApiError> {
+        self.get_all_pages(
+            &format!("/debtors/{}/{}", seg(debtor_id), resource.listing()),
+            &[],
+        )
+        .await
+    }
+
+    /// A write of one employee resource: `method` on `/api/employees/{employeeId}/<what>` with a
+    /// JSON body (`None` for a DELETE); the answer raw. A POST appends an entry, so it is repeated
+    /// only when Nmbrs certainly did not process it; a PUT or DELETE sets a value and is repeatable.
+    pub async fn write_employee(
+        &self,
+        method: Method,
+        employee_id: &str,
+        what: &str,
+        body: Option<&impl serde::Serialize>,
+    ) -> Result<Response<Value>, ApiError> {
+        let path = format!("/employees/{}/{what}", seg(employee_id));
+        let body = match body {
+            Some(b) => Some(encode(b, &path)?),
+            None => None,
+        };
+        let idempotency = if method == Method::POST {
+            Idempotency::CreateOnce
+        } else {
+            Idempotency::Repeatable
+        };
+        self.send(method, &path, &[], body.as_ref(), idempotency)
+            .await
     }
 
     /// One employee with its current personal info: `GET /api/employees/{employeeId}` (a one-item page).

@@ -94,7 +94,16 @@ impl NmbrsClient {
                         attempt = call.attempts,
                         "nmbrs call"
                     );
-                    if status.is_success() {
+                    if status == StatusCode::NO_CONTENT {
+                        // A DELETE's answer has no body: decoded as `null`.
+                        match serde_json::from_value::<T>(Value::Null) {
+                            Ok(body) => {
+                                call.duration = started.elapsed();
+                                return Ok(Response { body, call });
+                            }
+                            Err(e) => Attempt::Fail(ApiErrorKind::Decode(e.to_string())),
+                        }
+                    } else if status.is_success() {
                         match resp.json::<T>().await {
                             Ok(body) => {
                                 call.duration = started.elapsed();

@@ -1,14 +1,18 @@
 //! Nmbrs JSON shapes as this client reads and writes them, per the vendor's description
 //! (`docs/nmbrs-openapi.yaml`, summarised in `docs/nmbrs-api.md`). The one place that maps Nmbrs
 //! shapes to [`crate::fields::FieldValues`] and back: read and write shapes differ, and each member is
-//! mapped explicitly ([`personal_info`]). Calendar dates: `dates`.
+//! mapped explicitly ([`personal_info`]; the other resources in [`resources`], the listing shape they
+//! share in [`history`]). Calendar dates: `dates`.
 
 pub(crate) mod dates;
+pub mod history;
 pub mod personal_info;
+pub mod resources;
 
+pub use history::{History, ListingItem};
 pub use personal_info::{
-    CreateDefaults, CreateEmployee, CreateError, InForce, PersonalInfoHistory, ReadError,
-    UpdatePersonalInfo, in_force, read_values,
+    CreateDefaults, CreateEmployee, CreateError, InForce, ReadError, UpdatePersonalInfo, in_force,
+    in_force_by_period, read_values,
 };
 
 use serde::{Deserialize, Serialize};

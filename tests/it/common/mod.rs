@@ -85,6 +85,21 @@ impl TestApp {
             .expect("hris statement");
     }
 
+    /// Sets HRIS columns of one row (`(column, value)`; `None` = NULL).
+    pub async fn set(&self, hris_id: &str, values: &[(&str, Option<&str>)]) {
+        for (column, value) in values {
+            let sql = format!(
+                "UPDATE hris_employees SET {column} = ?, updated_at = datetime('now') WHERE hris_id = ?"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(*value)
+                .bind(hris_id)
+                .execute(&self.hris)
+                .await
+                .expect("hris update");
+        }
+    }
+
     /// A connection pool on the state database (for assertions on links, runs and the audit log).
     pub async fn state(&self) -> sqlx::SqlitePool {
         nmbrs_sync::db::open_sqlite(&format!("sqlite:{}", self.state_db.display()), 1)

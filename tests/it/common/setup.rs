@@ -30,6 +30,9 @@ pub fn sandbox(options: SandboxOptions, companies: usize) -> (Sandbox, String) {
     for c in 1..=companies {
         sandbox.add_company(&c.to_string(), &format!("Company {c}"));
     }
+    if let Some(debtor) = sandbox.default_debtor_id() {
+        nmbrs_sandbox::seed_org(&sandbox, &debtor);
+    }
     sandbox.add_subscription_key(DEFAULT_SUBSCRIPTION_KEY);
     let refresh_token = sandbox.add_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, &ALL_SCOPES);
     (sandbox, refresh_token)
@@ -48,6 +51,19 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    /// Leaves every field outside personal info unmapped (`hris.columns.<field> = ""`): the
+    /// personal-info-only setup, which reads one listing per company.
+    pub fn personal_info_only(&mut self) {
+        for f in nmbrs_sync::fields::Field::ALL {
+            if f.resource() != nmbrs_sync::fields::Resource::PersonalInfo {
+                self.settings
+                    .hris
+                    .columns
+                    .insert(f.name().to_owned(), String::new());
+            }
+        }
+    }
+
     pub async fn start(options: SandboxOptions, companies: usize) -> Fixture {
         let (sandbox, refresh_token) = sandbox(options, companies);
         let running = sandbox.start(0).await.expect("sandbox starts");

@@ -10,7 +10,7 @@
 mod read;
 mod write;
 
-pub use read::{InForce, PersonalInfoHistory, ReadError, in_force, read_values};
+pub use read::{InForce, ReadError, in_force, in_force_by_period, read_values};
 pub use write::{
     AdditionalEmployeeInfo, Contact, CreateBasic, CreateBirth, CreateDefaults, CreateEmployee,
     CreateError, CreatePersonalInfo, UpdateBasic, UpdateBirth, UpdatePartner, UpdatePersonalInfo,

@@ -4,38 +4,27 @@
 use super::super::Period;
 use super::super::dates::{calendar_date, write_date_time};
 use crate::fields::{Field, FieldValues};
-use serde::Deserialize;
 use serde_json::Value;
-
-/// One item of `GET /api/companies/{companyId}/employees/personalinfo`: `{"employeeId", "info": [...]}`.
-/// `info` is kept raw: entries are read field by field, so a missing key can be named.
-#[derive(Clone, Debug, Deserialize)]
-pub struct PersonalInfoHistory {
-    #[serde(rename = "employeeId")]
-    pub employee_id: String,
-    /// The history entries; `None` when the key is missing (a read error for the employee).
-    #[serde(default)]
-    pub info: Option<Vec<Value>>,
-}
 
 /// A value that is not where the description puts it, or not of its shape.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("Nmbrs personal info: {path} {problem}")]
+#[error("Nmbrs answer: {path} {problem}")]
 pub struct ReadError {
-    /// Dotted path in the read shape, e.g. `info[2].birthInfo.birthCountry.codeISO`.
+    /// Dotted path in the read shape, e.g. `info[2].birthInfo.birthCountry.codeISO` or
+    /// `contracts[0].hoursPerWeek`.
     pub path: String,
     pub problem: String,
 }
 
 impl ReadError {
-    fn missing(path: &str) -> ReadError {
+    pub(crate) fn missing(path: &str) -> ReadError {
         ReadError {
             path: path.to_owned(),
             problem: "is missing from the answer (unknown is not empty: not synced until Nmbrs returns it)"
                 .into(),
         }
     }
-    pub(super) fn bad(path: &str, problem: impl Into<String>) -> ReadError {
+    pub(crate) fn bad(path: &str, problem: impl Into<String>) -> ReadError {
         ReadError {
             path: path.to_owned(),
             problem: problem.into(),
@@ -53,51 +42,78 @@ pub struct InForce<'a> {
     pub future: Option<Period>,
     /// No entry was in force yet: the earliest (future) entry is used.
     pub none_in_force: bool,
+    /// What the entries are, for the note ("personal-info", "department"...).
+    pub what: &'static str,
 }
 
 impl InForce<'_> {
     /// A sentence for the audit log when the history holds entries that are not in force.
     pub fn note(&self, period: Period) -> Option<String> {
+        let what = self.what;
         match (self.none_in_force, self.future) {
             (true, _) => Some(format!(
-                "no personal-info entry is in force in period {period} yet; compared on the earliest entry"
+                "no {what} entry is in force in period {period} yet; compared on the earliest entry"
             )),
             (false, Some(f)) => Some(format!(
-                "Nmbrs holds a personal-info entry for the future period {f}; compared on the one in force in {period}"
+                "Nmbrs holds a {what} entry for the future period {f}; compared on the one in force in {period}"
             )),
             _ => None,
         }
     }
 }
 
-fn entry_period(entry: &Value, i: usize) -> Result<Period, ReadError> {
-    let path = format!("info[{i}].period");
-    let p = entry
-        .get("period")
-        .ok_or_else(|| ReadError::missing(&path))?;
+/// The `period` of entry `i`; `None` when the entry has none and `required` is false.
+fn entry_period(
+    entry: &Value,
+    i: usize,
+    key: &str,
+    required: bool,
+) -> Result<Option<Period>, ReadError> {
+    let path = format!("{key}[{i}].period");
+    let p = match entry.get("period") {
+        None | Some(Value::Null) if !required => return Ok(None),
+        None => return Err(ReadError::missing(&path)),
+        Some(p) => p,
+    };
     let num = |k: &str| {
         p.get(k)
             .and_then(Value::as_i64)
             .ok_or_else(|| ReadError::bad(&format!("{path}.{k}"), "is not an integer"))
     };
     let (year, period) = (num("year")?, num("period")?);
-    Ok(Period {
+    Ok(Some(Period {
         year: i32::try_from(year).map_err(|_| ReadError::bad(&path, "year out of range"))?,
         period: u8::try_from(period).map_err(|_| ReadError::bad(&path, "period out of range"))?,
-    })
+    }))
 }
 
-/// The entry in force for `period`: the latest period not after it, then the latest `createdAt`
-/// (docs/nmbrs-api.md, "Reading employees"). Entries for later periods are not in force; when no entry
-/// is in force yet, the earliest one stands in (and [`InForce::none_in_force`] says so).
+/// The personal-info entry in force for `period`: the latest period not after it, then the latest
+/// `createdAt` (docs/nmbrs-api.md, "Reading employees"). Entries for later periods are not in force;
+/// when no entry is in force yet, the earliest one stands in (and [`InForce::none_in_force`] says so).
 ///
 /// Errors: an empty history, or an entry without a readable `period`.
 pub fn in_force(entries: &[Value], period: Period) -> Result<InForce<'_>, ReadError> {
+    in_force_by_period(entries, period, "info", true, "personal-info")?
+        .ok_or_else(|| ReadError::bad("info", "is empty: the employee has no personal info"))
+}
+
+/// The entry in force for `period` of a history whose entries carry a `period` (personal info,
+/// functions, departments, managers, addresses), by the rule of [`in_force`]; an entry without a
+/// period (allowed when not `required`) is in force from the start. `None` for an empty history.
+///
+/// Errors: an entry whose `period` is unreadable (or missing, when `required`), named by `key`.
+pub fn in_force_by_period<'a>(
+    entries: &'a [Value],
+    period: Period,
+    key: &str,
+    required: bool,
+    what: &'static str,
+) -> Result<Option<InForce<'a>>, ReadError> {
     let mut keyed = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
-        let p = entry_period(e, i)?;
+        let p = entry_period(e, i, key, required)?.map_or((0, 0), |p| (p.year, p.period));
         let created = e.get("createdAt").and_then(Value::as_str).unwrap_or("");
-        keyed.push(((p.year, p.period), created, e));
+        keyed.push((p, created, e));
     }
     let now = (period.year, period.period);
     let future = keyed
@@ -112,17 +128,15 @@ pub fn in_force(entries: &[Value], period: Period) -> Result<InForce<'_>, ReadEr
         .max_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     let (chosen, none_in_force) = match current {
         Some(c) => (c, false),
-        None => (
-            keyed
-                .iter()
-                .min_by(|a, b| (a.0, std::cmp::Reverse(a.1)).cmp(&(b.0, std::cmp::Reverse(b.1))))
-                .ok_or_else(|| {
-                    ReadError::bad("info", "is empty: the employee has no personal info")
-                })?,
-            true,
-        ),
+        None => match keyed
+            .iter()
+            .min_by(|a, b| (a.0, std::cmp::Reverse(a.1)).cmp(&(b.0, std::cmp::Reverse(b.1))))
+        {
+            Some(c) => (c, true),
+            None => return Ok(None),
+        },
     };
-    Ok(InForce {
+    Ok(Some(InForce {
         entry: chosen.2,
         personal_info_id: chosen
             .2
@@ -131,7 +145,8 @@ pub fn in_force(entries: &[Value], period: Period) -> Result<InForce<'_>, ReadEr
             .map(str::to_owned),
         future,
         none_in_force,
-    })
+        what,
+    }))
 }
 
 /// Where a field is read (the first path present wins) — the read shape nests what writes keep flat.
@@ -157,7 +172,8 @@ fn read_paths(f: Field) -> &'static [&'static [&'static str]] {
             &["partnerInfo", "maritalStatus"],
             &["partnerInfo", "ascription", "maritalStatus"],
         ],
-        Field::InServiceDate => &[],
+        // Other resources' fields are not in the personal info.
+        _ => &[],
     }
 }
 
@@ -255,12 +271,15 @@ pub(super) fn field_text(entry: &Value, f: Field) -> Result<Option<String>, Read
     }
 }
 
-/// The values of `fields` in one read-shape entry (merged fields only; others stay empty).
+/// The values of `fields` in one read-shape entry (personal-info fields only; others stay empty).
 ///
 /// Errors: [`ReadError`] for the first field whose key is missing or whose value has the wrong shape.
 pub fn read_values(entry: &Value, fields: &[Field]) -> Result<FieldValues, ReadError> {
     let mut values = FieldValues::default();
-    for &f in fields.iter().filter(|f| f.is_merged()) {
+    for &f in fields
+        .iter()
+        .filter(|f| f.resource() == crate::fields::Resource::PersonalInfo)
+    {
         values.set(f, field_text(entry, f)?.as_deref());
     }
     Ok(values)

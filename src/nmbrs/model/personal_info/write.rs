@@ -150,10 +150,10 @@ impl UpdatePersonalInfo {
             Field::PrivateMobilePhone => self.contact_info.private_mobile_phone = text,
             Field::PartnerName => self.partner_info.partner_name = text,
             Field::MaritalStatus => self.partner_info.marital_status = text,
-            Field::EmployeeType | Field::InServiceDate => {
+            _ => {
                 return Err(ReadError::bad(
                     f.name(),
-                    "cannot be changed by the personal-info PUT (create-only)",
+                    "cannot be changed by the personal-info PUT (create-only, or another resource)",
                 ));
             }
         }
