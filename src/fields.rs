@@ -486,10 +486,19 @@ pub fn set_bsn_key(key: Vec<u8>) -> bool {
 /// database keeps a BSN (snapshots, write intents) so that a change is still seen without the
 /// number being stored.
 pub fn bsn_hash(bsn: &str) -> String {
-    use hmac::{KeyInit, Mac};
     let key = BSN_KEY
         .get()
         .map_or(&b"nmbrs-sync development key"[..], Vec::as_slice);
+    bsn_hash_with(key, bsn)
+}
+
+/// [`bsn_hash`] with an explicit key (a test or tool that reads another state database's key);
+/// a value that is already a hash is returned as it is.
+pub fn bsn_hash_with(key: &[u8], bsn: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    if bsn.starts_with(BSN_HASH_PREFIX) {
+        return bsn.to_owned();
+    }
     let digits: String = bsn.chars().filter(char::is_ascii_digit).collect();
     let mut mac = match hmac::Hmac::<Sha256>::new_from_slice(key) {
         Ok(m) => m,

@@ -212,7 +212,19 @@ impl Applier {
             .iter()
             .map(|c| (c.field, c.before.as_deref(), c.after.as_deref()))
             .collect();
-        if !self.hris.pull(&u.hris_id, &changes).await? {
+        // Still the planned value: the same value in its comparable form, or — for a reference
+        // field — a code, e-mail address or mapped name of the same Nmbrs object.
+        let holds = |f: Field, now: Option<&str>, before: Option<&str>| match (now, before) {
+            (Some(n), Some(b)) if f.resource().is_reference() => {
+                f.same(Some(n), Some(b))
+                    || self
+                        .refs
+                        .resolve(f, n)
+                        .is_ok_and(|o| f.same(Some(&o.name), Some(b)))
+            }
+            _ => f.same(now, before),
+        };
+        if !self.hris.pull(&u.hris_id, &changes, holds).await? {
             return Ok(Step::Moved(
                 "the HRIS row changed during this cycle; not overwriting, the next cycle merges again"
                     .into(),

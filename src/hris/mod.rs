@@ -313,11 +313,15 @@ impl HrisDb {
 
     /// Writes Nmbrs-side changes into a row, only if each changed field still holds the value the
     /// plan read (`before`): a row edited during the cycle is left alone and re-planned next cycle.
-    /// Returns whether the row was written.
+    /// A value is read as validation reads it (trimmed, numbers and codes canonical); `holds(field,
+    /// now, before)` says whether it is still the planned one (the caller knows that a reference
+    /// code or e-mail address names the same object as the planned name). Returns whether the row
+    /// was written.
     pub async fn pull(
         &self,
         hris_id: &str,
         changes: &[(Field, Option<&str>, Option<&str>)],
+        holds: impl Fn(Field, Option<&str>, Option<&str>) -> bool,
     ) -> Result<bool, HrisError> {
         let changes: Vec<(&str, Field, Option<&str>, Option<&str>)> = changes
             .iter()
@@ -351,14 +355,8 @@ impl HrisDb {
             let raw: Option<String> = row.try_get(i).ok().flatten();
             let mut now = FieldValues::default();
             now.set(*f, raw.as_deref());
-            let now = now.get(*f).map(|v| match f {
-                Field::EmployeeNumber => v
-                    .parse::<i64>()
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|_| v.to_owned()),
-                _ => v.to_owned(),
-            });
-            if now.as_deref() != *before {
+            let now = now.get(*f).map(|v| validate::canonical(*f, v.to_owned()));
+            if !holds(*f, now.as_deref(), *before) {
                 return Ok(false);
             }
         }
@@ -565,7 +563,8 @@ mod tests {
         assert!(
             db.pull(
                 "42",
-                &[(Field::LastName, Some("Hanison"), Some("Petterson"))]
+                &[(Field::LastName, Some("Hanison"), Some("Petterson"))],
+                |_, now, before| now == before
             )
             .await
             .expect("pull")

@@ -186,7 +186,7 @@ pub fn validate(raw: &RawRow, fields: &[Field], today: Date) -> Result<HrisRecor
 
 /// The canonical text of a valid value: whole numbers without leading zeros or `.0`, hours as the
 /// shortest decimal, country codes in capitals.
-fn canonical(f: Field, text: String) -> String {
+pub(crate) fn canonical(f: Field, text: String) -> String {
     match f {
         Field::EmployeeNumber | Field::EndOfContractReason => text
             .trim_end_matches(".0")

@@ -322,3 +322,78 @@ fn text_that_is_not_utf8_is_named_not_read_as_empty() {
     let rej = validate(&r, &Field::ALL, TODAY).expect_err("bad key");
     assert!(rej.message().contains("UTF-8"), "{}", rej.message());
 }
+
+fn real(s: &str) -> RawValue {
+    RawValue {
+        text: Some(s.into()),
+        sql_type: SqlType::Real,
+    }
+}
+
+#[test]
+fn employment_contract_address_and_bsn_values_are_checked_and_canonical() {
+    for (f, bad) in [
+        (Field::EndOfServiceDate, "31-12-2026"),
+        (Field::ContractStartDate, "2026-02-30"),
+        (Field::HoursPerWeek, "0"),
+        (Field::HoursPerWeek, "200"),
+        (Field::HoursPerWeek, "full time"),
+        (Field::EndOfContractReason, "resigned"),
+        (Field::CountryCodeIso, "NLD"),
+        (Field::Bsn, "123456789"),
+        (Field::Bsn, "12345678a"),
+        (Field::Bsn, "000000000"),
+    ] {
+        let mut changes = vec![(f, text(bad))];
+        if f == Field::EndOfContractReason {
+            changes.push((Field::EndOfServiceDate, text("2026-12-31")));
+        }
+        assert_eq!(problems(&row(&changes)), vec![f.name()], "{f} = {bad}");
+    }
+    let rec = validate(
+        &row(&[
+            (Field::HoursPerWeek, real("32.0")),
+            (
+                Field::Bsn,
+                RawValue {
+                    text: Some("12345672".into()),
+                    sql_type: SqlType::Integer,
+                },
+            ),
+            (Field::CountryCodeIso, text("nl")),
+            (Field::EndOfServiceDate, text("2026-12-31")),
+            (Field::EndOfContractReason, text("2")),
+        ]),
+        &Field::ALL,
+        TODAY,
+    )
+    .expect("valid");
+    assert_eq!(rec.values.get(Field::HoursPerWeek), Some("32"));
+    assert_eq!(
+        rec.values.get(Field::Bsn),
+        Some("012345672"),
+        "a BSN in a number column gets its leading zero back"
+    );
+    assert_eq!(rec.values.get(Field::CountryCodeIso), Some("NL"));
+    assert!(bsn_valid("123456782") && bsn_valid("012345672"));
+}
+
+#[test]
+fn a_bad_bsn_is_never_echoed_and_ends_are_not_before_starts() {
+    let rej = validate(&row(&[(Field::Bsn, text("123456789"))]), &Field::ALL, TODAY)
+        .expect_err("eleven-test");
+    assert!(!rej.message().contains("123456789"), "{}", rej.message());
+    for (start, end) in [
+        (Field::InServiceDate, Field::EndOfServiceDate),
+        (Field::ContractStartDate, Field::ContractEndDate),
+    ] {
+        let r = row(&[(start, text("2026-06-01")), (end, text("2026-05-31"))]);
+        assert_eq!(problems(&r), vec![end.name()]);
+    }
+    let r = row(&[(Field::EndOfContractReason, text("1"))]);
+    assert_eq!(
+        problems(&r),
+        vec![Field::EndOfContractReason.name()],
+        "a reason without an end of service"
+    );
+}

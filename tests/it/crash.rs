@@ -9,7 +9,6 @@
 use crate::common::{TestApp, person};
 use nmbrs_sandbox::{FaultOptions, SandboxOptions};
 use nmbrs_sync::fields::Field;
-use nmbrs_sync::nmbrs::model::read_values;
 use serde_json::json;
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -122,19 +121,51 @@ async fn converge(app: &TestApp) {
             return;
         }
         assert!(code == 0 || code == 1, "{stdout}{stderr}");
-        assert!(
-            Instant::now() < deadline,
-            "did not converge: {stdout}{stderr}"
-        );
+        if Instant::now() >= deadline {
+            let last: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT action, hris_id, message FROM audit_log WHERE action IN ('skip', 'error', 'fail', 'reject') ORDER BY id DESC LIMIT 5",
+            )
+            .fetch_all(&app.state().await)
+            .await
+            .unwrap_or_default();
+            panic!("did not converge: {stdout}{stderr}\nlast skips/errors: {last:#?}");
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
 
-/// The fields edited between kills, with their HRIS columns.
-const EDITED: [(Field, &str); 2] = [
+/// The fields edited between kills, with their HRIS columns: personal info and the contract.
+const EDITED: [(Field, &str); 3] = [
     (Field::BusinessEmail, "business_email"),
     (Field::PrivateMobilePhone, "private_mobile_phone"),
+    (Field::HoursPerWeek, "hours_per_week"),
 ];
+
+/// A valid BSN (eleven-test) made from `n`.
+fn bsn(n: u64) -> String {
+    (n * 10..)
+        .find_map(|base| {
+            let digits = format!("{:08}", base % 100_000_000);
+            let sum: u64 = digits
+                .bytes()
+                .zip((2..=9).rev())
+                .map(|(d, w)| u64::from(d - b'0') * w)
+                .sum();
+            let check = sum % 11;
+            (check < 10).then(|| format!("{digits}{check}"))
+        })
+        .unwrap_or_default()
+}
+
+/// An HRIS value as the sync compares it: hours as a number (a REAL column reads `32.0`).
+fn canonical(field: Field, v: Option<String>) -> Option<String> {
+    match field {
+        Field::HoursPerWeek => v
+            .and_then(|h| h.parse::<f64>().ok())
+            .map(nmbrs_sync::nmbrs::model::history::canonical_decimal),
+        _ => v,
+    }
+}
 
 /// The last edit made to each (hris_id, field): after convergence both sides must hold it.
 type Expected = HashMap<(String, Field), String>;
@@ -176,17 +207,19 @@ async fn edit_between_kills(app: &TestApp, rng: &mut Rng, n: u64, expected: &mut
         let pick = &written[rng.below(written.len() as u64) as usize];
         (hris_id, employee_id, field, column) = pick.clone();
     }
-    let Some(e) = app.sandbox.employee(&employee_id) else {
+    let Some(nmbrs) = crate::common::nmbrs_values(app, &employee_id) else {
         return;
     };
-    let nmbrs = read_values(&e["personalInfo"], &[field])
-        .ok()
-        .and_then(|v| v.get(field).map(str::to_owned));
-    if app.hris_value(&hris_id, column).await != nmbrs {
+    let nmbrs = nmbrs.get(field).map(str::to_owned);
+    if canonical(field, app.hris_value(&hris_id, column).await) != nmbrs {
         return; // a change is pending on one side: an edit now would be a real conflict
+    }
+    if field == Field::HoursPerWeek && nmbrs.is_none() {
+        return; // no contract to change
     }
     let value = match field {
         Field::BusinessEmail => format!("edit{n}@between-kills.example"),
+        Field::HoursPerWeek => format!("{}", n % 40 + 1),
         _ => format!("+31 6 {:08}", n),
     };
     if rng.below(2) == 0 {
@@ -197,6 +230,12 @@ async fn edit_between_kills(app: &TestApp, rng: &mut Rng, n: u64, expected: &mut
             .execute(&app.hris)
             .await
             .expect("hris edit");
+    } else if field == Field::HoursPerWeek {
+        let hours: f64 = value.parse().expect("hours");
+        assert!(
+            app.sandbox
+                .edit_entry(&employee_id, "contracts", 0, "hoursPerWeek", json!(hours))
+        );
     } else {
         let path = match field {
             Field::BusinessEmail => "contactInfo.businessEmail",
@@ -216,11 +255,13 @@ async fn check_no_lost_edit(app: &TestApp, expected: &Expected, round: &str) {
     for ((hris_id, field), value) in expected {
         let (employee_id, hris) = &rows[hris_id];
         let employee_id = employee_id.as_deref().expect("linked");
-        let e = app.sandbox.employee(employee_id).expect("employee");
-        let nmbrs = read_values(&e["personalInfo"], &[*field]).expect("readable");
+        let nmbrs = crate::common::nmbrs_values(app, employee_id).expect("employee");
         assert_eq!(
-            (hris.get(*field), nmbrs.get(*field)),
-            (Some(value.as_str()), Some(value.as_str())),
+            (
+                canonical(*field, hris.get(*field).map(str::to_owned)),
+                nmbrs.get(*field)
+            ),
+            (Some(value.clone()), Some(value.as_str())),
             "{round}: the edit of {field} on {hris_id} was lost"
         );
     }
@@ -246,6 +287,21 @@ async fn add_work(app: &TestApp, round: usize, rng: &mut Rng, expected: &mut Exp
                 .execute(&app.hris)
                 .await
                 .expect("partner");
+        }
+        if k % 2 == 0 {
+            // Hired payroll-ready: the create is followed by one write per resource.
+            sqlx::query(
+                "UPDATE hris_employees SET in_service_date = '2026-01-01', job_title = 'Sales Lead',
+                   department = 'Sales', manager = 'Sem Jansen', contract_start_date = '2026-01-01',
+                   hours_per_week = 32, street = 'Naritaweg', house_number = ?, city = 'Amsterdam',
+                   country_code_iso = 'NL', bsn = ? WHERE hris_id = ?",
+            )
+            .bind(n.to_string())
+            .bind(bsn(n as u64 + 1))
+            .bind(format!("r{round}-{k}"))
+            .execute(&app.hris)
+            .await
+            .expect("resources");
         }
     }
     let existing = crate::common::hris_rows(app).await;
