@@ -44,6 +44,25 @@ async fn fault_storm_converges_to_the_clean_end_state_within_the_retry_budget() 
         ))
         .await;
     }
+    // Some are hired payroll-ready: their creates are followed by one write per resource, each
+    // under the storm too.
+    for i in (0..24).step_by(4) {
+        app.set(
+            &format!("h-{i}"),
+            &[
+                ("in_service_date", Some("2026-01-01")),
+                ("job_title", Some("Sales Lead")),
+                ("department", Some("Sales")),
+                ("manager", Some("Sem Jansen")),
+                ("contract_start_date", Some("2026-01-01")),
+                ("hours_per_week", Some("24")),
+                ("street", Some("Naritaweg")),
+                ("city", Some("Amsterdam")),
+                ("country_code_iso", Some("NL")),
+            ],
+        )
+        .await;
+    }
     // One row the API refuses (400): never retried within a call.
     let mut bad = person("h-bad", "2", 999, "Bad", "Mail");
     bad.private_email = Some("bad@example.c0m".into());

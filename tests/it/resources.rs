@@ -423,3 +423,97 @@ async fn a_bsn_is_never_logged_printed_or_stored_in_clear() {
         }
     }
 }
+
+/// Every field beyond personal info, changed alone in the HRIS, reaches Nmbrs (read back the way
+/// the sync reads it); then changed alone in Nmbrs, it reaches the HRIS.
+#[tokio::test]
+async fn every_new_field_changed_on_either_side_reaches_the_other() {
+    use nmbrs_sync::fields::Field;
+    let app = TestApp::spawn().await;
+    let id = lisa_hired(&app).await;
+    let debtor = app.sandbox.default_debtor_id().expect("debtor");
+    let hris_side: [(Field, &str); 13] = [
+        (Field::EndOfServiceDate, "2027-03-31"),
+        (Field::EndOfContractReason, "2"),
+        (Field::ContractEndDate, "2027-10-31"),
+        (Field::HoursPerWeek, "38"),
+        (Field::JobTitle, "Software Engineer"),
+        (Field::Department, "Engineering"),
+        (Field::Manager, "Sem Jansen"),
+        (Field::Street, "Damrak"),
+        (Field::HouseNumber, "1"),
+        (Field::HouseNumberAddition, "A"),
+        (Field::PostalCode, "1012LG"),
+        (Field::City, "Amstelveen"),
+        (Field::Bsn, "111222333"),
+    ];
+    for (field, value) in hris_side {
+        app.set("h-1", &[(field.name(), Some(value))]).await;
+        let r = app.cycle().await;
+        assert_eq!(r.counts.updated, 1, "{field}: {}", r.summary());
+        let nmbrs = crate::common::nmbrs_values(&app, &id).expect("employee");
+        assert_eq!(nmbrs.get(field), Some(value), "{field} reached Nmbrs");
+    }
+    // Nmbrs side: one edit per resource, as payroll would make it.
+    let reopen = app.sandbox.edit_entry(
+        &id,
+        "employments",
+        0,
+        "endDate",
+        json!("2027-04-30T00:00:00Z"),
+    );
+    assert!(reopen);
+    assert!(
+        app.sandbox
+            .edit_entry(&id, "contracts", 0, "hoursPerWeek", json!(16))
+    );
+    let fid = app
+        .sandbox
+        .debtor_object_id(&debtor, "functions", "Payroll Specialist")
+        .expect("function");
+    app.sandbox
+        .append_entry(&id, "functions", json!({"functionId": fid}))
+        .expect("function");
+    let mid = app
+        .sandbox
+        .debtor_object_id(&debtor, "managers", "Mila de Boer")
+        .expect("manager");
+    app.sandbox
+        .append_entry(&id, "managers", json!({"managerId": mid}))
+        .expect("manager");
+    app.sandbox
+        .append_entry(
+            &id,
+            "addresses",
+            json!({"type": "homeAddress", "isDefault": true, "street": "Spui", "houseNumber": "5",
+                   "houseNumberAddition": null, "postalCode": "1012WX", "city": "Amsterdam",
+                   "stateProvince": null, "countryISOCode": "NL"}),
+        )
+        .expect("address");
+    app.sandbox
+        .append_entry(&id, "privateInfos", json!({"BSN": BSN}))
+        .expect("bsn");
+    let r = app.cycle().await;
+    assert_eq!(r.counts.pulled, 1, "{}", r.summary());
+    assert_eq!(app.sandbox.stats().rejected_writes, 0);
+    for (column, value) in [
+        ("end_of_service_date", "2027-04-30"),
+        ("hours_per_week", "16.0"),
+        ("job_title", "Payroll Specialist"),
+        ("manager", "Mila de Boer"),
+        ("street", "Spui"),
+        ("house_number", "5"),
+        ("postal_code", "1012WX"),
+        ("city", "Amsterdam"),
+        ("bsn", BSN),
+    ] {
+        assert_eq!(
+            app.hris_value("h-1", column).await.as_deref(),
+            Some(value),
+            "{column} reached the HRIS"
+        );
+    }
+    assert_eq!(app.hris_value("h-1", "house_number_addition").await, None);
+    let r = app.cycle().await;
+    assert_eq!(r.counts.unchanged, 1, "{}", r.summary());
+}
