@@ -43,6 +43,8 @@ pub struct StatusReport {
     pub failing: Vec<RecordRow>,
     pub pending_creates: Vec<RecordRow>,
     pub linked_records: i64,
+    /// When the last full reconcile finished (every company read whole and applied), RFC 3339 UTC.
+    pub last_full_reconcile: Option<String>,
     /// UTC expiry of the last access token issued (RFC 3339), if any.
     pub access_token_expires_at: Option<String>,
     pub granted_scopes: Option<String>,
@@ -105,6 +107,10 @@ pub async fn status(state: &StateDb) -> Result<StatusReport, StateError> {
         )
         .fetch_one(state.pool())
         .await?,
+        last_full_reconcile: state
+            .last_full_reconcile()
+            .await?
+            .map(crate::db::format_time),
         access_token_expires_at,
         granted_scopes,
     })
@@ -152,6 +158,11 @@ impl StatusReport {
             );
         }
         let _ = writeln!(out, "Linked records: {}", self.linked_records);
+        let _ = writeln!(
+            out,
+            "Last full reconcile: {}",
+            self.last_full_reconcile.as_deref().unwrap_or("none yet")
+        );
         for (title, rows) in [
             ("Open conflicts (conflict_policy = manual)", &self.conflicts),
             (

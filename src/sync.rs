@@ -13,7 +13,8 @@ use crate::hris::{HrisDb, HrisError};
 use crate::nmbrs::model::CreateDefaults;
 use crate::nmbrs::model::resources::ReadAt;
 use crate::nmbrs::read::{
-    CompanyListings, company_listings, debtor_references, employees_in_force, resources_for,
+    CompanyListings, company_listings, debtor_references, employees_in_force, newest_stamp,
+    resources_for,
 };
 use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
 use crate::plan::reference::{References, resolve_rows};
@@ -417,6 +418,8 @@ impl Syncer {
             tokio::spawn(async move { company_listings(&client, &id, &resources).await })
         };
         let mut references: HashMap<String, Arc<References>> = HashMap::new();
+        // A full reconcile: every company needing a read was read whole and applied.
+        let mut whole = true;
         let mut next = todo.first().map(|c| fetch(c));
         for (i, company) in todo.iter().enumerate() {
             let Some(current) = next.take() else { break };
@@ -438,12 +441,18 @@ impl Syncer {
                 span,
             )
             .await;
-            if let Err(e) = r {
-                if let Some(n) = next {
-                    n.abort();
+            match r {
+                Ok(complete) => whole &= complete,
+                Err(e) => {
+                    if let Some(n) = next {
+                        n.abort();
+                    }
+                    return Err(e);
                 }
-                return Err(e);
             }
+        }
+        if whole && !stop.is_cancelled() && !ctx.dry_run {
+            self.state.set_last_full_reconcile(ctx.now).await?;
         }
         Ok(stop.is_cancelled())
     }
@@ -501,7 +510,8 @@ impl Syncer {
         Ok(refs)
     }
 
-    /// One company: plan on its listing and HRIS rows, then apply.
+    /// One company: plan on its listings and HRIS rows, then apply. Returns whether the company was
+    /// read whole and every record applied (its read marks are then saved).
     async fn company(
         &self,
         ctx: &RunContext,
@@ -510,7 +520,7 @@ impl Syncer {
         read: CompanyRead,
         counts: &mut Counts,
         stop: &CancellationToken,
-    ) -> Result<(), StopCycle> {
+    ) -> Result<bool, StopCycle> {
         let CompanyRead { listings, refs } = read;
         let run_id = ctx.run_id;
         let links = self.state.links_for_company(&company.company_id).await?;
@@ -543,7 +553,7 @@ impl Syncer {
                 let rows = self.hris.rows_for_company(&company.number, today).await?;
                 counts.records += rows.len() as u64;
                 counts.failed += rows.len() as u64;
-                return Ok(());
+                return Ok(false);
             }
         };
         let audit: Vec<AuditEntry> = listing
@@ -556,6 +566,11 @@ impl Syncer {
             })
             .collect();
         let _ = self.state.audit(&audit).await;
+        // The newest entry each listing holds: saved once every record of the company is applied.
+        let marks: Vec<(&str, Option<String>)> = listing
+            .iter()
+            .map(|(r, l)| (r.name(), newest_stamp(*r, &l.body)))
+            .collect();
         let listing = listing.into_iter().map(|(r, l)| (r, l.body)).collect();
         let nmbrs = employees_in_force(listing, &ctx.read_at(), &self.rules.fields);
         let mut rows = self.hris.rows_for_company(&company.number, today).await?;
@@ -595,7 +610,14 @@ impl Syncer {
         );
         drop((rows, nmbrs, links));
         let applier = self.applier(ctx, company, refs);
-        self.apply_all(&applier, decisions, counts, stop).await
+        self.apply_all(&applier, decisions, counts, stop).await?;
+        if stop.is_cancelled() || ctx.dry_run {
+            return Ok(false);
+        }
+        self.state
+            .save_read_marks(&company.company_id, &marks, ctx.now)
+            .await?;
+        Ok(true)
     }
 
     /// Applies decisions concurrently; logs progress; stops starting new ones when asked.

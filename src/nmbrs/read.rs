@@ -110,6 +110,27 @@ pub(crate) fn employees_in_force(
         .collect()
 }
 
+/// The newest stamp among a listing's entries: when an entry was created (`createdAt`; for an
+/// employment, which is updated in place, the later of `creationDate` and `changedDate`), as
+/// Nmbrs wrote it. The watermark an incremental read starts from (issue 13); `None` for a listing
+/// without entries. Stamps of one server share one format, so the text order is the time order.
+pub(crate) fn newest_stamp(resource: Resource, histories: &[History]) -> Option<String> {
+    let members: &[&str] = match resource {
+        Resource::Employment => &["creationDate", "changedDate"],
+        _ => &["createdAt"],
+    };
+    histories
+        .iter()
+        .flat_map(|h| h.entries.iter().flatten())
+        .flat_map(|e| {
+            members
+                .iter()
+                .filter_map(|m| e.get(*m).and_then(Value::as_str))
+        })
+        .max()
+        .map(str::to_owned)
+}
+
 /// What reading one reference list gave, for the audit log.
 pub(crate) struct ReferenceRead {
     pub(crate) resource: Resource,

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod links;
 
 pub mod lock;
+pub mod marks;
 
 use secrecy::SecretString;
 use sqlx::sqlite::SqlitePool;

@@ -18,6 +18,7 @@ mod daemon;
 mod deploy_configs;
 mod faults;
 mod hostile_input;
+mod incremental;
 mod lost_update;
 mod real_api;
 mod resources;
