@@ -6,6 +6,9 @@ CREATE TABLE IF NOT EXISTS read_marks (
     resource TEXT NOT NULL,
     watermark TEXT,
     read_at TEXT NOT NULL,
+    -- JSON array of short hashes of the entries stamped within the overlap window before the
+    -- watermark: an incremental read that sees them again knows they are not new.
+    recent TEXT,
     PRIMARY KEY (company_id, resource)
 );
 CREATE TABLE IF NOT EXISTS sync_meta (

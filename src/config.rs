@@ -138,6 +138,10 @@ pub struct SyncSettings {
     pub period: PeriodSetting,
     /// Consecutive failed cycles before a record is quarantined.
     pub quarantine_after: u32,
+    /// How often a cycle reads every company whole (a full reconcile), e.g. `24h`, `30m`; cycles in
+    /// between read only what Nmbrs created or changed since the last read (`createdFrom`). `0s`:
+    /// every cycle is a full reconcile.
+    pub full_every: String,
     /// ISO 3166 region (e.g. `NL`) in whose national format a phone number without a country code
     /// is read when comparing phone numbers (`06 2345 6789` = `+31 6 2345 6789` in NL).
     pub phone_region: String,
@@ -213,6 +217,12 @@ impl Settings {
     /// `sync.timezone` (validated at load; UTC if it somehow does not parse).
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.sync.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// `sync.full_every` (validated at load; a day if it somehow does not parse).
+    pub fn full_every(&self) -> std::time::Duration {
+        humantime::parse_duration(self.sync.full_every.trim())
+            .unwrap_or(std::time::Duration::from_secs(86_400))
     }
 
     /// `sync.phone_region` (validated at load; NL if it somehow does not parse).
@@ -374,6 +384,15 @@ impl Settings {
         }
         if self.retry.multiplier < 1.0 {
             return Err(invalid("retry.multiplier", "must be at least 1.0".into()));
+        }
+        if let Err(e) = humantime::parse_duration(self.sync.full_every.trim()) {
+            return Err(invalid(
+                "sync.full_every",
+                format!(
+                    "`{}` is not a duration (e.g. \"24h\", \"6h\", \"0s\" for always): {e}",
+                    self.sync.full_every
+                ),
+            ));
         }
         if self.sync.quarantine_after == 0 {
             return Err(invalid(

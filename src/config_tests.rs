@@ -194,3 +194,20 @@ fn the_phone_region_is_an_iso_region_code() {
     .to_string();
     assert!(msg.contains("sync.phone_region"), "{msg}");
 }
+
+#[test]
+fn the_full_reconcile_interval_is_a_duration() {
+    let s = Settings::load_with_env(None, env(&[])).expect("defaults");
+    assert_eq!(
+        s.full_every(),
+        std::time::Duration::ZERO,
+        "every cycle full by default"
+    );
+    let s = Settings::load_with_env(None, env(&[("NMBRS_SYNC__SYNC__FULL_EVERY", "6h")]))
+        .expect("valid");
+    assert_eq!(s.full_every(), std::time::Duration::from_secs(6 * 3600));
+    let msg = Settings::load_with_env(None, env(&[("NMBRS_SYNC__SYNC__FULL_EVERY", "daily")]))
+        .expect_err("refused")
+        .to_string();
+    assert!(msg.contains("sync.full_every"), "{msg}");
+}

@@ -8,18 +8,20 @@
 
 use crate::apply::{Applier, Counts};
 use crate::config::{ConfigError, PeriodSetting, Settings};
+use crate::fields::Resource;
 use crate::hris::validate::today_utc;
 use crate::hris::{HrisDb, HrisError};
 use crate::nmbrs::model::CreateDefaults;
 use crate::nmbrs::model::resources::ReadAt;
 use crate::nmbrs::read::{
-    CompanyListings, company_listings, debtor_references, employees_in_force, newest_stamp,
-    resources_for,
+    CompanyListings, company_listings, debtor_references, employee_histories, employees_in_force,
+    employees_with_new_entries, incremental, newest_stamp, recent_keys, resources_for, since,
 };
 use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
 use crate::plan::reference::{References, resolve_rows};
 use crate::plan::{CompanyInput, Decision, Rules, plan_company, plan_unknown_companies};
 use crate::shutdown::CancellationToken;
+use crate::state::marks::ReadMark;
 use crate::state::{AuditEntry, StateDb, StateError};
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
@@ -208,10 +210,48 @@ pub struct Syncer {
     pub rules: Rules,
 }
 
-/// What was read from Nmbrs for one company: its listings and its debtor's reference objects.
+/// What was read from Nmbrs for one company: its listings (whole, or since the last read when
+/// `since` is not empty) and its debtor's reference objects.
 struct CompanyRead {
     listings: CompanyListings,
     refs: Arc<References>,
+    /// Per resource, the `createdFrom` its listing was read from; empty: read whole.
+    since: HashMap<Resource, String>,
+    /// The read marks before this read (kept where an incremental listing saw nothing newer).
+    marks_before: HashMap<String, ReadMark>,
+}
+
+/// Per resource, where an incremental read starts ([`since`]); empty (read the company whole) when
+/// any resource has no usable mark.
+fn since_marks(
+    resources: &[Resource],
+    marks: &HashMap<String, ReadMark>,
+) -> HashMap<Resource, String> {
+    let from: Option<HashMap<Resource, String>> = resources
+        .iter()
+        .map(|r| {
+            let m = marks.get(r.name())?;
+            Some((*r, since(m.watermark.as_deref(), m.read_at)?))
+        })
+        .collect();
+    from.unwrap_or_default()
+}
+
+/// A company's listings, or the first that failed.
+#[allow(clippy::type_complexity, clippy::result_large_err)] // the error keeps the HTTP facts for the audit row, like every call's
+fn split_listings(
+    listings: CompanyListings,
+) -> Result<
+    Vec<(
+        Resource,
+        crate::nmbrs::Response<Vec<crate::nmbrs::model::History>>,
+    )>,
+    (Resource, ApiError),
+> {
+    listings
+        .into_iter()
+        .map(|(r, l)| l.map(|l| (r, l)).map_err(|e| (r, e)))
+        .collect()
 }
 
 /// `now`'s calendar date on the clock of `tz`.
@@ -412,15 +452,33 @@ impl Syncer {
         // The next company's listings are read while this one's records are applied, so the pages
         // (sequential by nature) overlap the writes instead of idling the rate budget.
         let resources = resources_for(&self.rules.fields);
-        let fetch = |c: &Company| {
+        // A full reconcile when one is due; otherwise each company is read from its read marks.
+        let full = self.full_reconcile_due(ctx).await?;
+        let mut plans = HashMap::new();
+        for c in &todo {
+            let marks = self.state.read_marks(&c.company_id).await?;
+            let since = if full {
+                HashMap::new()
+            } else {
+                since_marks(&resources, &marks)
+            };
+            plans.insert(c.company_id.clone(), (since, marks));
+        }
+        let fetch = |c: &Company, since: HashMap<Resource, String>| {
             let (client, id, resources) =
                 (self.client.clone(), c.company_id.clone(), resources.clone());
-            tokio::spawn(async move { company_listings(&client, &id, &resources).await })
+            tokio::spawn(async move { company_listings(&client, &id, &resources, &since).await })
+        };
+        let since_of = |c: &Company| {
+            plans
+                .get(&c.company_id)
+                .map(|p| p.0.clone())
+                .unwrap_or_default()
         };
         let mut references: HashMap<String, Arc<References>> = HashMap::new();
         // A full reconcile: every company needing a read was read whole and applied.
         let mut whole = true;
-        let mut next = todo.first().map(|c| fetch(c));
+        let mut next = todo.first().map(|c| fetch(c, since_of(c)));
         for (i, company) in todo.iter().enumerate() {
             let Some(current) = next.take() else { break };
             if stop.is_cancelled() {
@@ -428,14 +486,20 @@ impl Syncer {
                 return Ok(true);
             }
             let listings = current.await?;
-            next = todo.get(i + 1).map(|c| fetch(c));
+            next = todo.get(i + 1).map(|c| fetch(c, since_of(c)));
             let span = tracing::info_span!(
                 "company",
                 company_id = company.company_id.as_str(),
                 number = company.number.as_str()
             );
             let refs = self.references(ctx, company, &mut references).await?;
-            let read = CompanyRead { listings, refs };
+            let (since, marks_before) = plans.get(&company.company_id).cloned().unwrap_or_default();
+            let read = CompanyRead {
+                listings,
+                refs,
+                since,
+                marks_before,
+            };
             let r = tracing::Instrument::instrument(
                 self.company(ctx, today, company, read, counts, stop),
                 span,
@@ -451,10 +515,21 @@ impl Syncer {
                 }
             }
         }
-        if whole && !stop.is_cancelled() && !ctx.dry_run {
+        if full && whole && !stop.is_cancelled() && !ctx.dry_run {
             self.state.set_last_full_reconcile(ctx.now).await?;
         }
         Ok(stop.is_cancelled())
+    }
+
+    /// Whether this cycle is a full reconcile: none recorded yet (a first cycle, a new or
+    /// restored state database), or the last is `sync.full_every` old.
+    async fn full_reconcile_due(&self, ctx: &RunContext) -> Result<bool, StopCycle> {
+        let every =
+            time::Duration::try_from(self.settings.full_every()).unwrap_or(time::Duration::DAY);
+        Ok(match self.state.last_full_reconcile().await? {
+            None => true,
+            Some(last) => ctx.now - last >= every || every.is_zero(),
+        })
     }
 
     /// The debtor objects the company's reference fields name, read once per cycle per debtor
@@ -521,60 +596,121 @@ impl Syncer {
         counts: &mut Counts,
         stop: &CancellationToken,
     ) -> Result<bool, StopCycle> {
-        let CompanyRead { listings, refs } = read;
+        let CompanyRead {
+            listings,
+            refs,
+            since: read_since,
+            marks_before,
+        } = read;
         let run_id = ctx.run_id;
+        let resources = resources_for(&self.rules.fields);
         let links = self.state.links_for_company(&company.company_id).await?;
-        let mut read = Vec::with_capacity(listings.len());
-        let mut failed = None;
-        for (resource, listing) in listings {
-            match listing {
-                Ok(r) => read.push((resource, r)),
-                Err(e) if e.is_fatal() => return Err(e.into()),
-                Err(e) => failed = failed.or(Some((resource, e))),
+        let mut rows = self.hris.rows_for_company(&company.number, today).await?;
+        resolve_rows(&mut rows, &self.rules.fields, &refs);
+        let mut listing = match split_listings(listings) {
+            Ok(l) => l,
+            Err((r, e)) => return self.listing_failed(ctx, company, &rows, r, e, counts).await,
+        };
+        // An incremental read (issue 13) plans on the employees seen since the last read, read
+        // whole, and the others as last agreed; a company where a row needs a create or a match is
+        // read whole after all.
+        let mut incremental_plan = None;
+        if !read_since.is_empty() {
+            // Entries the last read already saw (re-read within the overlap) are not new.
+            let recent: HashMap<Resource, std::collections::HashSet<String>> = resources
+                .iter()
+                .filter_map(|r| Some((*r, marks_before.get(r.name())?.recent.clone())))
+                .collect();
+            let bodies: Vec<(Resource, Vec<crate::nmbrs::model::History>)> =
+                listing.iter().map(|(r, l)| (*r, l.body.clone())).collect();
+            let seen = employees_with_new_entries(&bodies, &recent);
+            incremental_plan = incremental(&company.company_id, &rows, &links, seen);
+            if incremental_plan.is_none() {
+                tracing::info!("a row needs a create or a match: company read whole");
+                let whole = company_listings(
+                    &self.client,
+                    &company.company_id,
+                    &resources,
+                    &HashMap::new(),
+                )
+                .await;
+                listing = match split_listings(whole) {
+                    Ok(l) => l,
+                    Err((r, e)) => {
+                        return self.listing_failed(ctx, company, &rows, r, e, counts).await;
+                    }
+                };
             }
         }
-        let listing = match failed {
-            None => read,
-            Some((resource, e)) => {
-                // The company is skipped this cycle: planning on a partial view could duplicate
-                // employees or blank fields.
-                tracing::error!(error = %e, resource = resource.name(), "company listing failed; company skipped this cycle");
-                let _ = self
-                    .state
-                    .audit(&[AuditEntry::new(Some(run_id), "error")
-                        .company(Some(&company.company_id))
-                        .http(e.call.clone())
-                        .message(format!(
-                            "company {} not synced this cycle: its {} listing failed: {e}",
-                            company.number,
-                            resource.name()
-                        ))])
-                    .await;
-                let rows = self.hris.rows_for_company(&company.number, today).await?;
-                counts.records += rows.len() as u64;
-                counts.failed += rows.len() as u64;
-                return Ok(false);
-            }
-        };
         let audit: Vec<AuditEntry> = listing
             .iter()
             .map(|(resource, r)| {
+                let how = if incremental_plan.is_some() {
+                    format!(
+                        " created since {}",
+                        read_since.get(resource).map_or("?", String::as_str)
+                    )
+                } else {
+                    String::new()
+                };
                 AuditEntry::new(Some(run_id), "read")
                     .company(Some(&company.company_id))
                     .http(r.call.clone())
-                    .message(format!("{} employees ({})", r.body.len(), resource.name()))
+                    .message(format!(
+                        "{} employees ({}{how})",
+                        r.body.len(),
+                        resource.name()
+                    ))
             })
             .collect();
         let _ = self.state.audit(&audit).await;
-        // The newest entry each listing holds: saved once every record of the company is applied.
-        let marks: Vec<(&str, Option<String>)> = listing
+        // The newest entry each listing holds (an incremental listing keeps the older mark when it
+        // saw nothing newer): saved once every record of the company is applied.
+        let marks: Vec<(&str, Option<String>, Vec<String>)> = listing
             .iter()
-            .map(|(r, l)| (r.name(), newest_stamp(*r, &l.body)))
+            .map(|(r, l)| {
+                let newest = newest_stamp(*r, &l.body);
+                let before = marks_before
+                    .get(r.name())
+                    .filter(|_| incremental_plan.is_some());
+                let watermark = newest.max(before.and_then(|m| m.watermark.clone()));
+                // An incremental listing holds every entry from the last watermark's window on,
+                // so it holds every entry of the new (later) window too.
+                let recent = recent_keys(*r, &l.body, watermark.as_deref());
+                (r.name(), watermark, recent)
+            })
             .collect();
-        let listing = listing.into_iter().map(|(r, l)| (r, l.body)).collect();
-        let nmbrs = employees_in_force(listing, &ctx.read_at(), &self.rules.fields);
-        let mut rows = self.hris.rows_for_company(&company.number, today).await?;
-        resolve_rows(&mut rows, &self.rules.fields, &refs);
+        let nmbrs = match incremental_plan {
+            Some(plan) => {
+                let fresh = match employee_histories(
+                    &self.client,
+                    &company.company_id,
+                    &resources,
+                    &plan.fresh,
+                )
+                .await
+                {
+                    Ok(f) => f,
+                    Err(e) => {
+                        return self
+                            .listing_failed(ctx, company, &rows, Resource::PersonalInfo, e, counts)
+                            .await;
+                    }
+                };
+                tracing::info!(
+                    read_whole = plan.fresh.len(),
+                    as_agreed = plan.known.len(),
+                    "incremental read"
+                );
+                let mut nmbrs = employees_in_force(fresh, &ctx.read_at(), &self.rules.fields);
+                nmbrs.extend(plan.known);
+                nmbrs
+            }
+            None => {
+                let listing = listing.into_iter().map(|(r, l)| (r, l.body)).collect();
+                employees_in_force(listing, &ctx.read_at(), &self.rules.fields)
+            }
+        };
 
         // Rows of this company linked elsewhere (moved).
         let linked_here: HashSet<&str> = links.iter().map(|l| l.hris_id.as_str()).collect();
@@ -618,6 +754,38 @@ impl Syncer {
             .save_read_marks(&company.company_id, &marks, ctx.now)
             .await?;
         Ok(true)
+    }
+
+    /// A company whose read failed is skipped this cycle (planning on a partial view could
+    /// duplicate employees or blank fields): an audit row, its rows counted as failed. A fatal
+    /// error (credentials, scope, quota) stops the cycle.
+    async fn listing_failed(
+        &self,
+        ctx: &RunContext,
+        company: &Company,
+        rows: &[crate::record::HrisRow],
+        resource: Resource,
+        e: ApiError,
+        counts: &mut Counts,
+    ) -> Result<bool, StopCycle> {
+        if e.is_fatal() {
+            return Err(e.into());
+        }
+        tracing::error!(error = %e, resource = resource.name(), "company listing failed; company skipped this cycle");
+        let _ = self
+            .state
+            .audit(&[AuditEntry::new(Some(ctx.run_id), "error")
+                .company(Some(&company.company_id))
+                .http(e.call.clone())
+                .message(format!(
+                    "company {} not synced this cycle: its {} read failed: {e}",
+                    company.number,
+                    resource.name()
+                ))])
+            .await;
+        counts.records += rows.len() as u64;
+        counts.failed += rows.len() as u64;
+        Ok(false)
     }
 
     /// Applies decisions concurrently; logs progress; stops starting new ones when asked.

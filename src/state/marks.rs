@@ -11,6 +11,18 @@ use time::OffsetDateTime;
 /// The key of the last full reconcile in `sync_meta`.
 const LAST_FULL: &str = "last_full_reconcile";
 
+/// What the last applied read of one company's resource saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadMark {
+    /// The newest entry stamp in the listing (Nmbrs's text); `None`: the listing had no entries.
+    pub watermark: Option<String>,
+    /// When that read was made (UTC; `None` if the stored time is unreadable).
+    pub read_at: Option<OffsetDateTime>,
+    /// Hashes of the entries stamped within the overlap window before the watermark
+    /// (`crate::nmbrs::read::entry_key`).
+    pub recent: std::collections::HashSet<String>,
+}
+
 impl StateDb {
     /// Records, for one company, the newest stamp each resource's read saw (`None`: the listing had
     /// no entries), read at `at`.
@@ -19,19 +31,20 @@ impl StateDb {
     pub async fn save_read_marks(
         &self,
         company_id: &str,
-        marks: &[(&str, Option<String>)],
+        marks: &[(&str, Option<String>, Vec<String>)],
         at: OffsetDateTime,
     ) -> Result<(), StateError> {
         let mut tx = self.pool().begin().await?;
-        for (resource, watermark) in marks {
+        for (resource, watermark, recent) in marks {
             sqlx::query(
-                "INSERT INTO read_marks (company_id, resource, watermark, read_at) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (company_id, resource) DO UPDATE SET watermark = excluded.watermark, read_at = excluded.read_at",
+                "INSERT INTO read_marks (company_id, resource, watermark, read_at, recent) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (company_id, resource) DO UPDATE SET watermark = excluded.watermark, read_at = excluded.read_at, recent = excluded.recent",
             )
             .bind(company_id)
             .bind(resource)
             .bind(watermark)
             .bind(format_time(at))
+            .bind(serde_json::to_string(recent).unwrap_or_else(|_| "[]".into()))
             .execute(&mut *tx)
             .await?;
         }
@@ -39,21 +52,35 @@ impl StateDb {
         Ok(())
     }
 
-    /// The read marks of one company: resource name → newest stamp seen.
+    /// The read marks of one company, by resource name.
     ///
     /// Errors: the database's.
     pub async fn read_marks(
         &self,
         company_id: &str,
-    ) -> Result<HashMap<String, Option<String>>, StateError> {
-        Ok(sqlx::query_as::<_, (String, Option<String>)>(
-            "SELECT resource, watermark FROM read_marks WHERE company_id = ?",
+    ) -> Result<HashMap<String, ReadMark>, StateError> {
+        Ok(
+            sqlx::query_as::<_, (String, Option<String>, String, Option<String>)>(
+                "SELECT resource, watermark, read_at, recent FROM read_marks WHERE company_id = ?",
+            )
+            .bind(company_id)
+            .fetch_all(self.pool())
+            .await?
+            .into_iter()
+            .map(|(resource, watermark, read_at, recent)| {
+                (
+                    resource,
+                    ReadMark {
+                        watermark,
+                        read_at: parse_time(&read_at),
+                        recent: recent
+                            .and_then(|r| serde_json::from_str(&r).ok())
+                            .unwrap_or_default(),
+                    },
+                )
+            })
+            .collect(),
         )
-        .bind(company_id)
-        .fetch_all(self.pool())
-        .await?
-        .into_iter()
-        .collect())
     }
 
     /// When the last full reconcile (every visible company read whole and applied) finished.
@@ -97,8 +124,12 @@ mod tests {
         db.save_read_marks(
             "c1",
             &[
-                ("personal_info", Some("2026-11-30T10:00:00Z".into())),
-                ("contract", None),
+                (
+                    "personal_info",
+                    Some("2026-11-30T10:00:00Z".into()),
+                    vec!["a1".into()],
+                ),
+                ("contract", None, vec![]),
             ],
             at,
         )
@@ -106,7 +137,11 @@ mod tests {
         .expect("save");
         db.save_read_marks(
             "c1",
-            &[("personal_info", Some("2026-11-30T11:00:00Z".into()))],
+            &[(
+                "personal_info",
+                Some("2026-11-30T11:00:00Z".into()),
+                vec!["b2".into()],
+            )],
             at,
         )
         .await
@@ -116,10 +151,13 @@ mod tests {
         let db = StateDb::open(&url).await.expect("reopen");
         let marks = db.read_marks("c1").await.expect("marks");
         assert_eq!(
-            marks["personal_info"].as_deref(),
+            marks["personal_info"].watermark.as_deref(),
             Some("2026-11-30T11:00:00Z")
         );
-        assert_eq!(marks["contract"], None);
+        assert!(marks["personal_info"].recent.contains("b2"));
+        assert!(!marks["personal_info"].recent.contains("a1"));
+        assert_eq!(marks["contract"].watermark, None);
+        assert_eq!(marks["contract"].read_at, Some(at));
         assert!(db.read_marks("c2").await.expect("none").is_empty());
         assert_eq!(db.last_full_reconcile().await.expect("read"), Some(at));
     }

@@ -87,3 +87,156 @@ async fn a_company_whose_listing_failed_gets_no_mark_and_no_full_reconcile_is_re
     app.cycle().await;
     assert!(last_full(&app).await.is_some());
 }
+
+/// Calls that read one employee (`?employeeId=`), by route.
+fn employee_reads(app: &TestApp) -> u64 {
+    app.sandbox
+        .stats()
+        .calls_matching("GET /companies/{companyId}/employees/") // all listings
+}
+
+#[tokio::test]
+async fn between_full_reconciles_a_cycle_reads_only_what_changed() {
+    let mut app = TestApp::spawn().await;
+    app.settings.sync.full_every = "24h".into();
+    for i in 0..6 {
+        app.insert(&person(
+            &format!("h-{i}"),
+            "1",
+            100 + i,
+            "P",
+            &format!("Person{i}"),
+        ))
+        .await;
+    }
+    let first = app.cycle().await;
+    assert_eq!(first.counts.created, 6, "{}", first.summary());
+    // The second cycle is the first incremental one: it sees the creates again (within the
+    // overlap) but knows them (they were read) — except those the first cycle wrote after its
+    // read, which it reads whole once.
+    app.cycle().await;
+    app.sandbox.reset_stats();
+    let r = app.cycle().await;
+    let resources = nmbrs_sync::fields::Resource::ALL.len() as u64;
+    let errors = app.audit_rows("error").await;
+    assert_eq!(r.counts.unchanged, 6, "{} {errors:?}", r.summary());
+    let s = app.sandbox.stats();
+    // Companies + one listing per resource per company + the debtor lists; no employee read.
+    assert_eq!(s.total, 1 + 2 * resources + 3, "{s:?}");
+    assert_eq!(s.writes, 0);
+
+    // Payroll changes one employee: only that one is read whole, and the change is pulled.
+    let id = app
+        .hris_value("h-2", "nmbrs_employee_id")
+        .await
+        .expect("linked");
+    assert!(app.sandbox.edit_personal_info_as_new_entry(
+        &id,
+        "contactInfo.businessEmail",
+        serde_json::json!("p2@payroll.example")
+    ));
+    app.sandbox.reset_stats();
+    let r = app.cycle().await;
+    assert_eq!(r.counts.pulled, 1, "{}", r.summary());
+    assert_eq!(
+        app.hris_value("h-2", "business_email").await.as_deref(),
+        Some("p2@payroll.example")
+    );
+    let s = app.sandbox.stats();
+    assert!(
+        s.total <= 1 + 2 * resources + 3 + resources,
+        "listings plus one employee's histories: {s:?}"
+    );
+    let _ = employee_reads(&app);
+}
+
+/// The missed-change test (issue 13): edits on both sides between incremental cycles and during
+/// their reads; after every round both sides agree, and a final full reconcile finds nothing left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_cycles_miss_nothing_a_full_reconcile_would_find() {
+    let mut app = TestApp::spawn().await;
+    app.settings.sync.full_every = "24h".into();
+    for i in 0..8 {
+        let company = if i % 2 == 0 { "1" } else { "2" };
+        app.insert(&person(
+            &format!("h-{i}"),
+            company,
+            200 + i,
+            "Q",
+            &format!("Person{i}"),
+        ))
+        .await;
+        app.set(
+            &format!("h-{i}"),
+            &[
+                ("job_title", Some("Sales Lead")),
+                ("contract_start_date", Some("2026-01-01")),
+                ("hours_per_week", Some("32")),
+            ],
+        )
+        .await;
+    }
+    app.cycle().await;
+    app.cycle().await;
+    let debtor = app.sandbox.default_debtor_id().expect("debtor");
+    let engineer = app
+        .sandbox
+        .debtor_object_id(&debtor, "functions", "Software Engineer")
+        .expect("function");
+    for round in 0..6u32 {
+        let pick = |k: u32| format!("h-{}", (round * 3 + k) % 8);
+        // HRIS side.
+        app.set(
+            &pick(0),
+            &[("business_email", Some(&format!("r{round}@hris.example")))],
+        )
+        .await;
+        app.set(
+            &pick(1),
+            &[("hours_per_week", Some(&format!("{}", 20 + round)))],
+        )
+        .await;
+        // Nmbrs side, as new entries (what createdFrom can see).
+        let e2 = app
+            .hris_value(&pick(2), "nmbrs_employee_id")
+            .await
+            .expect("linked");
+        assert!(app.sandbox.edit_personal_info_as_new_entry(
+            &e2,
+            "contactInfo.privateMobilePhone",
+            serde_json::json!(format!("+31 6 {:08}", round))
+        ));
+        // During the read: a job changes in Nmbrs right before one of the listings is read.
+        let e3 = app
+            .hris_value(&pick(3), "nmbrs_employee_id")
+            .await
+            .expect("linked");
+        let function = engineer.clone();
+        app.sandbox.before_call(
+            "GET /companies/{companyId}/employees/personalinfo",
+            1,
+            move |s| {
+                s.append_entry(
+                    &e3,
+                    "functions",
+                    serde_json::json!({"functionId": function}),
+                );
+            },
+        );
+        app.cycle().await;
+        // A change made during a read may be seen only by the next cycle.
+        app.cycle().await;
+        crate::common::check_invariants(&app, &format!("incremental round {round}")).await;
+    }
+    // The full reconcile finds nothing the incremental cycles missed.
+    app.settings.sync.full_every = "0s".into();
+    app.sandbox.reset_stats();
+    let r = app.cycle().await;
+    assert_eq!(
+        (r.counts.updated, r.counts.pulled, r.counts.unchanged),
+        (0, 0, 8),
+        "{}",
+        r.summary()
+    );
+    assert_eq!(app.sandbox.stats().writes, 0);
+}

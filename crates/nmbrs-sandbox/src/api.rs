@@ -331,12 +331,26 @@ impl Sandbox {
         self.inner.store().employee_count()
     }
 
-    /// Sets one field of the entry in force, in place (same `personalInfoId`
-    /// and `createdAt`), as a person editing in the Nmbrs UI would: no rules.
-    /// `path` is in WRITE-shape terms (`basicInfo.lastName`,
-    /// `birthInfo.birthCountryCodeISO`, `birthInfo.birthDate` as a date or a
-    /// date-time, `partnerInfo.maritalStatus`, `contactInfo.businessEmail`).
-    /// False for an unknown employee or path, or a value of the wrong type.
+    /// Sets one field as a new entry for the current period: a copy of the entry in force with
+    /// the edit, with a new `personalInfoId` and `createdAt` (what a PUT does, so `createdFrom`
+    /// sees it). `path` is in WRITE-shape terms (`basicInfo.lastName`,
+    /// `birthInfo.birthCountryCodeISO`, `birthInfo.birthDate` as a date or a date-time,
+    /// `partnerInfo.maritalStatus`, `contactInfo.businessEmail`). False for an unknown employee or
+    /// path, or a value of the wrong type.
+    pub fn edit_personal_info_as_new_entry(
+        &self,
+        employee_id: &str,
+        path: &str,
+        value: Value,
+    ) -> bool {
+        self.inner
+            .store()
+            .edit_as_new_entry(employee_id, path, value, current_period())
+    }
+
+    /// Sets one field of the entry in force, in place (same `personalInfoId` and `createdAt`: a
+    /// correction `createdFrom` cannot see), as a person editing in the Nmbrs UI would: no rules.
+    /// `path` as for [`Sandbox::edit_personal_info_as_new_entry`].
     pub fn edit_personal_info(&self, employee_id: &str, path: &str, value: Value) -> bool {
         self.inner
             .store()

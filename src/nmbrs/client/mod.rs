@@ -215,20 +215,33 @@ impl NmbrsClient {
     /// twice) is read again, at most [`LISTING_READS`] times in all; then it is
     /// [`ApiErrorKind::InconsistentListing`] and the company is skipped for the cycle: planning on
     /// it could create an employee that exists (skipped) or match one twice (repeated).
+    ///
+    /// `since` (an incremental read, issue 13): only entries created — for employments, changed —
+    /// from that time on (`createdFrom` / `changedFrom`).
     pub async fn company_history(
         &self,
         company_id: &str,
         resource: Resource,
+        since: Option<&str>,
     ) -> Result<Response<Vec<History>>, ApiError> {
         let path = format!(
             "/companies/{}/employees/{}",
             seg(company_id),
             resource.listing()
         );
+        let filters: Vec<(&str, String)> = since
+            .map(|t| {
+                let key = match resource {
+                    Resource::Employment => "changedFrom",
+                    _ => "createdFrom",
+                };
+                vec![(key, t.to_owned())]
+            })
+            .unwrap_or_default();
         let mut read = 1;
         loop {
             let r = self
-                .get_all_pages::<ListingItem>(&path, &[])
+                .get_all_pages::<ListingItem>(&path, &filters)
                 .and_then(|r| async move {
                     let mut seen = std::collections::HashSet::new();
                     match r.body.iter().find(|h| !seen.insert(h.employee_id.as_str())) {

@@ -318,6 +318,31 @@ impl Store {
         Ok(id)
     }
 
+    /// Sets one write-shape field as a new entry for the current period: a copy of the entry in
+    /// force with the edit, new `personalInfoId` and `createdAt` (what a PUT or an edit saved for
+    /// the period does; `createdFrom` sees it).
+    pub(crate) fn edit_as_new_entry(
+        &mut self,
+        employee_id: &str,
+        path: &str,
+        value: Value,
+        now: Period,
+    ) -> bool {
+        let Ok(e) = self.employee_mut(employee_id) else {
+            return false;
+        };
+        let Some(mut data) = e.in_force(now).map(|h| h.data.clone()) else {
+            return false;
+        };
+        if data.set(path, value).is_err() {
+            return false;
+        }
+        e.history.retain(|h| h.period != now);
+        e.history.push(new_entry(data, now));
+        e.sort_history();
+        true
+    }
+
     /// Sets one write-shape field of the entry in force, in place (same id
     /// and `createdAt`), as a person editing in the Nmbrs UI would.
     pub(crate) fn edit_in_force(
