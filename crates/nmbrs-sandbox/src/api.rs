@@ -345,7 +345,7 @@ impl Sandbox {
     ) -> bool {
         self.inner
             .store()
-            .edit_as_new_entry(employee_id, path, value, current_period())
+            .edit_in_force(employee_id, path, value, current_period(), true)
     }
 
     /// Sets one field of the entry in force, in place (same `personalInfoId` and `createdAt`: a
@@ -354,7 +354,7 @@ impl Sandbox {
     pub fn edit_personal_info(&self, employee_id: &str, path: &str, value: Value) -> bool {
         self.inner
             .store()
-            .edit_in_force(employee_id, path, value, current_period())
+            .edit_in_force(employee_id, path, value, current_period(), false)
     }
 
     /// Leaves the READ-shape key `path` (e.g. `birthInfo.birthCountry`) out of

@@ -318,22 +318,28 @@ impl Store {
         Ok(id)
     }
 
-    /// Sets one write-shape field as a new entry for the current period: a copy of the entry in
-    /// force with the edit, new `personalInfoId` and `createdAt` (what a PUT or an edit saved for
-    /// the period does; `createdFrom` sees it).
-    pub(crate) fn edit_as_new_entry(
+    /// Sets one write-shape field of the entry in force: in place (same id and `createdAt`), as a
+    /// person correcting it in the Nmbrs UI would, or — `as_new_entry` — as a new entry for the
+    /// current period, a copy with the edit and a new `personalInfoId` and `createdAt` (what a PUT
+    /// does; `createdFrom` sees it).
+    pub(crate) fn edit_in_force(
         &mut self,
         employee_id: &str,
         path: &str,
         value: Value,
         now: Period,
+        as_new_entry: bool,
     ) -> bool {
         let Ok(e) = self.employee_mut(employee_id) else {
             return false;
         };
-        let Some(mut data) = e.in_force(now).map(|h| h.data.clone()) else {
+        let Some(i) = e.in_force_index(now) else {
             return false;
         };
+        if !as_new_entry {
+            return e.history[i].data.set(path, value).is_ok();
+        }
+        let mut data = e.history[i].data.clone();
         if data.set(path, value).is_err() {
             return false;
         }
@@ -341,24 +347,6 @@ impl Store {
         e.history.push(new_entry(data, now));
         e.sort_history();
         true
-    }
-
-    /// Sets one write-shape field of the entry in force, in place (same id
-    /// and `createdAt`), as a person editing in the Nmbrs UI would.
-    pub(crate) fn edit_in_force(
-        &mut self,
-        employee_id: &str,
-        path: &str,
-        value: Value,
-        now: Period,
-    ) -> bool {
-        let Ok(e) = self.employee_mut(employee_id) else {
-            return false;
-        };
-        match e.in_force_index(now) {
-            Some(i) => e.history[i].data.set(path, value).is_ok(),
-            None => false,
-        }
     }
 
     /// Leaves a read-shape key out of the rendering of the entry in force.

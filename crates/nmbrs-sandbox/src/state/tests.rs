@@ -107,13 +107,35 @@ fn filters_and_edits() {
         ..Default::default()
     };
     assert_eq!(s.listed_employees(&c, &types, NOW).expect("ok").len(), 2);
-    assert!(s.edit_in_force(&a, "basicInfo.employeeType", json!("applicant"), NOW));
+    assert!(s.edit_in_force(&a, "basicInfo.employeeType", json!("applicant"), NOW, false));
     let types = Filters {
         employee_types: Some(vec!["payroll".into()]),
         ..Default::default()
     };
     assert_eq!(s.listed_employees(&c, &types, NOW).expect("ok").len(), 1);
-    assert!(!s.edit_in_force("nope", "basicInfo.lastName", json!("x"), NOW));
+    assert!(!s.edit_in_force("nope", "basicInfo.lastName", json!("x"), NOW, false));
+    // An edit saved as a new entry gives the current period an entry with a new id (and stamp,
+    // which a `createdFrom` read sees); an in-place edit keeps both.
+    let before: Vec<String> = s.history(&c, &Filters::default()).expect("ok")[0]
+        .1
+        .iter()
+        .map(|h| h.personal_info_id.clone())
+        .collect();
+    assert!(s.edit_in_force(&a, "basicInfo.lastName", json!("Nieuw"), NOW, true));
+    let after = s.history(&c, &Filters::default()).expect("ok");
+    let ids: Vec<String> = after[0]
+        .1
+        .iter()
+        .map(|h| h.personal_info_id.clone())
+        .collect();
+    assert!(
+        ids.iter().any(|id| !before.contains(id)),
+        "a new entry: {before:?} → {ids:?}"
+    );
+    assert!(
+        ids.len() <= before.len() + 1,
+        "at most one entry per period"
+    );
     assert!(s.remove_key(&a, "birthInfo.birthCountry", NOW));
     assert!(!s.remove_key(&a, "birthInfo.nothing", NOW));
     assert_eq!(
