@@ -7,8 +7,9 @@
 //! BENCH_SCENARIOS=noop,changed BENCH_EMPLOYEES=2000 cargo bench --bench sync_bench
 //! ```
 //!
-//! Knobs (environment): `BENCH_SCENARIOS` (comma list of `initial,noop,changed,plan,big`; default
-//! all; `noop` and `changed` need the state `initial` leaves and run it first), `BENCH_EMPLOYEES`
+//! Knobs (environment): `BENCH_SCENARIOS` (comma list of `initial,noop,incremental-noop,changed,plan,big`;
+//! default all; `noop`, `incremental-noop` and `changed` need the state `initial` leaves and run it
+//! first; `incremental-noop` runs after `noop`), `BENCH_EMPLOYEES`
 //! (10000), `BENCH_COMPANIES` (20), `BENCH_LATENCY_MS` (20), `BENCH_RATE` (500 requests/s, the
 //! sandbox limit and `nmbrs.max_requests_per_sec`), `BENCH_CLIENT_RATE` (`nmbrs.max_requests_per_sec`
 //! alone, default `BENCH_RATE`), `BENCH_CONCURRENCY` (20), `BENCH_PAGE_SIZE`
@@ -75,7 +76,10 @@ struct Knobs {
 
 impl Knobs {
     fn from_env() -> Knobs {
-        let scenarios: String = knob("BENCH_SCENARIOS", "initial,noop,changed,plan,big".into());
+        let scenarios: String = knob(
+            "BENCH_SCENARIOS",
+            "initial,noop,incremental-noop,changed,plan,big".into(),
+        );
         Knobs {
             scenarios: scenarios
                 .split(',')
@@ -215,6 +219,13 @@ impl Env {
     /// Runs `nmbrs-sync sync --once` as a grandchild under a wrapper that reports its peak RSS.
     async fn sync_once(&self) -> ChildRun {
         run_binary(&self.settings_env, self.dir.path()).await
+    }
+
+    /// `sync --once` reading incrementally between full reconciles (`sync.full_every = 24h`).
+    async fn sync_once_incremental(&self) -> ChildRun {
+        let mut env = self.settings_env.clone();
+        env.push(("NMBRS_SYNC__SYNC__FULL_EVERY".into(), "24h".into()));
+        run_binary(&env, self.dir.path()).await
     }
 }
 
@@ -725,7 +736,7 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
         fresh_running.shutdown().await;
     }
 
-    if !k.wants("noop") && !k.wants("changed") {
+    if !k.wants("noop") && !k.wants("changed") && !k.wants("incremental-noop") {
         env.fixture.running.shutdown().await;
         return;
     }
@@ -758,6 +769,40 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
         ),
     );
     let noop_calls = s.total;
+    if k.wants("incremental-noop") {
+        // A quiet day later (every stamp moved back 23 h), between full reconciles: each listing is
+        // read from its read mark and is empty.
+        env.sandbox.age(Duration::from_secs(23 * 3600));
+        progress("incremental no-op cycle (a quiet day later)");
+        env.sandbox.reset_stats();
+        let run = env.sync_once_incremental().await;
+        let s = env.sandbox.stats();
+        progress(&format!("  {} (exit {})", run.summary, run.exit));
+        let expected = company_pages + r * k.companies as u64 + debtor;
+        rows.push(
+            Row::from_stats(
+                &label("incremental no-op"),
+                "nmbrs-sync",
+                &s,
+                run.wall,
+                Some(k.rate),
+                Some(run.max_rss_kb),
+                format!("exit {}; expected calls {expected}", run.exit),
+            )
+            .child(&run),
+        );
+        check(
+            checks,
+            s.total == expected && s.writes == 0,
+            format!(
+                "incremental no-op calls {} = companies pages {company_pages} + {r} listings × {} companies (one empty page each) + debtor lists {debtor} (expected {expected}); full no-op {noop_calls} = {:.1}× ; writes {}",
+                s.total,
+                k.companies,
+                noop_calls as f64 / s.total.max(1) as f64,
+                s.writes
+            ),
+        );
+    }
     if k.naive {
         progress(&format!("naive no-op: {n} sequential GETs"));
         let data = setup::linked_rows(&env.hris).await;
@@ -1090,7 +1135,11 @@ fn main() {
     let mut checks = Vec::new();
     let started = Instant::now();
     rt.block_on(async {
-        if k.wants("initial") || k.wants("noop") || k.wants("changed") {
+        if k.wants("initial")
+            || k.wants("noop")
+            || k.wants("incremental-noop")
+            || k.wants("changed")
+        {
             network_scenarios(&k, &mut rows, &mut checks).await;
         }
         if k.wants("big") {

@@ -240,3 +240,49 @@ async fn incremental_cycles_miss_nothing_a_full_reconcile_would_find() {
     );
     assert_eq!(app.sandbox.stats().writes, 0);
 }
+
+#[tokio::test]
+async fn after_a_quiet_day_an_incremental_no_op_reads_one_empty_page_per_listing() {
+    let mut app = TestApp::spawn().await;
+    app.settings.sync.full_every = "24h".into();
+    app.settings.nmbrs.page_size = 2;
+    for i in 0..7 {
+        app.insert(&person(
+            &format!("h-{i}"),
+            "1",
+            300 + i,
+            "R",
+            &format!("Person{i}"),
+        ))
+        .await;
+    }
+    app.cycle().await;
+    app.cycle().await;
+    // A full read now costs ⌈7/2⌉ pages per resource for company 1; the day passes quietly.
+    app.sandbox
+        .age(std::time::Duration::from_secs(86_400 - 3_600));
+    app.sandbox.reset_stats();
+    let r = app.cycle().await;
+    assert_eq!(r.counts.unchanged, 7, "{}", r.summary());
+    let s = app.sandbox.stats();
+    let resources = nmbrs_sync::fields::Resource::ALL.len() as u64;
+    // Companies + one (empty) page per listing per company + the debtor lists (2 + 2 + 1 pages).
+    assert_eq!(s.total, 1 + 2 * resources + 5, "{s:?}");
+    assert_eq!(s.writes, 0);
+    // And payroll's next edit is still seen.
+    let id = app
+        .hris_value("h-4", "nmbrs_employee_id")
+        .await
+        .expect("linked");
+    assert!(app.sandbox.edit_personal_info_as_new_entry(
+        &id,
+        "basicInfo.firstName",
+        serde_json::json!("Renée")
+    ));
+    let r = app.cycle().await;
+    assert_eq!(r.counts.pulled, 1, "{}", r.summary());
+    assert_eq!(
+        app.hris_value("h-4", "first_name").await.as_deref(),
+        Some("Renée")
+    );
+}

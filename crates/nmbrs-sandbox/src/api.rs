@@ -326,6 +326,14 @@ impl Sandbox {
             .edit_record(employee_id, res, index_from_newest, key, &value)
     }
 
+    /// Time passing: every entry's `createdAt` (and an employment's `creationDate` and
+    /// `changedDate`) moves `by` back, as if everything had been created that much earlier. What a
+    /// `createdFrom` read after a quiet day sees.
+    pub fn age(&self, by: Duration) {
+        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+        self.inner.store().age(by);
+    }
+
     /// Number of employees over all companies.
     pub fn employee_count(&self) -> usize {
         self.inner.store().employee_count()

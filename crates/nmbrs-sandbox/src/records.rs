@@ -325,6 +325,15 @@ impl Record {
         }
     }
 
+    /// Moves every stamp of the entry `by` back (time passing: [`crate::Sandbox::age`]).
+    pub(crate) fn age(&mut self, by: chrono::Duration) {
+        for cell in self.cells.values_mut() {
+            if let Cell::Stamp(t) = cell {
+                *t -= by;
+            }
+        }
+    }
+
     pub(crate) fn stamp(&self, member: &str) -> Option<NaiveDateTime> {
         match self.get(member) {
             Some(Cell::Stamp(t)) => Some(*t),

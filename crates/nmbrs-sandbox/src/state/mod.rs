@@ -424,6 +424,19 @@ impl Store {
     pub(crate) fn employee_count(&self) -> usize {
         self.employees.len()
     }
+
+    /// Moves every entry's creation and change stamps `by` back, as if the data had been made
+    /// that much earlier.
+    pub(crate) fn age(&mut self, by: chrono::Duration) {
+        for e in &mut self.employees {
+            for h in &mut e.history {
+                h.created_at -= by;
+            }
+            for r in e.records.values_mut().flatten() {
+                r.age(by);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
