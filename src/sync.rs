@@ -617,13 +617,14 @@ impl Syncer {
         let mut incremental_plan = None;
         if !read_since.is_empty() {
             // Entries the last read already saw (re-read within the overlap) are not new.
-            let recent: HashMap<Resource, std::collections::HashSet<String>> = resources
+            let recent: HashMap<Resource, &std::collections::HashSet<String>> = resources
                 .iter()
-                .filter_map(|r| Some((*r, marks_before.get(r.name())?.recent.clone())))
+                .filter_map(|r| Some((*r, &marks_before.get(r.name())?.recent)))
                 .collect();
-            let bodies: Vec<(Resource, Vec<crate::nmbrs::model::History>)> =
-                listing.iter().map(|(r, l)| (*r, l.body.clone())).collect();
-            let seen = employees_with_new_entries(&bodies, &recent);
+            let seen = employees_with_new_entries(
+                listing.iter().map(|(r, l)| (*r, l.body.as_slice())),
+                &recent,
+            );
             incremental_plan = incremental(&company.company_id, &rows, &links, seen);
             if incremental_plan.is_none() {
                 tracing::info!("a row needs a create or a match: company read whole");

@@ -155,9 +155,9 @@ pub struct Applier {
 }
 
 /// `{field: [before, after]}` JSON of changes, values as audit rows may show them (a BSN masked).
-fn changes_json(changes: &[Change]) -> String {
+fn changes_json<'a>(changes: impl IntoIterator<Item = &'a Change>) -> String {
     let map: serde_json::Map<String, serde_json::Value> = changes
-        .iter()
+        .into_iter()
         .map(|c| {
             let shown = |v: &Option<String>| v.as_deref().map(|v| c.field.shown(v).into_owned());
             (

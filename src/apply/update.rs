@@ -141,7 +141,7 @@ impl Applier {
             audit.push(
                 entry("skip")
                     .direction(Direction::ToNmbrs)
-                    .fields(changes_json(std::slice::from_ref(c)))
+                    .fields(changes_json([c]))
                     .message(format!(
                         "{} cannot be changed through the Nmbrs API: {}. Reported once, not sent",
                         c.field,
@@ -153,7 +153,11 @@ impl Applier {
     }
 
     /// The audit row of one Nmbrs-side write of `changes`, with the record's history note.
-    pub(super) fn update_entry(&self, u: &RecordUpdate, changes: &[Change]) -> AuditEntry {
+    pub(super) fn update_entry<'a>(
+        &self,
+        u: &RecordUpdate,
+        changes: impl IntoIterator<Item = &'a Change>,
+    ) -> AuditEntry {
         let e = self
             .entry("update", &u.hris_id, Some(&u.employee_id))
             .direction(Direction::ToNmbrs)
@@ -193,8 +197,7 @@ impl Applier {
                 Written::Moved(why) => return Ok(Step::Moved(why)),
                 Written::Done(call, id) => {
                     personal_info_id = id.or(personal_info_id);
-                    let owned: Vec<Change> = changes.into_iter().cloned().collect();
-                    audit.push(self.update_entry(u, &owned).http(call));
+                    audit.push(self.update_entry(u, changes).http(call));
                 }
             }
         }

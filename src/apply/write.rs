@@ -5,7 +5,7 @@
 
 use super::{Applier, ApplyError};
 use crate::fields::{Field, FieldValues, Resource};
-use crate::nmbrs::client::ApiErrorKind;
+use crate::nmbrs::client::{ApiErrorKind, seg};
 use crate::nmbrs::model::resources::address::CreateAddress;
 use crate::nmbrs::model::resources::contract::{CreateContract, UpdateContract};
 use crate::nmbrs::model::resources::employment::UpdateEmployment;
@@ -98,6 +98,7 @@ impl Applier {
                     "addresses",
                     false,
                     "home-address",
+                    |_| true,
                 )?
                 .map(|f| f.entry.clone());
                 let body = CreateAddress::new(&want, i.as_ref(), self.period)?;
@@ -181,7 +182,7 @@ impl Applier {
             want.get(Field::EndOfServiceDate),
         ) {
             (Some(_), None) => {
-                let what = format!("employments/{}/endOfServiceDate", segment(id));
+                let what = format!("employments/{}/endOfServiceDate", seg(id));
                 self.client
                     .write_employee(Method::DELETE, employee_id, &what, None::<&()>)
                     .await?
@@ -263,11 +264,4 @@ impl Applier {
             .await?;
         Ok(Written::Done(r.call, None))
     }
-}
-
-/// An id from Nmbrs kept usable as one path segment.
-fn segment(id: &str) -> String {
-    id.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
 }

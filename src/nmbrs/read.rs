@@ -260,13 +260,13 @@ pub(crate) fn recent_keys(
 
 /// The employees of incremental listings with an entry that is new: not among the recent keys the
 /// last read kept ([`recent_keys`]).
-pub(crate) fn employees_with_new_entries(
-    listings: &[(Resource, Vec<History>)],
-    recent: &HashMap<Resource, std::collections::HashSet<String>>,
+pub(crate) fn employees_with_new_entries<'a>(
+    listings: impl IntoIterator<Item = (Resource, &'a [History])>,
+    recent: &HashMap<Resource, &std::collections::HashSet<String>>,
 ) -> Vec<String> {
     let mut out = std::collections::BTreeSet::new();
     for (r, histories) in listings {
-        let known = recent.get(r);
+        let known = recent.get(&r);
         for h in histories {
             let new = h
                 .entries
@@ -456,23 +456,20 @@ mod tests {
         let old = json!({"createdAt": "2026-11-30T10:00:00Z", "description": "Sales"});
         let new = json!({"createdAt": "2026-11-30T10:05:00Z", "description": "Finance"});
         let last = vec![history("e1", vec![old.clone()])];
-        let recent: HashMap<Resource, std::collections::HashSet<String>> = [(
-            Resource::Department,
+        let keys: std::collections::HashSet<String> =
             recent_keys(Resource::Department, &last, Some("2026-11-30T10:00:00Z"))
                 .into_iter()
-                .collect(),
-        )]
-        .into();
-        let seen = vec![(
-            Resource::Department,
-            vec![
-                history("e1", vec![old.clone()]),
-                history("e2", vec![old, new]),
-            ],
-        )];
-        assert_eq!(employees_with_new_entries(&seen, &recent), ["e2"]);
+                .collect();
+        let recent: HashMap<Resource, &std::collections::HashSet<String>> =
+            [(Resource::Department, &keys)].into();
+        let seen = vec![
+            history("e1", vec![old.clone()]),
+            history("e2", vec![old, new]),
+        ];
+        let seen = || [(Resource::Department, seen.as_slice())];
+        assert_eq!(employees_with_new_entries(seen(), &recent), ["e2"]);
         assert_eq!(
-            employees_with_new_entries(&seen, &HashMap::new()),
+            employees_with_new_entries(seen(), &HashMap::new()),
             ["e1", "e2"],
             "without marks every entry is new"
         );

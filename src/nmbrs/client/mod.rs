@@ -504,7 +504,7 @@ fn encode<T: serde::Serialize>(body: &T, path: &str) -> Result<Value, ApiError> 
 }
 
 /// Keeps an id usable as one path segment (ids come from Nmbrs or the state database).
-fn seg(id: &str) -> String {
+pub(crate) fn seg(id: &str) -> String {
     id.chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect()

@@ -36,6 +36,8 @@ impl ReadError {
 #[derive(Clone, Debug)]
 pub struct InForce<'a> {
     pub entry: &'a Value,
+    /// Its position in the history (for paths in messages).
+    pub index: usize,
     /// `personalInfoId` of that entry.
     pub personal_info_id: Option<String>,
     /// The newest period with an entry after the sync period (not yet in force), if any.
@@ -93,13 +95,14 @@ fn entry_period(
 ///
 /// Errors: an empty history, or an entry without a readable `period`.
 pub fn in_force(entries: &[Value], period: Period) -> Result<InForce<'_>, ReadError> {
-    in_force_by_period(entries, period, "info", true, "personal-info")?
+    in_force_by_period(entries, period, "info", true, "personal-info", |_| true)?
         .ok_or_else(|| ReadError::bad("info", "is empty: the employee has no personal info"))
 }
 
-/// The entry in force for `period` of a history whose entries carry a `period` (personal info,
-/// functions, departments, managers, addresses), by the rule of [`in_force`]; an entry without a
-/// period (allowed when not `required`) is in force from the start. `None` for an empty history.
+/// The entry in force for `period` among the entries `keep` accepts of a history whose entries
+/// carry a `period` (personal info, functions, departments, managers, home addresses), by the rule
+/// of [`in_force`]; an entry without a period (allowed when not `required`) is in force from the
+/// start. `None` when no entry is kept.
 ///
 /// Errors: an entry whose `period` is unreadable (or missing, when `required`), named by `key`.
 pub fn in_force_by_period<'a>(
@@ -108,12 +111,13 @@ pub fn in_force_by_period<'a>(
     key: &str,
     required: bool,
     what: &'static str,
+    keep: impl Fn(&Value) -> bool,
 ) -> Result<Option<InForce<'a>>, ReadError> {
     let mut keyed = Vec::with_capacity(entries.len());
-    for (i, e) in entries.iter().enumerate() {
+    for (i, e) in entries.iter().enumerate().filter(|(_, e)| keep(e)) {
         let p = entry_period(e, i, key, required)?.map_or((0, 0), |p| (p.year, p.period));
         let created = e.get("createdAt").and_then(Value::as_str).unwrap_or("");
-        keyed.push((p, created, e));
+        keyed.push((p, created, e, i));
     }
     let now = (period.year, period.period);
     let future = keyed
@@ -138,6 +142,7 @@ pub fn in_force_by_period<'a>(
     };
     Ok(Some(InForce {
         entry: chosen.2,
+        index: chosen.3,
         personal_info_id: chosen
             .2
             .get("personalInfoId")

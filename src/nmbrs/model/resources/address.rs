@@ -3,7 +3,7 @@
 //! address` (`CreateAddress`), which appends an entry: the whole address is sent, for the period.
 
 use super::super::history::{path, text};
-use super::super::{Period, ReadError, in_force_by_period};
+use super::super::{InForce, Period, ReadError, in_force_by_period};
 use super::{ReadAt, ResourceRead};
 use crate::fields::{Field, FieldValues};
 use serde::Serialize;
@@ -22,24 +22,23 @@ const MEMBERS: [(Field, &str); 6] = [
     (Field::CountryCodeIso, "countryISOCode"),
 ];
 
+/// The home address in force for `period` (entries of other types are not read).
+///
+/// Errors: an entry whose `period` is unreadable.
+pub fn home_in_force(entries: &[Value], period: Period) -> Result<Option<InForce<'_>>, ReadError> {
+    in_force_by_period(entries, period, KEY, false, "home-address", |e| {
+        e.get("type").and_then(Value::as_str) == Some(HOME)
+    })
+}
+
 /// The home address in force: its values and `addressId`. Other address types are not read.
 ///
 /// Errors: a member missing or malformed (`addresses[i].city`…).
 pub fn read(entries: &[Value], at: &ReadAt) -> Result<ResourceRead, ReadError> {
-    let home: Vec<(usize, &Value)> = entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.get("type").and_then(Value::as_str) == Some(HOME))
-        .collect();
-    let only: Vec<Value> = home.iter().map(|(_, e)| (*e).clone()).collect();
-    let Some(f) = in_force_by_period(&only, at.period, KEY, false, "home-address")? else {
+    let Some(f) = home_in_force(entries, at.period)? else {
         return Ok(ResourceRead::default());
     };
-    let j = only
-        .iter()
-        .position(|e| std::ptr::eq(e, f.entry))
-        .unwrap_or_default();
-    let i = home.get(j).map_or(0, |h| h.0);
+    let i = f.index;
     let mut values = FieldValues::default();
     for (field, m) in MEMBERS {
         values.set(field, text(f.entry, m, &path(KEY, i, m))?.as_deref());
@@ -112,15 +111,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn at() -> ReadAt {
-        ReadAt {
-            period: Period {
-                year: 2024,
-                period: 6,
-            },
-            as_of: "2024-06-30".into(),
-        }
-    }
+    use super::super::june_2024 as at;
 
     fn address(id: &str, kind: &str, street: &str, created: &str) -> Value {
         json!({"addressId": id, "isDefault": true, "type": kind, "street": street,

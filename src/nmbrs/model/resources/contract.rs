@@ -7,7 +7,7 @@
 use super::super::ReadError;
 use super::super::dates::write_date_time;
 use super::super::history::{date, decimal, member, path, text};
-use super::{ReadAt, ResourceRead, in_force_by_start, number_of};
+use super::{ReadAt, ResourceRead, in_force_by_start, number_of, write_field_date};
 use crate::fields::{Field, FieldValues};
 use serde::Serialize;
 use serde_json::Value;
@@ -54,10 +54,7 @@ pub fn read(entries: &[Value], at: &ReadAt) -> Result<ResourceRead, ReadError> {
 }
 
 fn end_and_hours(values: &FieldValues) -> Result<(Option<String>, Option<f64>), ReadError> {
-    let end = values
-        .get(Field::ContractEndDate)
-        .map(|d| write_date_time(d).map_err(|e| ReadError::bad(Field::ContractEndDate.name(), e)))
-        .transpose()?;
+    let end = write_field_date(values, Field::ContractEndDate)?;
     let hours = values
         .get(Field::HoursPerWeek)
         .map(|h| number_of(Field::HoursPerWeek, h))
@@ -80,7 +77,7 @@ impl CreateContract {
     ///
     /// Errors: no start date, or a value that cannot be written, naming the field.
     pub fn new(values: &FieldValues) -> Result<CreateContract, ReadError> {
-        let start = values.get(Field::ContractStartDate).ok_or_else(|| {
+        let start = write_field_date(values, Field::ContractStartDate)?.ok_or_else(|| {
             ReadError::bad(
                 Field::ContractStartDate.name(),
                 "is empty; a new contract needs a start date",
@@ -88,8 +85,7 @@ impl CreateContract {
         })?;
         let (end_date, hours_per_week) = end_and_hours(values)?;
         Ok(CreateContract {
-            start_date: write_date_time(start)
-                .map_err(|e| ReadError::bad(Field::ContractStartDate.name(), e))?,
+            start_date: start,
             indefinite: end_date.is_none(),
             end_date,
             hours_per_week,
@@ -141,18 +137,9 @@ impl UpdateContract {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nmbrs::Period;
     use serde_json::json;
 
-    fn at() -> ReadAt {
-        ReadAt {
-            period: Period {
-                year: 2024,
-                period: 6,
-            },
-            as_of: "2024-06-30".into(),
-        }
-    }
+    use super::super::june_2024 as at;
 
     #[test]
     fn the_contract_in_force_is_read_and_indefinite_has_no_end() {

@@ -9,7 +9,7 @@
 use super::super::ReadError;
 use super::super::dates::write_date_time;
 use super::super::history::{date, member, path, text};
-use super::{ReadAt, ResourceRead, in_force_by_start};
+use super::{ReadAt, ResourceRead, in_force_by_start, write_field_date};
 use crate::fields::{Field, FieldValues};
 use serde::Serialize;
 use serde_json::Value;
@@ -70,12 +70,7 @@ impl UpdateEmployment {
         let seniority = date(current, "seniorityDate", "employment.seniorityDate")
             .ok()
             .flatten();
-        let end = values
-            .get(Field::EndOfServiceDate)
-            .map(|d| {
-                write_date_time(d).map_err(|e| ReadError::bad(Field::EndOfServiceDate.name(), e))
-            })
-            .transpose()?;
+        let end = write_field_date(values, Field::EndOfServiceDate)?;
         let reason = values
             .get(Field::EndOfContractReason)
             .map(|r| {
@@ -102,18 +97,9 @@ impl UpdateEmployment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nmbrs::Period;
     use serde_json::json;
 
-    fn at() -> ReadAt {
-        ReadAt {
-            period: Period {
-                year: 2024,
-                period: 6,
-            },
-            as_of: "2024-06-30".into(),
-        }
-    }
+    use super::super::june_2024 as at;
 
     fn employment(id: &str, start: &str, end: Option<&str>, reason: Value) -> Value {
         json!({"employmentId": id, "creationDate": "2020-01-01T00:00:00Z", "startDate": start,

@@ -96,6 +96,20 @@ pub(crate) fn in_force_by_start(
         .map(|k| k.2))
 }
 
+/// A date field's value as the `date-time` a write sends (`YYYY-MM-DDT00:00:00Z`); `None` when the
+/// field has no value.
+///
+/// Errors: a value that is not a date, naming the field.
+pub(crate) fn write_field_date(
+    values: &FieldValues,
+    f: Field,
+) -> Result<Option<String>, ReadError> {
+    values
+        .get(f)
+        .map(|d| super::dates::write_date_time(d).map_err(|e| ReadError::bad(f.name(), e)))
+        .transpose()
+}
+
 /// A number written in the HRIS or read from Nmbrs as a JSON number (`"32.5"` → 32.5).
 ///
 /// Errors: a text that is not a number, naming the field.
@@ -103,6 +117,18 @@ pub(crate) fn number_of(f: Field, v: &str) -> Result<f64, ReadError> {
     v.trim()
         .parse::<f64>()
         .map_err(|_| ReadError::bad(f.name(), format!("`{v}` is not a number")))
+}
+
+/// Reading in payroll period 2024-06 (as of 30 June 2024): the read time of the resources' tests.
+#[cfg(test)]
+pub(crate) fn june_2024() -> ReadAt {
+    ReadAt {
+        period: Period {
+            year: 2024,
+            period: 6,
+        },
+        as_of: "2024-06-30".into(),
+    }
 }
 
 #[cfg(test)]

@@ -58,13 +58,11 @@ fn manager_name(e: &Value, at: &str) -> Result<Option<String>, ReadError> {
 /// Errors: a member missing or malformed (`departments[i].description`…).
 pub fn read(resource: Resource, entries: &[Value], at: &ReadAt) -> Result<ResourceRead, ReadError> {
     let key = resource.history_key();
-    let Some(f) = in_force_by_period(entries, at.period, key, false, resource.name())? else {
+    let Some(f) = in_force_by_period(entries, at.period, key, false, resource.name(), |_| true)?
+    else {
         return Ok(ResourceRead::default());
     };
-    let i = entries
-        .iter()
-        .position(|e| std::ptr::eq(e, f.entry))
-        .unwrap_or_default();
+    let i = f.index;
     let name = match resource {
         Resource::Manager => manager_name(f.entry, &format!("{key}[{i}]"))?,
         _ => text(f.entry, "description", &path(key, i, "description"))?,
@@ -126,15 +124,7 @@ pub fn assignment(resource: Resource, id: &str, period: Period) -> Value {
 mod tests {
     use super::*;
 
-    fn at() -> ReadAt {
-        ReadAt {
-            period: Period {
-                year: 2024,
-                period: 6,
-            },
-            as_of: "2024-06-30".into(),
-        }
-    }
+    use super::super::june_2024 as at;
 
     #[test]
     fn the_assignment_in_force_names_the_object() {

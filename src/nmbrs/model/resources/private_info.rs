@@ -53,18 +53,11 @@ impl std::fmt::Debug for UpdateSocialSecurityNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nmbrs::Period;
     use serde_json::json;
 
     #[test]
     fn the_newest_bsn_is_read_and_debug_output_masks_it() {
-        let at = ReadAt {
-            period: Period {
-                year: 2024,
-                period: 6,
-            },
-            as_of: "2024-06-30".into(),
-        };
+        let at = super::super::june_2024();
         let entries = vec![
             json!({"BSN": "111222333", "createdAt": "2021-01-01T09:29:18Z"}),
             json!({"BSN": "123456782", "createdAt": "2023-01-01T09:29:18Z"}),
