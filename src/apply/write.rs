@@ -6,7 +6,7 @@
 use super::{Applier, ApplyError};
 use crate::fields::{Field, FieldValues, Resource};
 use crate::nmbrs::client::{ApiErrorKind, seg};
-use crate::nmbrs::model::resources::address::CreateAddress;
+use crate::nmbrs::model::resources::address::{self, CreateAddress};
 use crate::nmbrs::model::resources::contract::{CreateContract, UpdateContract};
 use crate::nmbrs::model::resources::employment::UpdateEmployment;
 use crate::nmbrs::model::resources::private_info::UpdateSocialSecurityNumber;
@@ -92,16 +92,9 @@ impl Applier {
                 self.assign(employee_id, resource, &want).await?
             }
             Resource::Address => {
-                let i = crate::nmbrs::model::in_force_by_period(
-                    &entries,
-                    self.period,
-                    "addresses",
-                    false,
-                    "home-address",
-                    |_| true,
-                )?
-                .map(|f| f.entry.clone());
-                let body = CreateAddress::new(&want, i.as_ref(), self.period)?;
+                // The home address in force: other types' members are not this one's.
+                let home = address::home_in_force(&entries, self.period)?.map(|f| f.entry);
+                let body = CreateAddress::new(&want, home, self.period)?;
                 let r = self
                     .client
                     .write_employee(Method::POST, employee_id, "address", Some(&body))

@@ -169,6 +169,31 @@ async fn each_side_s_changes_reach_the_other_resource_by_resource() {
         address["city"], "Amsterdam",
         "the unchanged parts are sent too"
     );
+    // A newer address of another type: its members are not the home address's.
+    app.sandbox
+        .append_entry(
+            &id,
+            "addresses",
+            json!({"type": "postAddress", "isDefault": false, "street": "Postbus", "houseNumber": "1",
+                   "houseNumberAddition": null, "postalCode": "2500AA", "city": "Den Haag",
+                   "stateProvince": "Zuid-Holland", "countryISOCode": "NL"}),
+        )
+        .expect("post address");
+    app.set("h-1", &[("house_number", Some("45"))]).await;
+    let r = app.cycle().await;
+    assert_eq!(r.counts.updated, 1, "{}", r.summary());
+    let home: Vec<Value> = app
+        .sandbox
+        .history(&id, "addresses")
+        .into_iter()
+        .filter(|a| a["type"] == "homeAddress" && a["houseNumber"] == "45")
+        .collect();
+    assert_eq!(home.len(), 1, "one new home entry");
+    assert_eq!(home[0]["street"], "Kalverstraat");
+    assert_ne!(
+        home[0]["stateProvince"], "Zuid-Holland",
+        "nothing carried over from the post address"
+    );
 
     // Nmbrs side: another department, fewer hours, an end of service.
     let sales = app

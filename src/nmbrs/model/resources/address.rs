@@ -4,7 +4,7 @@
 
 use super::super::history::{path, text};
 use super::super::{InForce, Period, ReadError, in_force_by_period};
-use super::{ReadAt, ResourceRead};
+use super::{ReadAt, ResourceRead, carried};
 use crate::fields::{Field, FieldValues};
 use serde::Serialize;
 use serde_json::Value;
@@ -62,8 +62,9 @@ pub struct CreateAddress {
     pub house_number_addition: Option<String>,
     pub postal_code: Option<String>,
     pub city: String,
-    /// Carried over from the home address in force.
-    pub state_province: Option<String>,
+    /// Carried over from the home address in force; not sent when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_province: Option<Option<String>>,
     #[serde(rename = "countryISOCode")]
     pub country_iso_code: String,
     pub period: Period,
@@ -96,10 +97,9 @@ impl CreateAddress {
             house_number_addition: get(Field::HouseNumberAddition),
             postal_code: get(Field::PostalCode),
             city: required(Field::City)?,
-            state_province: current
-                .and_then(|c| c.get("stateProvince"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            state_province: carried(current, "stateProvince", "address.stateProvince", |v| {
+                v.as_str().map(str::to_owned)
+            })?,
             country_iso_code: required(Field::CountryCodeIso)?,
             period,
         })
@@ -149,7 +149,7 @@ mod tests {
         v.set(Field::CountryCodeIso, Some("NL"));
         let current = address("a", "homeAddress", "Old", "2024-01-01T00:00:00Z");
         let body = CreateAddress::new(&v, Some(&current), at().period).expect("body");
-        assert_eq!(body.state_province.as_deref(), Some("Noord-Holland"));
+        assert_eq!(body.state_province, Some(Some("Noord-Holland".to_owned())));
         assert_eq!(
             serde_json::to_value(&body).expect("json")["type"],
             "homeAddress"

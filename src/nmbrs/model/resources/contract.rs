@@ -5,9 +5,10 @@
 //! (`UpdateEmployeeContract`) of the contract in force.
 
 use super::super::ReadError;
-use super::super::dates::write_date_time;
 use super::super::history::{date, decimal, member, path, text};
-use super::{ReadAt, ResourceRead, in_force_by_start, number_of, write_field_date};
+use super::{
+    ReadAt, ResourceRead, carried, carried_date, in_force_by_start, number_of, write_field_date,
+};
 use crate::fields::{Field, FieldValues};
 use serde::Serialize;
 use serde_json::Value;
@@ -98,12 +99,14 @@ impl CreateContract {
 #[serde(rename_all = "camelCase")]
 pub struct UpdateContract {
     pub contract_id: String,
-    /// Carried over from the contract in force.
-    pub trial_period: Option<String>,
+    /// Carried over from the contract in force; not sent when it has none ([`super::carried`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trial_period: Option<Option<String>>,
     pub end_date: Option<String>,
     pub indefinite: bool,
-    /// Carried over from the contract in force.
-    pub written_contract: Option<bool>,
+    /// Carried over from the contract in force; not sent when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_contract: Option<Option<bool>>,
     pub hours_per_week: Option<f64>,
 }
 
@@ -117,18 +120,18 @@ impl UpdateContract {
         values: &FieldValues,
     ) -> Result<UpdateContract, ReadError> {
         let (end_date, hours_per_week) = end_and_hours(values)?;
-        let trial = date(current, "trialPeriod", "contract.trialPeriod")
-            .ok()
-            .flatten()
-            .map(|d| write_date_time(&d))
-            .transpose()
-            .map_err(|e| ReadError::bad("contract.trialPeriod", e))?;
+        let trial = carried_date(Some(current), "trialPeriod", "contract.trialPeriod")?;
         Ok(UpdateContract {
             contract_id: contract_id.to_owned(),
             trial_period: trial,
             indefinite: end_date.is_none(),
             end_date,
-            written_contract: current.get("writtenContract").and_then(Value::as_bool),
+            written_contract: carried(
+                Some(current),
+                "writtenContract",
+                "contract.writtenContract",
+                Value::as_bool,
+            )?,
             hours_per_week,
         })
     }
@@ -171,10 +174,23 @@ mod tests {
         let current = json!({"trialPeriod": "2024-08-01T00:00:00Z", "writtenContract": true});
         v.set(Field::ContractEndDate, Some("2025-06-30"));
         let u = UpdateContract::new("b", &current, &v).expect("update");
-        assert_eq!(u.trial_period.as_deref(), Some("2024-08-01T00:00:00Z"));
-        assert_eq!(u.written_contract, Some(true));
+        assert_eq!(
+            u.trial_period,
+            Some(Some("2024-08-01T00:00:00Z".to_owned()))
+        );
+        assert_eq!(u.written_contract, Some(Some(true)));
         assert!(!u.indefinite);
         v.set(Field::ContractStartDate, None);
         assert!(CreateContract::new(&v).is_err());
+        // What the contract in force lacks is not sent; what it holds in another shape is an
+        // error, not a blank.
+        let u = UpdateContract::new("b", &json!({}), &v).expect("update");
+        let body = serde_json::to_value(&u).expect("json");
+        assert!(
+            body.get("trialPeriod").is_none() && body.get("writtenContract").is_none(),
+            "{body}"
+        );
+        assert!(UpdateContract::new("b", &json!({"writtenContract": "yes"}), &v).is_err());
+        assert!(UpdateContract::new("b", &json!({"trialPeriod": 7}), &v).is_err());
     }
 }

@@ -7,9 +7,8 @@
 //! of service back.
 
 use super::super::ReadError;
-use super::super::dates::write_date_time;
 use super::super::history::{date, member, path, text};
-use super::{ReadAt, ResourceRead, in_force_by_start, write_field_date};
+use super::{ReadAt, ResourceRead, carried_date, in_force_by_start, write_field_date};
 use crate::fields::{Field, FieldValues};
 use serde::Serialize;
 use serde_json::Value;
@@ -51,8 +50,9 @@ pub fn read(entries: &[Value], at: &ReadAt) -> Result<ResourceRead, ReadError> {
 #[serde(rename_all = "camelCase")]
 pub struct UpdateEmployment {
     pub employment_id: String,
-    /// Carried over from the entry in force.
-    pub seniority_date: Option<String>,
+    /// Carried over from the entry in force; not sent when it has none ([`super::carried`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seniority_date: Option<Option<String>>,
     pub end_of_service_date: Option<String>,
     pub end_of_contract_reason: Option<i64>,
 }
@@ -67,9 +67,6 @@ impl UpdateEmployment {
         current: &Value,
         values: &FieldValues,
     ) -> Result<UpdateEmployment, ReadError> {
-        let seniority = date(current, "seniorityDate", "employment.seniorityDate")
-            .ok()
-            .flatten();
         let end = write_field_date(values, Field::EndOfServiceDate)?;
         let reason = values
             .get(Field::EndOfContractReason)
@@ -84,10 +81,11 @@ impl UpdateEmployment {
             .transpose()?;
         Ok(UpdateEmployment {
             employment_id: employment_id.to_owned(),
-            seniority_date: seniority
-                .map(|d| write_date_time(&d))
-                .transpose()
-                .map_err(|e| ReadError::bad("employment.seniorityDate", e))?,
+            seniority_date: carried_date(
+                Some(current),
+                "seniorityDate",
+                "employment.seniorityDate",
+            )?,
             end_of_service_date: end,
             end_of_contract_reason: reason,
         })
@@ -136,6 +134,26 @@ mod tests {
         let err = read(&[e], &at()).expect_err("unknown");
         assert_eq!(err.path, "employments[0].endDate");
         assert_eq!(read(&[], &at()), Ok(ResourceRead::default()));
+    }
+
+    #[test]
+    fn a_member_the_entry_lacks_is_not_sent_and_an_unreadable_one_is_not_blanked() {
+        let mut current = employment("x", "2015-03-01T00:00:00Z", None, json!(null));
+        let mut v = FieldValues::default();
+        v.set(Field::EndOfServiceDate, Some("2024-08-31"));
+        current.as_object_mut().map(|m| m.remove("seniorityDate"));
+        let body = serde_json::to_value(UpdateEmployment::new("x", &current, &v).expect("body"))
+            .expect("json");
+        assert!(body.get("seniorityDate").is_none(), "not sent: {body}");
+        current["seniorityDate"] = json!("2014-02-01T00:00:00Z");
+        let body = serde_json::to_value(UpdateEmployment::new("x", &current, &v).expect("body"))
+            .expect("json");
+        assert_eq!(body["seniorityDate"], "2014-02-01T00:00:00Z");
+        current["seniorityDate"] = json!("first of February");
+        assert!(
+            UpdateEmployment::new("x", &current, &v).is_err(),
+            "never sent back as null"
+        );
     }
 
     #[test]

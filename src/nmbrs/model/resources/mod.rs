@@ -110,6 +110,39 @@ pub(crate) fn write_field_date(
         .transpose()
 }
 
+/// A member of the entry in force that a write carries over unchanged (a contract's trial period,
+/// an employment's seniority date…): `None` when the entry does not have it — then it is not sent,
+/// and Nmbrs keeps what it has —, `Some(None)` for `null`. Unknown is not empty: a value `read`
+/// cannot take is an error, never sent back blank.
+///
+/// Errors: the member holds a value of another shape, named by `at`.
+pub(crate) fn carried<T>(
+    entry: Option<&Value>,
+    member: &str,
+    at: &str,
+    read: impl Fn(&Value) -> Option<T>,
+) -> Result<Option<Option<T>>, ReadError> {
+    match entry.and_then(|e| e.get(member)) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(v) => read(v)
+            .map(|t| Some(Some(t)))
+            .ok_or_else(|| ReadError::bad(at, "has a value of another shape; not written back")),
+    }
+}
+
+/// [`carried`] for a date member, as the `date-time` a write sends.
+pub(crate) fn carried_date(
+    entry: Option<&Value>,
+    member: &str,
+    at: &str,
+) -> Result<Option<Option<String>>, ReadError> {
+    carried(entry, member, at, |v| {
+        let day = super::dates::calendar_date(v.as_str()?).ok()?;
+        super::dates::write_date_time(&day).ok()
+    })
+}
+
 /// A number written in the HRIS or read from Nmbrs as a JSON number (`"32.5"` → 32.5).
 ///
 /// Errors: a text that is not a number, naming the field.
