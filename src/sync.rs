@@ -19,7 +19,9 @@ use crate::nmbrs::read::{
 };
 use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
 use crate::plan::reference::{References, resolve_rows};
-use crate::plan::{CompanyInput, Decision, Rules, plan_company, plan_unknown_companies};
+use crate::plan::{
+    CompanyInput, Decision, RecordUpdate, Rules, plan_company, plan_unknown_companies,
+};
 use crate::shutdown::CancellationToken;
 use crate::state::marks::ReadMark;
 use crate::state::{AuditEntry, StateDb, StateError};
@@ -715,16 +717,16 @@ impl Syncer {
 
         // Rows of this company linked elsewhere (moved).
         let linked_here: HashSet<&str> = links.iter().map(|l| l.hris_id.as_str()).collect();
-        let mut foreign = Vec::new();
-        for rec in rows.iter().flatten() {
-            if !linked_here.contains(rec.hris_id.as_str())
-                && let Some(l) = self.state.link(&rec.hris_id).await?
-                && l.company_id != company.company_id
-                && l.employee_id.is_some()
-            {
-                foreign.push(l);
-            }
-        }
+        let unlinked: Vec<&str> = rows
+            .iter()
+            .flatten()
+            .map(|rec| rec.hris_id.as_str())
+            .filter(|id| !linked_here.contains(id))
+            .collect();
+        let foreign = self
+            .state
+            .links_elsewhere(&unlinked, &company.company_id)
+            .await?;
         // A POST sent by a process that died may still be processed by Nmbrs for a while; its
         // intent is looked up only after twice the request timeout (at least 2 s).
         let grace = time::Duration::seconds((self.settings.nmbrs.timeout_secs as i64 * 2).max(2));
@@ -789,7 +791,9 @@ impl Syncer {
         Ok(false)
     }
 
-    /// Applies decisions concurrently; logs progress; stops starting new ones when asked.
+    /// Applies decisions concurrently; logs progress; stops starting new ones when asked. Updates
+    /// that write no field ([`RecordUpdate::is_bookkeeping`]: first links, base refreshes) go in
+    /// batches of [`BOOKKEEPING_BATCH`], each one state transaction.
     async fn apply_all(
         &self,
         applier: &Applier,
@@ -800,17 +804,38 @@ impl Syncer {
         let total = decisions.len();
         let mut done = 0usize;
         let mut last_progress = Instant::now();
-        let mut results = futures::stream::iter(decisions)
+        let mut bookkeeping = Vec::new();
+        let mut work = Vec::new();
+        for d in decisions {
+            match d {
+                Decision::Update(u) if u.is_bookkeeping() => bookkeeping.push(*u),
+                d => work.push(Work::One(d)),
+            }
+        }
+        let mut bookkeeping = bookkeeping.into_iter().peekable();
+        while bookkeeping.peek().is_some() {
+            work.push(Work::Batch(
+                bookkeeping.by_ref().take(BOOKKEEPING_BATCH).collect(),
+            ));
+        }
+        let mut results = futures::stream::iter(work)
             .take_while(|_| std::future::ready(!stop.is_cancelled()))
-            .map(|d| applier.apply(d))
+            .map(|w| async move {
+                match w {
+                    Work::One(d) => vec![applier.apply(d).await],
+                    Work::Batch(us) => applier.apply_batch(us).await,
+                }
+            })
             .buffer_unordered(self.settings.nmbrs.max_concurrency);
         let mut fatal = None;
-        while let Some(r) = results.next().await {
-            done += 1;
-            counts.add(&r);
-            if r.fatal.is_some() && fatal.is_none() {
-                stop.cancel();
-                fatal = r.fatal;
+        while let Some(rs) = results.next().await {
+            for r in rs {
+                done += 1;
+                counts.add(&r);
+                if r.fatal.is_some() && fatal.is_none() {
+                    stop.cancel();
+                    fatal = r.fatal;
+                }
             }
             if last_progress.elapsed() >= Duration::from_secs(5) {
                 tracing::info!(
@@ -861,6 +886,15 @@ impl Syncer {
         let _ = self.state.audit(&[entry]).await;
         message
     }
+}
+
+/// Records per batch of bookkeeping-only updates: one state transaction each.
+const BOOKKEEPING_BATCH: usize = 500;
+
+/// One unit of apply work: a decision, or a batch of updates that write no field.
+enum Work {
+    One(Decision),
+    Batch(Vec<RecordUpdate>),
 }
 
 fn snapshot_counters(c: &NmbrsClient) -> (u64, u64, u64) {
