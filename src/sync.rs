@@ -809,7 +809,7 @@ impl Syncer {
         for d in decisions {
             match d {
                 Decision::Update(u) if u.is_bookkeeping() => bookkeeping.push(*u),
-                d => work.push(Work::One(d)),
+                d => work.push(Work::One(Box::new(d))),
             }
         }
         let mut bookkeeping = bookkeeping.into_iter().peekable();
@@ -822,7 +822,7 @@ impl Syncer {
             .take_while(|_| std::future::ready(!stop.is_cancelled()))
             .map(|w| async move {
                 match w {
-                    Work::One(d) => vec![applier.apply(d).await],
+                    Work::One(d) => vec![applier.apply(*d).await],
                     Work::Batch(us) => applier.apply_batch(us).await,
                 }
             })
@@ -893,7 +893,7 @@ const BOOKKEEPING_BATCH: usize = 500;
 
 /// One unit of apply work: a decision, or a batch of updates that write no field.
 enum Work {
-    One(Decision),
+    One(Box<Decision>),
     Batch(Vec<RecordUpdate>),
 }
 
