@@ -14,8 +14,9 @@ use crate::hris::{HrisDb, HrisError};
 use crate::nmbrs::model::CreateDefaults;
 use crate::nmbrs::model::resources::ReadAt;
 use crate::nmbrs::read::{
-    CompanyListings, company_listings, debtor_references, employee_histories, employees_in_force,
-    employees_with_new_entries, incremental, newest_stamp, recent_keys, resources_for, since,
+    CompanyListings, Reducer, company_listings, debtor_references, employee_histories,
+    employees_in_force, employees_with_new_entries, incremental, newest_stamp, recent_keys,
+    resources_for, since,
 };
 use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
 use crate::plan::reference::{References, resolve_rows};
@@ -246,7 +247,7 @@ fn split_listings(
 ) -> Result<
     Vec<(
         Resource,
-        crate::nmbrs::Response<Vec<crate::nmbrs::model::History>>,
+        crate::nmbrs::Response<Vec<crate::nmbrs::read::Reduced>>,
     )>,
     (Resource, ApiError),
 > {
@@ -466,17 +467,12 @@ impl Syncer {
             };
             plans.insert(c.company_id.clone(), (since, marks));
         }
-        let fetch = |c: &Company, since: HashMap<Resource, String>| {
-            let (client, id, resources) =
-                (self.client.clone(), c.company_id.clone(), resources.clone());
-            tokio::spawn(async move { company_listings(&client, &id, &resources, &since).await })
+        let fetch = |c: &Company, (since, marks): (HashMap<Resource, String>, _)| {
+            let reducers = self.reducers(ctx, &marks, !since.is_empty());
+            let (client, id) = (self.client.clone(), c.company_id.clone());
+            tokio::spawn(async move { company_listings(&client, &id, &reducers, &since).await })
         };
-        let since_of = |c: &Company| {
-            plans
-                .get(&c.company_id)
-                .map(|p| p.0.clone())
-                .unwrap_or_default()
-        };
+        let since_of = |c: &Company| plans.get(&c.company_id).cloned().unwrap_or_default();
         let mut references: HashMap<String, Arc<References>> = HashMap::new();
         // A full reconcile: every company needing a read was read whole and applied.
         let mut whole = true;
@@ -521,6 +517,33 @@ impl Syncer {
             self.state.set_last_full_reconcile(ctx.now).await?;
         }
         Ok(stop.is_cancelled())
+    }
+
+    /// How each resource's histories are reduced as their pages arrive: read for this cycle's
+    /// period and mapped fields; entries hashed from the last mark's overlap window on; on an
+    /// `incremental` listing, entries the last read saw are not new.
+    fn reducers(
+        &self,
+        ctx: &RunContext,
+        marks_before: &HashMap<String, ReadMark>,
+        incremental: bool,
+    ) -> Vec<Reducer> {
+        let fields: Arc<[crate::fields::Field]> = self.rules.fields.clone().into();
+        resources_for(&self.rules.fields)
+            .into_iter()
+            .map(|resource| {
+                let mark = marks_before.get(resource.name());
+                Reducer {
+                    resource,
+                    read_at: ctx.read_at(),
+                    fields: fields.clone(),
+                    floor: mark.and_then(|m| since(m.watermark.as_deref(), None)),
+                    seen: mark
+                        .filter(|_| incremental)
+                        .map(|m| Arc::new(m.recent.clone())),
+                }
+            })
+            .collect()
     }
 
     /// Whether this cycle is a full reconcile: none recorded yet (a first cycle, a new or
@@ -606,7 +629,7 @@ impl Syncer {
         } = read;
         let run_id = ctx.run_id;
         let resources = resources_for(&self.rules.fields);
-        let links = self.state.links_for_company(&company.company_id).await?;
+        let mut links = self.state.links_for_company(&company.company_id).await?;
         let mut rows = self.hris.rows_for_company(&company.number, today).await?;
         resolve_rows(&mut rows, &self.rules.fields, &refs);
         let mut listing = match split_listings(listings) {
@@ -619,21 +642,28 @@ impl Syncer {
         let mut incremental_plan = None;
         if !read_since.is_empty() {
             // Entries the last read already saw (re-read within the overlap) are not new.
-            let recent: HashMap<Resource, &std::collections::HashSet<String>> = resources
-                .iter()
-                .filter_map(|r| Some((*r, &marks_before.get(r.name())?.recent)))
-                .collect();
-            let seen = employees_with_new_entries(
-                listing.iter().map(|(r, l)| (*r, l.body.as_slice())),
-                &recent,
-            );
+            let seen = employees_with_new_entries(listing.iter().map(|(_, l)| l.body.as_slice()));
             incremental_plan = incremental(&company.company_id, &rows, &links, seen);
-            if incremental_plan.is_none() {
+            if let Some(plan) = &incremental_plan
+                && plan.cheaper_whole(
+                    links.len(),
+                    &resources,
+                    self.settings.nmbrs.page_size as usize,
+                )
+            {
+                tracing::info!(
+                    read_whole = plan.fresh.len(),
+                    "so many employees changed that the company is read whole"
+                );
+                incremental_plan = None;
+            } else if incremental_plan.is_none() {
                 tracing::info!("a row needs a create or a match: company read whole");
+            }
+            if incremental_plan.is_none() {
                 let whole = company_listings(
                     &self.client,
                     &company.company_id,
-                    &resources,
+                    &self.reducers(ctx, &marks_before, false),
                     &HashMap::new(),
                 )
                 .await;
@@ -672,14 +702,14 @@ impl Syncer {
         let marks: Vec<(&str, Option<String>, Vec<String>)> = listing
             .iter()
             .map(|(r, l)| {
-                let newest = newest_stamp(*r, &l.body);
+                let newest = newest_stamp(&l.body);
                 let before = marks_before
                     .get(r.name())
                     .filter(|_| incremental_plan.is_some());
                 let watermark = newest.max(before.and_then(|m| m.watermark.clone()));
                 // An incremental listing holds every entry from the last watermark's window on,
                 // so it holds every entry of the new (later) window too.
-                let recent = recent_keys(*r, &l.body, watermark.as_deref());
+                let recent = recent_keys(&l.body, watermark.as_deref());
                 (r.name(), watermark, recent)
             })
             .collect();
@@ -688,7 +718,7 @@ impl Syncer {
                 let fresh = match employee_histories(
                     &self.client,
                     &company.company_id,
-                    &resources,
+                    &self.reducers(ctx, &marks_before, false),
                     &plan.fresh,
                 )
                 .await
@@ -702,9 +732,19 @@ impl Syncer {
                 };
                 tracing::info!(
                     read_whole = plan.fresh.len(),
-                    as_agreed = plan.known.len(),
+                    unchanged = plan.quiet.len(),
                     "incremental read"
                 );
+                // Quiet records (nothing changed on either side) are counted, not planned.
+                rows.retain(|r| match r {
+                    Ok(rec) => !plan.quiet.contains(&rec.hris_id),
+                    Err(_) => true,
+                });
+                links.retain(|l| !plan.quiet.contains(&l.hris_id));
+                counts.records += plan.quiet.len() as u64;
+                counts.unchanged += plan.quiet.len() as u64;
+                metrics::counter!("nmbrs_sync_records_total", "outcome" => "unchanged")
+                    .increment(plan.quiet.len() as u64);
                 let mut nmbrs = employees_in_force(fresh, &ctx.read_at(), &self.rules.fields);
                 nmbrs.extend(plan.known);
                 nmbrs
