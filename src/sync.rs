@@ -458,9 +458,13 @@ impl Syncer {
         // A full reconcile when one is due; otherwise each company is read from its read marks.
         let full = self.full_reconcile_due(ctx).await?;
         let mut plans = HashMap::new();
+        let page_size = u64::from(self.settings.nmbrs.page_size);
         for c in &todo {
             let marks = self.state.read_marks(&c.company_id).await?;
-            let since = if full {
+            // A company whose listings fit on one page each is read whole: an incremental read
+            // would cost as many calls and see less.
+            let one_page = self.state.link_count(&c.company_id).await? <= page_size;
+            let since = if full || one_page {
                 HashMap::new()
             } else {
                 since_marks(&resources, &marks)

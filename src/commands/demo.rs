@@ -239,7 +239,7 @@ async fn demo() -> anyhow::Result<()> {
         .await?;
     cycle("Cycle 4: Lisa resigns — her end of service (and reason) is set on her employment in Nmbrs, an update, never a delete").await?;
 
-    let report: CycleReport = cycle("Cycle 5: nothing changed — an incremental read (each listing from where the last read left off; Lisa, written last cycle, read whole once to confirm), zero writes").await?;
+    let report: CycleReport = cycle("Cycle 5: nothing changed — reads only (one page per listing, so read whole: an incremental read would cost as many calls), zero writes").await?;
     println!(
         "\nThe no-op cycle made {} API calls and {} writes.",
         report.api_calls, report.write_calls

@@ -73,6 +73,15 @@ impl super::StateDb {
         rows.iter().map(link_from).collect()
     }
 
+    /// How many links a company has.
+    pub async fn link_count(&self, company_id: &str) -> Result<u64, StateError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM employee_links WHERE company_id = ?")
+            .bind(company_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+
     /// Whether a company has any link (cheaper than loading them).
     pub async fn has_links(&self, company_id: &str) -> Result<bool, StateError> {
         Ok(sqlx::query_scalar::<_, i64>(
