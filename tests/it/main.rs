@@ -20,6 +20,7 @@ mod faults;
 mod hostile_input;
 mod incremental;
 mod lost_update;
+mod privacy;
 mod real_api;
 mod resources;
 mod sdk_reads;
