@@ -19,6 +19,7 @@ mod deploy_configs;
 mod faults;
 mod hostile_input;
 mod incremental;
+mod log_hygiene;
 mod lost_update;
 mod privacy;
 mod real_api;
