@@ -42,7 +42,9 @@ pub enum StateError {
     Query(#[from] sqlx::Error),
     #[error("state database holds unreadable data in {what}: {message}")]
     Corrupt { what: String, message: String },
-    #[error("the refresh token stored in the state database cannot be used: {0}")]
+    #[error(
+        "a secret stored sealed in the state database (refresh token, BSN key) cannot be used: {0}"
+    )]
     Sealed(#[from] sealing::UnsealError),
     #[error("could not seal the refresh token: {0}")]
     Seal(String),
@@ -50,6 +52,9 @@ pub enum StateError {
 
 /// The column the refresh token is sealed for (associated data of [`SealKey::seal`]).
 const TOKEN_COLUMN: &str = "oauth_state.refresh_token";
+
+/// The row the BSN key is sealed for.
+const BSN_KEY_COLUMN: &str = "install_keys.bsn";
 
 /// Handle to the state database (cheap to clone).
 #[derive(Clone, Debug)]
@@ -136,25 +141,55 @@ impl StateDb {
     }
 
     /// The key BSNs are hashed with ([`crate::fields::bsn_hash`]): made once (256 random bits) and
-    /// kept in this database, so hashes stay comparable across processes and restarts.
+    /// kept in this database, so hashes stay comparable across processes and restarts. With
+    /// `state.key_file` it is stored sealed (a key stored in clear before is sealed at once, its
+    /// value unchanged), so a copy of the database alone cannot test BSN candidates against the
+    /// hashes in its snapshots.
     ///
-    /// Errors: the database's, or no randomness from the operating system.
+    /// Errors: the database's, no randomness from the operating system, or a sealed key without
+    /// (or with another) `state.key_file`.
     pub async fn bsn_key(&self) -> Result<Vec<u8>, StateError> {
         let mut fresh = [0u8; 32];
         getrandom::fill(&mut fresh).map_err(|e| StateError::Corrupt {
             what: "install_keys".into(),
             message: format!("no randomness for the BSN key: {e}"),
         })?;
+        let sealed = |key: &SealKey, raw: &[u8]| {
+            key.seal(&hex::encode(raw), BSN_KEY_COLUMN)
+                .map(String::into_bytes)
+                .map_err(StateError::Seal)
+        };
+        let fresh_stored = match &self.seal {
+            Some(key) => sealed(key, &fresh)?,
+            None => fresh.to_vec(),
+        };
         // Whoever inserts first wins; everyone reads the same key back.
         sqlx::query("INSERT OR IGNORE INTO install_keys (name, key) VALUES ('bsn', ?)")
-            .bind(fresh.to_vec())
+            .bind(fresh_stored)
             .execute(&self.pool)
             .await?;
-        Ok(
+        let stored =
             sqlx::query_scalar::<_, Vec<u8>>("SELECT key FROM install_keys WHERE name = 'bsn'")
                 .fetch_one(&self.pool)
-                .await?,
-        )
+                .await?;
+        let is_sealed_key = stored.starts_with(sealing::SEALED_PREFIX.as_bytes());
+        match (&self.seal, is_sealed_key) {
+            (Some(key), true) => {
+                let text = String::from_utf8_lossy(&stored);
+                let opened = key.open(&text, BSN_KEY_COLUMN)?;
+                hex::decode(opened).map_err(|_| sealing::UnsealError::WrongKey.into())
+            }
+            (None, true) => Err(sealing::UnsealError::NoKey.into()),
+            (Some(key), false) => {
+                sqlx::query("UPDATE install_keys SET key = ? WHERE name = 'bsn'")
+                    .bind(sealed(key, &stored)?)
+                    .execute(&self.pool)
+                    .await?;
+                self.checkpoint().await;
+                Ok(stored)
+            }
+            (None, false) => Ok(stored),
+        }
     }
 
     /// The `state.database_url` this was opened from.

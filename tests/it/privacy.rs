@@ -183,6 +183,11 @@ async fn forget_erases_keeps_the_chain_and_no_later_cycle_brings_the_person_back
         jan_rows_before,
         "rows stay, values go"
     );
+    let (_, out, _) = app.run(&["status"], &[]).await;
+    assert!(
+        out.contains("Forgotten, not synced") && out.contains("  h-1 (employee"),
+        "{out}"
+    );
     let forget = app.audit_rows("forget").await;
     assert_eq!(forget.len(), 1);
     assert_eq!(forget[0].0.as_deref(), Some("h-1"));
@@ -368,8 +373,13 @@ async fn the_state_database_is_private_from_the_first_start() {
 #[tokio::test]
 async fn the_refresh_token_is_sealed_with_the_key_file() {
     let app = TestApp::spawn().await;
-    // A first run without a key stores the token in clear (an existing installation).
+    // A first run without a key stores the token and the BSN key in clear (an existing
+    // installation); Lisa's BSN is in her snapshot as a hash under that key.
     two_people(&app).await;
+    app.set("h-1", &[("bsn", Some("123456782"))]).await;
+    let (code, out, err) = app.run(&["sync", "--once"], &[]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(app.bsn_key().await.len(), 32);
     let stored = || async {
         sqlx::query_scalar::<_, String>("SELECT refresh_token FROM oauth_state")
             .fetch_one(&app.state().await)
@@ -394,6 +404,14 @@ async fn the_refresh_token_is_sealed_with_the_key_file() {
     let with_key = [("NMBRS_SYNC__STATE__KEY_FILE", Some(key_env))];
     let (code, out, err) = app.run(&["sync", "--once"], &with_key).await;
     assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("updated 0") && out.contains("unchanged 2"),
+        "the BSN key is the same key, sealed: the stored hash still matches: {out}"
+    );
+    assert!(
+        app.bsn_key().await.starts_with(b"sealed:v1:"),
+        "the BSN key is sealed too"
+    );
     let newest = app
         .sandbox
         .issued_refresh_tokens()
