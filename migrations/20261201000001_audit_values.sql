@@ -15,6 +15,8 @@ CREATE TABLE audit_values (
     redacted_at TEXT,     -- UTC time the values were erased
     redacted_by INTEGER   -- the `prune` or `forget` audit row that erased them
 );
+-- The values not erased yet, in row order: what retention looks at (a range up to the cut-off).
+CREATE INDEX audit_values_kept ON audit_values (audit_id) WHERE salt IS NOT NULL;
 INSERT INTO audit_values (audit_id, fields, message)
     SELECT id, fields, message FROM audit_log WHERE fields IS NOT NULL OR message IS NOT NULL;
 

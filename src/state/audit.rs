@@ -314,22 +314,26 @@ impl StateTx {
         Ok(id)
     }
 
-    /// Erases the values of the rows `ids_sql` selects (a subquery on `audit_chain` binding `binds`),
-    /// except [`SYSTEM_ACTIONS`] rows, on behalf of audit row `by`. Returns how many were erased.
+    /// Erases the values of the rows up to id `upto` that `ids_sql` selects (a condition on
+    /// `audit_chain` binding `binds`), except [`SYSTEM_ACTIONS`] rows, on behalf of audit row `by`.
+    /// Returns how many were erased.
     pub(crate) async fn redact(
         &mut self,
         by: i64,
+        upto: i64,
         ids_sql: &str,
         binds: &[Option<&str>],
     ) -> Result<u64, StateError> {
         let sql = format!(
             "UPDATE audit_values SET salt = NULL, fields = NULL, message = NULL, redacted_at = ?, redacted_by = ?
-             WHERE salt IS NOT NULL AND audit_id < ? AND audit_id IN (
-               SELECT id FROM audit_chain WHERE action NOT IN {SYSTEM_ACTIONS_SQL} AND ({ids_sql}))"
+             WHERE salt IS NOT NULL AND audit_id <= ? AND audit_id < ? AND EXISTS (
+               SELECT 1 FROM audit_chain WHERE audit_chain.id = audit_values.audit_id
+                 AND action NOT IN {SYSTEM_ACTIONS_SQL} AND ({ids_sql}))"
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(utc_now())
             .bind(by)
+            .bind(upto)
             .bind(by);
         for b in binds {
             q = q.bind(*b);
@@ -699,10 +703,23 @@ pub async fn prune(
     before: &str,
 ) -> Result<u64, StateError> {
     let mut tx = db.begin().await?;
+    // Rows are appended in time order: the newest row older than the cut-off bounds the range of
+    // kept values to look at (`audit_values_kept`), so a cycle costs the rows due, not the history.
+    // A row out of order by a clock step is erased once the bound passes it.
+    let Some(bound) = sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM audit_chain WHERE at < ? ORDER BY at DESC LIMIT 1",
+    )
+    .bind(before)
+    .fetch_optional(tx.conn())
+    .await?
+    else {
+        return Ok(0);
+    };
     let due: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) FROM audit_values v JOIN audit_chain c ON c.id = v.audit_id
-         WHERE v.salt IS NOT NULL AND c.at < ? AND c.action NOT IN {SYSTEM_ACTIONS_SQL}"
+         WHERE v.salt IS NOT NULL AND v.audit_id <= ? AND c.at < ? AND c.action NOT IN {SYSTEM_ACTIONS_SQL}"
     )))
+    .bind(bound)
     .bind(before)
     .fetch_one(tx.conn())
     .await?;
@@ -718,7 +735,7 @@ pub async fn prune(
                 )),
         )
         .await?;
-    let n = tx.redact(by, "at < ?", &[Some(before)]).await?;
+    let n = tx.redact(by, bound, "at < ?", &[Some(before)]).await?;
     tx.commit().await?;
     db.checkpoint().await;
     Ok(n)

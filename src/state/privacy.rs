@@ -111,6 +111,7 @@ impl StateDb {
         let n = tx
             .redact(
                 by,
+                by,
                 "hris_id = ? OR (? IS NOT NULL AND employee_id = ?)",
                 &[
                     Some(hris_id),
