@@ -584,6 +584,14 @@ pub async fn verify_chain(pool: &sqlx::SqlitePool) -> Result<ChainCheck, StateEr
 /// it was intact. All in one transaction: a crash leaves the old chain, re-anchored at next open.
 /// Returns the number of rows re-anchored.
 pub(crate) async fn reanchor_legacy(db: &super::StateDb) -> Result<u64, StateError> {
+    // A plain read first: opening a re-anchored database takes no write lock.
+    let any: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_chain WHERE chain_version = 1)")
+            .fetch_one(db.pool())
+            .await?;
+    if !any {
+        return Ok(0);
+    }
     let mut tx = db.begin().await?;
     let legacy: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_chain WHERE chain_version = 1")

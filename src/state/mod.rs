@@ -104,7 +104,12 @@ impl StateDb {
     /// Errors: the database's, or no randomness for the nonce.
     pub async fn with_seal_key(mut self, key: Option<SealKey>) -> Result<StateDb, StateError> {
         self.seal = key;
-        if let Some(key) = &self.seal {
+        let clear: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM oauth_state WHERE id = 1 AND refresh_token NOT LIKE 'sealed:%')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        if let Some(key) = self.seal.as_ref().filter(|_| clear) {
             let mut tx = self.begin().await?;
             let stored: Option<String> =
                 sqlx::query_scalar("SELECT refresh_token FROM oauth_state WHERE id = 1")
