@@ -7,7 +7,8 @@
 //! BENCH_SCENARIOS=noop,changed BENCH_EMPLOYEES=2000 cargo bench --bench sync_bench
 //! ```
 //!
-//! Knobs (environment): `BENCH_SCENARIOS` (comma list of `initial,noop,incremental-noop,changed,plan,big`;
+//! Knobs (environment): `BENCH_SCENARIOS` (comma list of
+//! `initial,noop,incremental-noop,changed,plan,big,huge-company`;
 //! default all; `noop`, `incremental-noop` and `changed` need the state `initial` leaves and run it
 //! first; `incremental-noop` runs after `noop`), `BENCH_EMPLOYEES`
 //! (10000), `BENCH_COMPANIES` (20), `BENCH_LATENCY_MS` (20), `BENCH_RATE` (500 requests/s, the
@@ -78,7 +79,7 @@ impl Knobs {
     fn from_env() -> Knobs {
         let scenarios: String = knob(
             "BENCH_SCENARIOS",
-            "initial,noop,incremental-noop,changed,plan,big".into(),
+            "initial,noop,incremental-noop,changed,plan,big,huge-company".into(),
         );
         Knobs {
             scenarios: scenarios
@@ -944,9 +945,12 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     env.fixture.running.shutdown().await;
 }
 
-async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) {
+/// `big` (`BENCH_BIG_EMPLOYEES` over `BENCH_BIG_COMPANIES`) and `huge-company` (the same employees
+/// in one company): the link cycle, a full no-op, an incremental no-op a quiet day later and an
+/// incremental cycle with `BENCH_CHANGED_PCT` of the records changed on each side (Nmbrs edits
+/// saved as new entries, what `createdFrom` sees).
+async fn big_scenario(k: &Knobs, companies: usize, rows: &mut Vec<Row>, checks: &mut Vec<String>) {
     let n = k.big_employees;
-    let companies = k.big_companies;
     let page = k.page_size.min(100);
     let options = SandboxOptions {
         latency: Duration::ZERO,
@@ -984,6 +988,26 @@ async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) 
         .map(|&s| pages(s, page))
         .sum();
     let noop_expected = pages(companies, page) + k.resources() * listing_pages + k.debtor_pages();
+    let rss_check = |checks: &mut Vec<String>, what: &str, run: &ChildRun| {
+        check(
+            checks,
+            run.max_rss_kb < 64 * 1024,
+            format!(
+                "{label} {what} peak RSS {:.1} MB (target < 64 MB)",
+                run.max_rss_kb as f64 / 1024.0
+            ),
+        );
+    };
+    let cpu_check = |checks: &mut Vec<String>, what: &str, run: &ChildRun, target: f64| {
+        check(
+            checks,
+            run.cpu.as_secs_f64() <= target,
+            format!(
+                "{label} {what}: {:.2} CPU s (target ≤ {target} CPU s at 100k)",
+                run.cpu.as_secs_f64()
+            ),
+        );
+    };
 
     progress("big: first cycle (links every record, no API writes)");
     env.sandbox.reset_stats();
@@ -1012,14 +1036,15 @@ async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) 
     );
     check(
         checks,
-        run.max_rss_kb < 64 * 1024,
+        run.wall.as_secs_f64() <= 6.0,
         format!(
-            "{label} link cycle peak RSS {:.1} MB (target < 64 MB)",
-            run.max_rss_kb as f64 / 1024.0
+            "{label} link cycle: {:.1} s wall (target ≤ 6 s at 100k)",
+            run.wall.as_secs_f64()
         ),
     );
+    rss_check(checks, "link cycle", &run);
 
-    progress("big: no-op cycle");
+    progress("big: no-op cycle (full read)");
     env.sandbox.reset_stats();
     let run = env.sync_once().await;
     let s = env.sandbox.stats();
@@ -1044,14 +1069,112 @@ async fn big_scenario(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<String>) 
             s.total, s.writes
         ),
     );
+    rss_check(checks, "no-op", &run);
+    let full_calls = s.total;
+    let full_cpu = run.cpu;
+
+    // A quiet day later, between full reconciles: one empty page per listing.
+    env.sandbox.age(Duration::from_secs(23 * 3600));
+    progress("big: incremental no-op cycle (a quiet day later)");
+    env.sandbox.reset_stats();
+    let run = env.sync_once_incremental().await;
+    let s = env.sandbox.stats();
+    progress(&format!("  {} (exit {})", run.summary, run.exit));
+    let expected = pages(companies, page) + k.resources() * companies as u64 + k.debtor_pages();
+    rows.push(
+        Row::from_stats(
+            &format!("{label} incremental no-op"),
+            "nmbrs-sync",
+            &s,
+            run.wall,
+            None,
+            Some(run.max_rss_kb),
+            format!(
+                "exit {}; full no-op = {:.1}× calls, {:.1}× CPU",
+                run.exit,
+                full_calls as f64 / s.total.max(1) as f64,
+                full_cpu.as_secs_f64() / run.cpu.as_secs_f64().max(1e-3)
+            ),
+        )
+        .child(&run),
+    );
     check(
         checks,
-        run.max_rss_kb < 64 * 1024,
+        s.total == expected && s.writes == 0,
         format!(
-            "{label} no-op peak RSS {:.1} MB (target < 64 MB)",
-            run.max_rss_kb as f64 / 1024.0
+            "{label} incremental no-op: {} calls (expected {expected} = companies pages + {} listings × {companies} companies + debtor lists), {} writes",
+            s.total,
+            k.resources(),
+            s.writes
         ),
     );
+    cpu_check(checks, "incremental no-op", &run, 1.5);
+    rss_check(checks, "incremental no-op", &run);
+
+    // BENCH_CHANGED_PCT of the records changed on each side, then an incremental cycle.
+    let changed = ((n as f64 * k.changed_pct / 100.0).ceil() as usize).clamp(1, n / 2);
+    let step = n / changed;
+    let data = setup::linked_rows(&env.hris).await;
+    for j in 0..changed {
+        let i = j * step;
+        sqlx::query(
+            "UPDATE hris_employees SET last_name = ?, updated_at = datetime('now') WHERE hris_id = ?",
+        )
+        .bind(format!("Last{i}H"))
+        .bind(hris_id(i))
+        .execute(&env.hris)
+        .await
+        .expect("hris edit");
+        let e = j * step + step / 2;
+        assert!(env.sandbox.edit_personal_info_as_new_entry(
+            &data[e].0,
+            "basicInfo.lastName",
+            json!(format!("Last{e}N"))
+        ));
+    }
+    progress(&format!(
+        "big: {changed} HRIS rows and {changed} Nmbrs employees edited; incremental cycle"
+    ));
+    env.sandbox.reset_stats();
+    let run = env.sync_once_incremental().await;
+    let s = env.sandbox.stats();
+    progress(&format!("  {} (exit {})", run.summary, run.exit));
+    let pulled: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM hris_employees WHERE last_name LIKE 'Last%N'")
+            .fetch_one(&env.hris)
+            .await
+            .expect("count");
+    let pct = format!("{} % changed", k.changed_pct);
+    rows.push(
+        Row::from_stats(
+            &format!("{label} incremental {pct}"),
+            "nmbrs-sync",
+            &s,
+            run.wall,
+            None,
+            Some(run.max_rss_kb),
+            format!(
+                "exit {}; {} PUTs, {pulled} pulls; full no-op = {:.1}× calls",
+                run.exit,
+                s.calls_matching("PUT "),
+                full_calls as f64 / s.total.max(1) as f64
+            ),
+        )
+        .child(&run),
+    );
+    check(
+        checks,
+        run.exit == 0
+            && s.calls_matching("PUT ") == changed as u64
+            && pulled == changed as i64
+            && s.total < full_calls,
+        format!(
+            "{label} incremental {pct}: {} PUTs and {pulled} pulls for {changed} + {changed} edits, {} calls (full no-op {full_calls})",
+            s.calls_matching("PUT "),
+            s.total
+        ),
+    );
+    rss_check(checks, &format!("incremental {pct}"), &run);
     env.fixture.running.shutdown().await;
 }
 
@@ -1143,7 +1266,10 @@ fn main() {
             network_scenarios(&k, &mut rows, &mut checks).await;
         }
         if k.wants("big") {
-            big_scenario(&k, &mut rows, &mut checks).await;
+            big_scenario(&k, k.big_companies, &mut rows, &mut checks).await;
+        }
+        if k.wants("huge-company") {
+            big_scenario(&k, 1, &mut rows, &mut checks).await;
         }
     });
     if k.wants("plan") {

@@ -200,8 +200,8 @@ fn the_full_reconcile_interval_is_a_duration() {
     let s = Settings::load_with_env(None, env(&[])).expect("defaults");
     assert_eq!(
         s.full_every(),
-        std::time::Duration::ZERO,
-        "every cycle full by default"
+        std::time::Duration::from_secs(24 * 3600),
+        "a full reconcile once a day by default (issue 13)"
     );
     let s = Settings::load_with_env(None, env(&[("NMBRS_SYNC__SYNC__FULL_EVERY", "6h")]))
         .expect("valid");

@@ -570,20 +570,92 @@ pub fn normalize(raw: Option<&str>) -> Option<String> {
 }
 
 /// A person's values for every [`Field`], normalised (see module docs). `None` = no value.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FieldValues([Option<String>; FIELD_COUNT]);
+///
+/// Kept compact (issue 13: a cycle holds three of these per record — HRIS row, base snapshot,
+/// Nmbrs — for every record of a company): every value in one buffer, in field order, with where
+/// each ends and which are present; ~150 bytes plus the text instead of 31 `Option<String>`s.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct FieldValues {
+    /// The values, concatenated in field order (an absent value takes no bytes).
+    buf: Box<str>,
+    /// Where each field's value ends in `buf`, bytes.
+    ends: [u32; FIELD_COUNT],
+    /// Bit `i` set: field `i` has a value.
+    present: u32,
+}
+
+// One presence bit per field.
+const _: () = assert!(FIELD_COUNT <= 32);
+
+impl std::fmt::Debug for FieldValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(
+                Field::ALL
+                    .iter()
+                    .filter_map(|&field| self.get(field).map(|v| (field.name(), v))),
+            )
+            .finish()
+    }
+}
 
 impl FieldValues {
     /// The value of `field`.
     pub fn get(&self, field: Field) -> Option<&str> {
-        self.0[field.index()].as_deref()
+        let i = field.index();
+        if self.present & (1 << i) == 0 {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.buf.get(start..self.ends[i] as usize)
     }
 
     /// Sets `field`; the value is normalised, and a value that means "none" is no value
     /// ([`Field::empty_value`]).
     pub fn set(&mut self, field: Field, value: Option<&str>) {
-        self.0[field.index()] =
-            normalize(value).filter(|v| Some(v.as_str()) != field.empty_value());
+        let value = normalize(value).filter(|v| Some(v.as_str()) != field.empty_value());
+        if self.get(field) == value.as_deref() {
+            return;
+        }
+        let mut all: [Option<&str>; FIELD_COUNT] = [None; FIELD_COUNT];
+        for f in Field::ALL {
+            all[f.index()] = self.get(f);
+        }
+        all[field.index()] = value.as_deref();
+        *self = FieldValues::pack(&all);
+    }
+
+    /// Values already normalised, by field index, packed into one buffer.
+    fn pack(all: &[Option<&str>; FIELD_COUNT]) -> FieldValues {
+        let mut buf = String::with_capacity(all.iter().flatten().map(|v| v.len()).sum());
+        let mut ends = [0u32; FIELD_COUNT];
+        let mut present = 0u32;
+        for (i, v) in all.iter().enumerate() {
+            if let Some(v) = v {
+                buf.push_str(v);
+                present |= 1 << i;
+            }
+            // A person's values stay far below 4 GiB; saturating keeps a hostile one in range.
+            ends[i] = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        }
+        FieldValues {
+            buf: buf.into_boxed_str(),
+            ends,
+            present,
+        }
+    }
+
+    /// Values by field, normalised as [`FieldValues::set`] does, packed once.
+    fn from_pairs<'a>(pairs: impl IntoIterator<Item = (Field, Option<&'a str>)>) -> FieldValues {
+        let mut owned: [Option<String>; FIELD_COUNT] = Default::default();
+        for (f, v) in pairs {
+            owned[f.index()] = normalize(v).filter(|v| Some(v.as_str()) != f.empty_value());
+        }
+        let mut all: [Option<&str>; FIELD_COUNT] = [None; FIELD_COUNT];
+        for (slot, v) in all.iter_mut().zip(&owned) {
+            *slot = v.as_deref();
+        }
+        FieldValues::pack(&all)
     }
 
     /// A 128-bit digest, hex, of all values: equal digests mean equal values. Stored beside the
@@ -593,7 +665,7 @@ impl FieldValues {
         // Values in their comparable form: equal values in another format hash alike.
         for v in Field::ALL
             .iter()
-            .map(|&f| self.0[f.index()].as_deref().map(|v| f.comparable(v)))
+            .map(|&f| self.get(f).map(|v| f.comparable(v)))
         {
             match v {
                 // Tag byte + length prefix keep `None` and `Some("")`-like shapes from colliding.
@@ -612,11 +684,12 @@ impl FieldValues {
     /// carries ([`Field::in_create_body`]); the other resources are still empty, so a base of these
     /// values makes the next merge write them (right after the create, or in a later cycle).
     pub fn as_created(&self) -> FieldValues {
-        let mut v = self.clone();
-        for f in Field::ALL.into_iter().filter(|f| !f.in_create_body()) {
-            v.set(f, None);
-        }
-        v
+        FieldValues::from_pairs(
+            Field::ALL
+                .into_iter()
+                .filter(|f| f.in_create_body())
+                .map(|f| (f, self.get(f))),
+        )
     }
 
     /// `{field name: value}` with absent values left out (snapshots, write intents); a BSN as its
@@ -634,13 +707,10 @@ impl FieldValues {
     /// The values of a [`FieldValues::to_map`] map; unknown names are ignored (a field removed in a
     /// later version must not make old records unreadable).
     pub fn from_map(map: &BTreeMap<String, String>) -> FieldValues {
-        let mut values = FieldValues::default();
-        for (k, v) in map {
-            if let Some(f) = Field::from_name(k) {
-                values.set(f, Some(v));
-            }
-        }
-        values
+        FieldValues::from_pairs(
+            map.iter()
+                .filter_map(|(k, v)| Some((Field::from_name(k)?, Some(v.as_str())))),
+        )
     }
 
     /// Snapshot / audit JSON: `{"field": "value", ...}` with absent values left out.
@@ -652,19 +722,37 @@ impl FieldValues {
     /// version must not make old snapshots unreadable).
     pub fn from_json(json: &str) -> Result<FieldValues, serde_json::Error> {
         let map: BTreeMap<String, Option<String>> = serde_json::from_str(json)?;
-        let mut values = FieldValues::default();
-        for (k, v) in &map {
-            if let Some(f) = Field::from_name(k) {
-                values.set(f, v.as_deref());
-            }
-        }
-        Ok(values)
+        Ok(FieldValues::from_pairs(map.iter().filter_map(|(k, v)| {
+            Some((Field::from_name(k)?, v.as_deref()))
+        })))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_pack_and_unpack_every_field() {
+        let expected = |i: usize| (i % 3 != 1).then(|| format!("v{i}é"));
+        let mut v = FieldValues::default();
+        for (i, f) in Field::ALL.into_iter().enumerate() {
+            v.set(f, expected(i).map(|e| format!("  {e} ")).as_deref());
+        }
+        for (i, f) in Field::ALL.into_iter().enumerate() {
+            assert_eq!(v.get(f), expected(i).as_deref(), "{f}");
+        }
+        let f = Field::ALL[3];
+        let mut w = v.clone();
+        w.set(f, None);
+        assert_eq!(w.get(f), None);
+        assert_ne!(w, v);
+        w.set(f, v.get(f));
+        assert_eq!(w, v, "equal values, equal packing");
+        let copied = FieldValues::from_pairs(Field::ALL.into_iter().map(|f| (f, v.get(f))));
+        assert_eq!(copied, v);
+        assert_eq!(FieldValues::default().get(Field::ALL[0]), None);
+    }
 
     #[test]
     fn names_round_trip_and_are_unique() {

@@ -14,12 +14,15 @@ use crate::hris::{HrisDb, HrisError};
 use crate::nmbrs::model::CreateDefaults;
 use crate::nmbrs::model::resources::ReadAt;
 use crate::nmbrs::read::{
-    CompanyListings, company_listings, debtor_references, employee_histories, employees_in_force,
-    employees_with_new_entries, incremental, newest_stamp, recent_keys, resources_for, since,
+    CompanyListings, Reducer, company_listings, debtor_references, employee_histories,
+    employees_in_force, employees_with_new_entries, incremental, newest_stamp, recent_keys,
+    resources_for, since,
 };
 use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
 use crate::plan::reference::{References, resolve_rows};
-use crate::plan::{CompanyInput, Decision, Rules, plan_company, plan_unknown_companies};
+use crate::plan::{
+    CompanyInput, Decision, RecordUpdate, Rules, plan_company, plan_unknown_companies,
+};
 use crate::shutdown::CancellationToken;
 use crate::state::marks::ReadMark;
 use crate::state::{AuditEntry, StateDb, StateError};
@@ -244,7 +247,7 @@ fn split_listings(
 ) -> Result<
     Vec<(
         Resource,
-        crate::nmbrs::Response<Vec<crate::nmbrs::model::History>>,
+        crate::nmbrs::Response<Vec<crate::nmbrs::read::Reduced>>,
     )>,
     (Resource, ApiError),
 > {
@@ -476,17 +479,12 @@ impl Syncer {
             };
             plans.insert(c.company_id.clone(), (since, marks));
         }
-        let fetch = |c: &Company, since: HashMap<Resource, String>| {
-            let (client, id, resources) =
-                (self.client.clone(), c.company_id.clone(), resources.clone());
-            tokio::spawn(async move { company_listings(&client, &id, &resources, &since).await })
+        let fetch = |c: &Company, (since, marks): (HashMap<Resource, String>, _)| {
+            let reducers = self.reducers(ctx, &marks, !since.is_empty());
+            let (client, id) = (self.client.clone(), c.company_id.clone());
+            tokio::spawn(async move { company_listings(&client, &id, &reducers, &since).await })
         };
-        let since_of = |c: &Company| {
-            plans
-                .get(&c.company_id)
-                .map(|p| p.0.clone())
-                .unwrap_or_default()
-        };
+        let since_of = |c: &Company| plans.get(&c.company_id).cloned().unwrap_or_default();
         let mut references: HashMap<String, Arc<References>> = HashMap::new();
         // A full reconcile: every company needing a read was read whole and applied.
         let mut whole = true;
@@ -531,6 +529,33 @@ impl Syncer {
             self.state.set_last_full_reconcile(ctx.now).await?;
         }
         Ok(stop.is_cancelled())
+    }
+
+    /// How each resource's histories are reduced as their pages arrive: read for this cycle's
+    /// period and mapped fields; entries hashed from the last mark's overlap window on; on an
+    /// `incremental` listing, entries the last read saw are not new.
+    fn reducers(
+        &self,
+        ctx: &RunContext,
+        marks_before: &HashMap<String, ReadMark>,
+        incremental: bool,
+    ) -> Vec<Reducer> {
+        let fields: Arc<[crate::fields::Field]> = self.rules.fields.clone().into();
+        resources_for(&self.rules.fields)
+            .into_iter()
+            .map(|resource| {
+                let mark = marks_before.get(resource.name());
+                Reducer {
+                    resource,
+                    read_at: ctx.read_at(),
+                    fields: fields.clone(),
+                    floor: mark.and_then(|m| since(m.watermark.as_deref(), None)),
+                    seen: mark
+                        .filter(|_| incremental)
+                        .map(|m| Arc::new(m.recent.clone())),
+                }
+            })
+            .collect()
     }
 
     /// Whether this cycle is a full reconcile: none recorded yet (a first cycle, a new or
@@ -616,7 +641,7 @@ impl Syncer {
         } = read;
         let run_id = ctx.run_id;
         let resources = resources_for(&self.rules.fields);
-        let links = self.state.links_for_company(&company.company_id).await?;
+        let mut links = self.state.links_for_company(&company.company_id).await?;
         let mut rows = self.hris.rows_for_company(&company.number, today).await?;
         resolve_rows(&mut rows, &self.rules.fields, &refs);
         let mut listing = match split_listings(listings) {
@@ -629,21 +654,28 @@ impl Syncer {
         let mut incremental_plan = None;
         if !read_since.is_empty() {
             // Entries the last read already saw (re-read within the overlap) are not new.
-            let recent: HashMap<Resource, &std::collections::HashSet<String>> = resources
-                .iter()
-                .filter_map(|r| Some((*r, &marks_before.get(r.name())?.recent)))
-                .collect();
-            let seen = employees_with_new_entries(
-                listing.iter().map(|(r, l)| (*r, l.body.as_slice())),
-                &recent,
-            );
+            let seen = employees_with_new_entries(listing.iter().map(|(_, l)| l.body.as_slice()));
             incremental_plan = incremental(&company.company_id, &rows, &links, seen);
-            if incremental_plan.is_none() {
+            if let Some(plan) = &incremental_plan
+                && plan.cheaper_whole(
+                    links.len(),
+                    &resources,
+                    self.settings.nmbrs.page_size as usize,
+                )
+            {
+                tracing::info!(
+                    read_whole = plan.fresh.len(),
+                    "so many employees changed that the company is read whole"
+                );
+                incremental_plan = None;
+            } else if incremental_plan.is_none() {
                 tracing::info!("a row needs a create or a match: company read whole");
+            }
+            if incremental_plan.is_none() {
                 let whole = company_listings(
                     &self.client,
                     &company.company_id,
-                    &resources,
+                    &self.reducers(ctx, &marks_before, false),
                     &HashMap::new(),
                 )
                 .await;
@@ -682,14 +714,14 @@ impl Syncer {
         let marks: Vec<(&str, Option<String>, Vec<String>)> = listing
             .iter()
             .map(|(r, l)| {
-                let newest = newest_stamp(*r, &l.body);
+                let newest = newest_stamp(&l.body);
                 let before = marks_before
                     .get(r.name())
                     .filter(|_| incremental_plan.is_some());
                 let watermark = newest.max(before.and_then(|m| m.watermark.clone()));
                 // An incremental listing holds every entry from the last watermark's window on,
                 // so it holds every entry of the new (later) window too.
-                let recent = recent_keys(*r, &l.body, watermark.as_deref());
+                let recent = recent_keys(&l.body, watermark.as_deref());
                 (r.name(), watermark, recent)
             })
             .collect();
@@ -698,7 +730,7 @@ impl Syncer {
                 let fresh = match employee_histories(
                     &self.client,
                     &company.company_id,
-                    &resources,
+                    &self.reducers(ctx, &marks_before, false),
                     &plan.fresh,
                 )
                 .await
@@ -712,9 +744,19 @@ impl Syncer {
                 };
                 tracing::info!(
                     read_whole = plan.fresh.len(),
-                    as_agreed = plan.known.len(),
+                    unchanged = plan.quiet.len(),
                     "incremental read"
                 );
+                // Quiet records (nothing changed on either side) are counted, not planned.
+                rows.retain(|r| match r {
+                    Ok(rec) => !plan.quiet.contains(&rec.hris_id),
+                    Err(_) => true,
+                });
+                links.retain(|l| !plan.quiet.contains(&l.hris_id));
+                counts.records += plan.quiet.len() as u64;
+                counts.unchanged += plan.quiet.len() as u64;
+                metrics::counter!("nmbrs_sync_records_total", "outcome" => "unchanged")
+                    .increment(plan.quiet.len() as u64);
                 let mut nmbrs = employees_in_force(fresh, &ctx.read_at(), &self.rules.fields);
                 nmbrs.extend(plan.known);
                 nmbrs
@@ -727,16 +769,16 @@ impl Syncer {
 
         // Rows of this company linked elsewhere (moved).
         let linked_here: HashSet<&str> = links.iter().map(|l| l.hris_id.as_str()).collect();
-        let mut foreign = Vec::new();
-        for rec in rows.iter().flatten() {
-            if !linked_here.contains(rec.hris_id.as_str())
-                && let Some(l) = self.state.link(&rec.hris_id).await?
-                && l.company_id != company.company_id
-                && l.employee_id.is_some()
-            {
-                foreign.push(l);
-            }
-        }
+        let unlinked: Vec<&str> = rows
+            .iter()
+            .flatten()
+            .map(|rec| rec.hris_id.as_str())
+            .filter(|id| !linked_here.contains(id))
+            .collect();
+        let foreign = self
+            .state
+            .links_elsewhere(&unlinked, &company.company_id)
+            .await?;
         // A POST sent by a process that died may still be processed by Nmbrs for a while; its
         // intent is looked up only after twice the request timeout (at least 2 s).
         let grace = time::Duration::seconds((self.settings.nmbrs.timeout_secs as i64 * 2).max(2));
@@ -801,7 +843,9 @@ impl Syncer {
         Ok(false)
     }
 
-    /// Applies decisions concurrently; logs progress; stops starting new ones when asked.
+    /// Applies decisions concurrently; logs progress; stops starting new ones when asked. Updates
+    /// that write no field ([`RecordUpdate::is_bookkeeping`]: first links, base refreshes) go in
+    /// batches of [`BOOKKEEPING_BATCH`], each one state transaction.
     async fn apply_all(
         &self,
         applier: &Applier,
@@ -812,17 +856,38 @@ impl Syncer {
         let total = decisions.len();
         let mut done = 0usize;
         let mut last_progress = Instant::now();
-        let mut results = futures::stream::iter(decisions)
+        let mut bookkeeping = Vec::new();
+        let mut work = Vec::new();
+        for d in decisions {
+            match d {
+                Decision::Update(u) if u.is_bookkeeping() => bookkeeping.push(*u),
+                d => work.push(Work::One(Box::new(d))),
+            }
+        }
+        let mut bookkeeping = bookkeeping.into_iter().peekable();
+        while bookkeeping.peek().is_some() {
+            work.push(Work::Batch(
+                bookkeeping.by_ref().take(BOOKKEEPING_BATCH).collect(),
+            ));
+        }
+        let mut results = futures::stream::iter(work)
             .take_while(|_| std::future::ready(!stop.is_cancelled()))
-            .map(|d| applier.apply(d))
+            .map(|w| async move {
+                match w {
+                    Work::One(d) => vec![applier.apply(*d).await],
+                    Work::Batch(us) => applier.apply_batch(us).await,
+                }
+            })
             .buffer_unordered(self.settings.nmbrs.max_concurrency);
         let mut fatal = None;
-        while let Some(r) = results.next().await {
-            done += 1;
-            counts.add(&r);
-            if r.fatal.is_some() && fatal.is_none() {
-                stop.cancel();
-                fatal = r.fatal;
+        while let Some(rs) = results.next().await {
+            for r in rs {
+                done += 1;
+                counts.add(&r);
+                if r.fatal.is_some() && fatal.is_none() {
+                    stop.cancel();
+                    fatal = r.fatal;
+                }
             }
             if last_progress.elapsed() >= Duration::from_secs(5) {
                 tracing::info!(
@@ -873,6 +938,15 @@ impl Syncer {
         let _ = self.state.audit(&[entry]).await;
         message
     }
+}
+
+/// Records per batch of bookkeeping-only updates: one state transaction each.
+const BOOKKEEPING_BATCH: usize = 500;
+
+/// One unit of apply work: a decision, or a batch of updates that write no field.
+enum Work {
+    One(Box<Decision>),
+    Batch(Vec<RecordUpdate>),
 }
 
 fn snapshot_counters(c: &NmbrsClient) -> (u64, u64, u64) {

@@ -23,7 +23,7 @@ use crate::nmbrs::model::resources::ReadAt;
 use crate::nmbrs::model::{CreateDefaults, ReadError};
 use crate::nmbrs::{ApiError, NmbrsClient, Period};
 use crate::plan::reference::References;
-use crate::plan::{Change, Decision};
+use crate::plan::{Change, Decision, RecordUpdate};
 use crate::state::{AuditEntry, StateDb, StateError};
 use serde::Serialize;
 use std::sync::Arc;
@@ -227,8 +227,29 @@ impl Applier {
             span,
         )
         .await;
-        metrics::counter!("nmbrs_sync_records_total", "outcome" => format!("{:?}", result.outcome).to_lowercase()).increment(1);
+        count(&result);
         result
+    }
+
+    /// Applies updates that write no field to either side ([`RecordUpdate::is_bookkeeping`]) in
+    /// one batch; a batch that fails (or a dry run) is applied record by record instead, so each
+    /// failure lands on its own record.
+    pub async fn apply_batch(&self, updates: Vec<RecordUpdate>) -> Vec<RecordResult> {
+        if !self.dry_run {
+            match self.apply_bookkeeping(&updates).await {
+                Ok(results) => return results,
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    records = updates.len(),
+                    "a batch of link updates failed; applying them one by one"
+                ),
+            }
+        }
+        let mut results = Vec::with_capacity(updates.len());
+        for u in updates {
+            results.push(self.apply(Decision::Update(Box::new(u))).await);
+        }
+        results
     }
 
     async fn apply_in_span(
@@ -289,6 +310,11 @@ impl Applier {
                 .unwrap_or_else(|err| state_failure(&err)),
         }
     }
+}
+
+/// Counts one record's outcome in `nmbrs_sync_records_total`.
+fn count(result: &RecordResult) {
+    metrics::counter!("nmbrs_sync_records_total", "outcome" => format!("{:?}", result.outcome).to_lowercase()).increment(1);
 }
 
 fn state_failure(err: &ApplyError) -> RecordResult {

@@ -218,7 +218,8 @@ async fn demo() -> anyhow::Result<()> {
     )
     .fetch_one(&hris)
     .await?;
-    sandbox.edit_personal_info(
+    // Saved as a new history entry, as an edit in Nmbrs is: what an incremental read sees.
+    sandbox.edit_personal_info_as_new_entry(
         &lisa_id,
         "contactInfo.privateMobilePhone",
         json!("+31 6 1234 5678"),
@@ -238,7 +239,7 @@ async fn demo() -> anyhow::Result<()> {
         .await?;
     cycle("Cycle 4: Lisa resigns — her end of service (and reason) is set on her employment in Nmbrs, an update, never a delete").await?;
 
-    let report: CycleReport = cycle("Cycle 5: nothing changed — reads only, zero writes").await?;
+    let report: CycleReport = cycle("Cycle 5: nothing changed — an incremental read (each listing from where the last read left off; Lisa, written last cycle, read whole once to confirm), zero writes").await?;
     println!(
         "\nThe no-op cycle made {} API calls and {} writes.",
         report.api_calls, report.write_calls

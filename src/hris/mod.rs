@@ -300,14 +300,24 @@ impl HrisDb {
 
     /// Writes the Nmbrs `employeeId` into the row's `nmbrs_employee_id` column.
     pub async fn set_employee_id(&self, hris_id: &str, employee_id: &str) -> Result<(), HrisError> {
+        self.set_employee_ids(&[(hris_id, employee_id)]).await
+    }
+
+    /// Writes many `(hris_id, employeeId)` pairs in one transaction: a first cycle that links
+    /// 100,000 existing employees commits once per batch, not once per row (issue 13).
+    pub async fn set_employee_ids(&self, pairs: &[(&str, &str)]) -> Result<(), HrisError> {
         let sql = format!(
             "UPDATE {} SET {} = ? WHERE {}",
             q(&self.table),
             q(&self.columns.nmbrs_employee_id),
             self.key_match()
         );
-        let query = sqlx::query(AssertSqlSafe(sql)).bind(employee_id);
-        bind_key(query, hris_id).execute(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        for (hris_id, employee_id) in pairs {
+            let query = sqlx::query(AssertSqlSafe(sql.as_str())).bind(employee_id.to_string());
+            bind_key(query, hris_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -5,19 +5,92 @@
 
 use super::client::{ApiError, NmbrsClient, Response};
 use super::model::History;
-use super::model::resources::{ReadAt, org, read_resource};
+use super::model::resources::{ReadAt, ResourceRead, org, read_resource};
 use super::{HttpCall, model::ReadError};
 use crate::fields::{Field, Resource};
 use crate::plan::NmbrsEmployee;
 use crate::plan::reference::References;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
-/// Each enabled resource's listing of one company, as read.
-pub(crate) type CompanyListings = Vec<(Resource, Result<Response<Vec<History>>, ApiError>)>;
+/// Each enabled resource's listing of one company, reduced as read.
+pub(crate) type CompanyListings = Vec<(Resource, Result<Response<Vec<Reduced>>, ApiError>)>;
 
-/// One resource's histories by `employeeId`.
-type ById = HashMap<String, Option<Vec<Value>>>;
+/// One employee's history of one resource, reduced as its page arrives: what the cycle needs of
+/// it, without the entries (issue 13: a company's listings are never held whole as JSON).
+#[derive(Debug)]
+pub(crate) struct Reduced {
+    pub(crate) employee_id: String,
+    /// The entry in force, read for the mapped fields; or why the history cannot be read.
+    pub(crate) read: Result<ResourceRead, ReadError>,
+    /// The newest stamp among its entries ([`newest_stamp`]).
+    pub(crate) newest: Option<String>,
+    /// `(stamp, key)` of its entries stamped from [`Reducer::floor`] on: the candidates for the
+    /// recent keys of the next read mark ([`recent_keys`]).
+    pub(crate) stamped: Vec<(String, String)>,
+    /// An entry the last read did not see (an incremental listing; see [`Reducer::seen`]).
+    pub(crate) new_entry: bool,
+}
+
+impl super::client::Listed for Reduced {
+    fn employee_id(&self) -> &str {
+        &self.employee_id
+    }
+}
+
+/// One resource's reads by `employeeId`.
+type ReadsById = HashMap<String, Result<ResourceRead, ReadError>>;
+
+/// How a cycle reduces one resource's histories ([`Reduced`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Reducer {
+    pub(crate) resource: Resource,
+    pub(crate) read_at: ReadAt,
+    pub(crate) fields: Arc<[Field]>,
+    /// Entries stamped before this (the start of the last mark's overlap window) cannot be among
+    /// the next mark's recent keys and are not hashed; `None`: every entry is a candidate.
+    pub(crate) floor: Option<String>,
+    /// The recent keys of the last read: set on an incremental listing, where an entry not among
+    /// them is new.
+    pub(crate) seen: Option<Arc<HashSet<String>>>,
+}
+
+impl Reducer {
+    /// Reduces one employee's history.
+    pub(crate) fn reduce(&self, h: History) -> Reduced {
+        let entries = h.entries.as_deref();
+        let read = entries
+            .ok_or_else(|| ReadError::missing(self.resource.history_key()))
+            .and_then(|e| read_resource(self.resource, e, &self.read_at, &self.fields));
+        let entries = entries.unwrap_or_default();
+        let newest = entries
+            .iter()
+            .filter_map(|e| stamp(self.resource, e))
+            .max()
+            .map(str::to_owned);
+        let stamped = entries
+            .iter()
+            .filter_map(|e| {
+                let s = stamp(self.resource, e)?;
+                let wanted = self.floor.as_deref().is_none_or(|f| s >= f);
+                wanted.then(|| (s.to_owned(), entry_key(&h.employee_id, e)))
+            })
+            .collect();
+        let new_entry = self.seen.as_ref().is_some_and(|seen| {
+            entries
+                .iter()
+                .any(|e| !seen.contains(&entry_key(&h.employee_id, e)))
+        });
+        Reduced {
+            employee_id: h.employee_id,
+            read,
+            newest,
+            stamped,
+            new_entry,
+        }
+    }
+}
 
 /// The resources a cycle reads: personal info (the employees themselves) and every resource with
 /// a mapped field. A resource with no mapped field costs no call.
@@ -29,17 +102,25 @@ pub(crate) fn resources_for(fields: &[Field]) -> Vec<Resource> {
 }
 
 /// Reads every listing of `resources` for one company, side by side
-/// (`GET /api/companies/{companyId}/employees/<listing>`, all pages each); a resource in `since`
-/// is read from that time on only (an incremental read).
+/// (`GET /api/companies/{companyId}/employees/<listing>`, all pages each), each reduced page by
+/// page by its reducer ([`Reducer`]); a resource in `since` is read from that time on only (an
+/// incremental read).
 pub(crate) async fn company_listings(
     client: &NmbrsClient,
     company_id: &str,
-    resources: &[Resource],
+    reducers: &[Reducer],
     since: &HashMap<Resource, String>,
 ) -> CompanyListings {
-    let reads = resources.iter().map(|&r| async move {
+    let reads = reducers.iter().map(|red| async move {
+        let r = red.resource;
         let from = since.get(&r).map(String::as_str);
-        (r, client.company_history(company_id, r, from).await)
+        let reduce = |h| red.reduce(h);
+        (
+            r,
+            client
+                .company_history_map(company_id, r, from, &reduce)
+                .await,
+        )
     });
     futures::future::join_all(reads).await
 }
@@ -82,7 +163,7 @@ pub(crate) fn since(
     .ok()
 }
 
-/// The full histories of some employees of a company, per resource: one
+/// The full histories of some employees of a company, per resource, reduced: one
 /// `GET …/<listing>?employeeId=…` per employee and resource; a listing the description gives no
 /// `employeeId` filter (`privateInfos`) is read whole once and cut down. An employee absent from a
 /// listing has no entries there.
@@ -91,20 +172,21 @@ pub(crate) fn since(
 pub(crate) async fn employee_histories(
     client: &NmbrsClient,
     company_id: &str,
-    resources: &[Resource],
+    reducers: &[Reducer],
     employees: &[String],
-) -> Result<Vec<(Resource, Vec<History>)>, ApiError> {
+) -> Result<Vec<(Resource, Vec<Reduced>)>, ApiError> {
     use futures::StreamExt;
-    let mut out = Vec::with_capacity(resources.len());
+    let mut out = Vec::with_capacity(reducers.len());
     if employees.is_empty() {
         return Ok(out);
     }
-    for &r in resources {
+    let wanted: HashSet<&str> = employees.iter().map(String::as_str).collect();
+    for red in reducers {
+        let r = red.resource;
         let histories = if r == Resource::PrivateInfo {
-            let wanted: std::collections::HashSet<&str> =
-                employees.iter().map(String::as_str).collect();
+            let reduce = |h| red.reduce(h);
             client
-                .company_history(company_id, r, None)
+                .company_history_map(company_id, r, None, &reduce)
                 .await?
                 .body
                 .into_iter()
@@ -123,7 +205,7 @@ pub(crate) async fn employee_histories(
                 .await;
             let mut histories = Vec::with_capacity(reads.len());
             for h in reads {
-                histories.extend(h?.body);
+                histories.extend(h?.body.map(|h| red.reduce(h)));
             }
             histories
         };
@@ -137,21 +219,19 @@ pub(crate) async fn employee_histories(
 /// sides hash alike). A missing key or an unreadable history makes the employee unreadable, never
 /// empty; an employee absent from another resource's listing has no entries there.
 pub(crate) fn employees_in_force(
-    listings: Vec<(Resource, Vec<History>)>,
+    listings: Vec<(Resource, Vec<Reduced>)>,
     read_at: &ReadAt,
     fields: &[Field],
 ) -> Vec<NmbrsEmployee> {
     let mut personal = Vec::new();
-    let mut others: Vec<(Resource, ById)> = Vec::new();
+    let mut others: Vec<(Resource, ReadsById)> = Vec::new();
     for (resource, body) in listings {
         if resource == Resource::PersonalInfo {
             personal = body;
         } else {
             others.push((
                 resource,
-                body.into_iter()
-                    .map(|h| (h.employee_id, h.entries))
-                    .collect(),
+                body.into_iter().map(|h| (h.employee_id, h.read)).collect(),
             ));
         }
     }
@@ -162,20 +242,16 @@ pub(crate) fn employees_in_force(
                 employee_id: item.employee_id,
                 ..NmbrsEmployee::default()
             };
-            let sources = std::iter::once((Resource::PersonalInfo, item.entries.as_deref())).chain(
-                others.iter().map(|(r, by_id)| {
-                    let entries = match by_id.get(&e.employee_id) {
-                        Some(entries) => entries.as_deref(),
-                        None => Some(&[][..]),
-                    };
-                    (*r, entries)
+            let mut notes = Vec::new();
+            let mut reads = std::iter::once((Resource::PersonalInfo, item.read)).chain(
+                others.iter_mut().map(|(r, by_id)| {
+                    let read = by_id
+                        .remove(&e.employee_id)
+                        .unwrap_or_else(|| read_resource(*r, &[], read_at, fields));
+                    (*r, read)
                 }),
             );
-            let mut notes = Vec::new();
-            for (resource, entries) in sources {
-                let read = entries
-                    .ok_or_else(|| ReadError::missing(resource.history_key()))
-                    .and_then(|entries| read_resource(resource, entries, read_at, fields));
+            for (resource, read) in reads.by_ref() {
                 match read {
                     Ok(r) => {
                         for f in resource.fields() {
@@ -205,13 +281,8 @@ pub(crate) fn employees_in_force(
 /// employment, which is updated in place, the later of `creationDate` and `changedDate`), as
 /// Nmbrs wrote it. The watermark an incremental read starts from (issue 13); `None` for a listing
 /// without entries. Stamps of one server share one format, so the text order is the time order.
-pub(crate) fn newest_stamp(resource: Resource, histories: &[History]) -> Option<String> {
-    histories
-        .iter()
-        .flat_map(|h| h.entries.iter().flatten())
-        .filter_map(|e| stamp(resource, e))
-        .max()
-        .map(str::to_owned)
+pub(crate) fn newest_stamp(listing: &[Reduced]) -> Option<String> {
+    listing.iter().filter_map(|h| h.newest.clone()).max()
 }
 
 /// A short hash of one entry of one employee (its whole JSON, keys sorted): the same entry read
@@ -239,46 +310,30 @@ fn stamp(resource: Resource, entry: &Value) -> Option<&str> {
 
 /// The keys of the entries stamped within [`OVERLAP`] before `watermark`: what the next
 /// incremental read will see again and must not take for new.
-pub(crate) fn recent_keys(
-    resource: Resource,
-    histories: &[History],
-    watermark: Option<&str>,
-) -> Vec<String> {
+pub(crate) fn recent_keys(listing: &[Reduced], watermark: Option<&str>) -> Vec<String> {
     let Some(from) = since(watermark, None) else {
         return Vec::new();
     };
-    histories
+    listing
         .iter()
-        .flat_map(|h| {
-            h.entries.iter().flatten().filter_map(|e| {
-                let s = stamp(resource, e)?;
-                (s >= from.as_str()).then(|| entry_key(&h.employee_id, e))
-            })
-        })
+        .flat_map(|h| &h.stamped)
+        .filter(|(s, _)| s.as_str() >= from.as_str())
+        .map(|(_, key)| key.clone())
         .collect()
 }
 
 /// The employees of incremental listings with an entry that is new: not among the recent keys the
-/// last read kept ([`recent_keys`]).
+/// last read kept ([`Reducer::seen`]).
 pub(crate) fn employees_with_new_entries<'a>(
-    listings: impl IntoIterator<Item = (Resource, &'a [History])>,
-    recent: &HashMap<Resource, &std::collections::HashSet<String>>,
+    listings: impl IntoIterator<Item = &'a [Reduced]>,
 ) -> Vec<String> {
-    let mut out = std::collections::BTreeSet::new();
-    for (r, histories) in listings {
-        let known = recent.get(&r);
-        for h in histories {
-            let new = h
-                .entries
-                .iter()
-                .flatten()
-                .any(|e| known.is_none_or(|k| !k.contains(&entry_key(&h.employee_id, e))));
-            if new {
-                out.insert(h.employee_id.clone());
-            }
-        }
-    }
-    out.into_iter().collect()
+    let out: std::collections::BTreeSet<&str> = listings
+        .into_iter()
+        .flatten()
+        .filter(|h| h.new_entry)
+        .map(|h| h.employee_id.as_str())
+        .collect();
+    out.into_iter().map(str::to_owned).collect()
 }
 
 /// What reading one reference list gave, for the audit log.
@@ -345,9 +400,32 @@ pub(crate) struct Incremental {
     /// Employees to read whole (every resource): seen in a listing since the last read, or whose
     /// record has work pending (not a clean link), or whose HRIS row changed since its base.
     pub(crate) fresh: Vec<String>,
-    /// The other linked employees, as they were when last agreed (their base): nothing about them
-    /// changed on either side since.
+    /// HRIS records (`hris_id`) whose row, link and employee are all as last agreed: planned as
+    /// unchanged without being planned at all (a 100,000-employee no-op plans nothing).
+    pub(crate) quiet: std::collections::HashSet<String>,
+    /// The other linked employees (a link whose row is gone), as they were when last agreed
+    /// (their base): nothing about them changed on Nmbrs' side since.
     pub(crate) known: Vec<NmbrsEmployee>,
+}
+
+impl Incremental {
+    /// Whether reading the fresh employees one by one (`?employeeId=`, one call per employee and
+    /// resource; `privateInfos` once) would cost more calls than reading the company whole
+    /// (`pages(employees, page_size)` per resource), or as many: then the company is read whole.
+    pub(crate) fn cheaper_whole(
+        &self,
+        employees: usize,
+        resources: &[Resource],
+        page_size: usize,
+    ) -> bool {
+        let per_employee = resources
+            .iter()
+            .filter(|r| **r != Resource::PrivateInfo)
+            .count();
+        let one_by_one = self.fresh.len() * per_employee + (resources.len() - per_employee);
+        let whole = resources.len() * employees.div_ceil(page_size.max(1)).max(1);
+        one_by_one >= whole
+    }
 }
 
 /// Whether a link is clean: linked here, agreed on a known base, nothing pending.
@@ -371,10 +449,12 @@ pub(crate) fn incremental(
     seen: impl IntoIterator<Item = String>,
 ) -> Option<Incremental> {
     use crate::record::Base;
-    use std::collections::{BTreeSet, HashMap};
+    use std::collections::{BTreeSet, HashMap, HashSet};
     let by_hris: HashMap<&str, &crate::record::Link> =
         links.iter().map(|l| (l.hris_id.as_str(), l)).collect();
     let mut fresh: BTreeSet<String> = seen.into_iter().collect();
+    // Rows unchanged since their base, by employee; quiet unless the employee turns out fresh.
+    let mut unchanged_rows: Vec<(&str, &str)> = Vec::new();
     for rec in rows.iter().flatten() {
         let link = by_hris.get(rec.hris_id.as_str())?;
         // A forgotten record is skipped whatever either side holds (issue 15).
@@ -388,7 +468,9 @@ pub(crate) fn incremental(
         let unchanged = link.base.hash() == Some(rec.values.digest().as_str())
             && rec.unresolved.is_empty()
             && rec.nmbrs_employee_id.as_deref() == Some(employee);
-        if !unchanged {
+        if unchanged {
+            unchanged_rows.push((rec.hris_id.as_str(), employee));
+        } else {
             fresh.insert(employee.to_owned());
         }
     }
@@ -402,6 +484,11 @@ pub(crate) fn incremental(
             fresh.insert(e.clone());
         }
     }
+    let quiet: HashSet<String> = unchanged_rows
+        .into_iter()
+        .filter(|(_, e)| !fresh.contains(*e))
+        .map(|(h, _)| h.to_owned())
+        .collect();
     let known = links
         .iter()
         .filter_map(|l| {
@@ -409,7 +496,7 @@ pub(crate) fn incremental(
             let Base::Known { values, .. } = &l.base else {
                 return None;
             };
-            (!fresh.contains(e)).then(|| NmbrsEmployee {
+            (!fresh.contains(e) && !quiet.contains(&l.hris_id)).then(|| NmbrsEmployee {
                 employee_id: e.clone(),
                 personal_info_id: l.personal_info_id.clone(),
                 values: values.clone(),
@@ -420,6 +507,7 @@ pub(crate) fn incremental(
         .collect();
     Some(Incremental {
         fresh: fresh.into_iter().collect(),
+        quiet,
         known,
     })
 }
@@ -458,27 +546,65 @@ mod tests {
         }
     }
 
+    fn reducer(floor: Option<&str>, seen: Option<Vec<String>>) -> Reducer {
+        Reducer {
+            resource: Resource::Department,
+            read_at: crate::nmbrs::model::resources::june_2024(),
+            fields: Field::ALL.to_vec().into(),
+            floor: floor.map(str::to_owned),
+            seen: seen.map(|s| Arc::new(s.into_iter().collect())),
+        }
+    }
+
     #[test]
     fn entries_seen_by_the_last_read_are_not_new() {
-        let old = json!({"createdAt": "2026-11-30T10:00:00Z", "description": "Sales"});
-        let new = json!({"createdAt": "2026-11-30T10:05:00Z", "description": "Finance"});
-        let last = vec![history("e1", vec![old.clone()])];
-        let keys: std::collections::HashSet<String> =
-            recent_keys(Resource::Department, &last, Some("2026-11-30T10:00:00Z"))
-                .into_iter()
-                .collect();
-        let recent: HashMap<Resource, &std::collections::HashSet<String>> =
-            [(Resource::Department, &keys)].into();
-        let seen = vec![
-            history("e1", vec![old.clone()]),
-            history("e2", vec![old, new]),
-        ];
-        let seen = || [(Resource::Department, seen.as_slice())];
-        assert_eq!(employees_with_new_entries(seen(), &recent), ["e2"]);
+        let entry = |id: &str, name: &str, at: &str, year: i32| {
+            json!({"departmentId": id, "code": 1, "description": name,
+                   "createdAt": at, "period": {"year": year, "period": 1}})
+        };
+        let old = entry("d1", "Sales", "2026-11-30T10:00:00", 2024);
+        let new = entry("d2", "Finance", "2026-11-30T10:05:00", 2024);
+        let older = entry("d1", "Sales", "2026-11-29T10:00:00", 2023);
+        // The last read: its newest stamp and the keys within the overlap before it.
+        let last =
+            vec![reducer(None, None).reduce(history("e1", vec![older.clone(), old.clone()]))];
+        assert_eq!(newest_stamp(&last).as_deref(), Some("2026-11-30T10:00:00"));
+        let keys = recent_keys(&last, Some("2026-11-30T10:00:00"));
         assert_eq!(
-            employees_with_new_entries(seen(), &HashMap::new()),
-            ["e1", "e2"],
-            "without marks every entry is new"
+            keys.len(),
+            1,
+            "the entry of the day before is outside the window"
+        );
+        // An incremental read: only what the last read did not see is new.
+        let red = reducer(Some("2026-11-30T07:00:00Z"), Some(keys));
+        let seen = vec![
+            red.reduce(history("e1", vec![old.clone()])),
+            red.reduce(history("e2", vec![old.clone(), new])),
+        ];
+        assert_eq!(employees_with_new_entries([seen.as_slice()]), ["e2"]);
+        assert!(
+            seen[1].read.is_ok(),
+            "the entry in force is read as the page arrives"
+        );
+        assert_eq!(
+            seen[0].stamped.len(),
+            1,
+            "entries from the floor on are kept for the next mark"
+        );
+        let whole = reducer(None, None);
+        let listing = vec![whole.reduce(history("e1", vec![old]))];
+        assert_eq!(
+            employees_with_new_entries([listing.as_slice()]),
+            Vec::<String>::new(),
+            "a full read does not ask"
+        );
+        let missing = whole.reduce(History {
+            employee_id: "e3".into(),
+            entries: None,
+        });
+        assert!(
+            missing.read.is_err(),
+            "a missing history is an error, never empty"
         );
     }
 
@@ -502,8 +628,24 @@ mod tests {
         let plan = incremental("c1", &[rec("h1")], std::slice::from_ref(&link), Vec::new())
             .expect("incremental");
         assert!(plan.fresh.is_empty());
-        assert_eq!(plan.known.len(), 1);
+        assert!(
+            plan.quiet.contains("h1"),
+            "unchanged everywhere: not planned"
+        );
+        assert!(plan.known.is_empty());
+        let plan =
+            incremental("c1", &[], std::slice::from_ref(&link), Vec::new()).expect("incremental");
+        assert_eq!(plan.known.len(), 1, "a link whose row is gone");
         assert_eq!(plan.known[0].values, values, "as last agreed");
+        let plan = incremental(
+            "c1",
+            &[rec("h1")],
+            std::slice::from_ref(&link),
+            vec!["e-h1".to_owned()],
+        )
+        .expect("incremental");
+        assert_eq!(plan.fresh, ["e-h1"], "a new entry: read whole");
+        assert!(plan.quiet.is_empty() && plan.known.is_empty());
         assert!(
             incremental("c1", &[rec("h1"), rec("h2")], &[link.clone()], Vec::new()).is_none(),
             "h2 needs a create or a match"
@@ -512,5 +654,24 @@ mod tests {
         failed.status = LinkStatus::Failed;
         let plan = incremental("c1", &[rec("h1")], &[failed], Vec::new()).expect("plan");
         assert_eq!(plan.fresh, ["e-h1"], "pending work is read whole");
+        assert!(plan.quiet.is_empty());
+    }
+
+    #[test]
+    fn many_fresh_employees_make_the_whole_read_cheaper() {
+        let all = [
+            Resource::PersonalInfo,
+            Resource::Employment,
+            Resource::PrivateInfo,
+        ];
+        let plan = |n: usize| Incremental {
+            fresh: (0..n).map(|i| format!("e{i}")).collect(),
+            ..Incremental::default()
+        };
+        // 1,000 employees, page size 100: the whole read is 3 × 10 = 30 calls; one by one costs
+        // 2 per fresh employee plus one privateInfos read.
+        assert!(!plan(14).cheaper_whole(1000, &all, 100), "29 calls");
+        assert!(plan(15).cheaper_whole(1000, &all, 100), "31 calls");
+        assert!(!plan(0).cheaper_whole(0, &all, 100));
     }
 }

@@ -115,6 +115,12 @@ impl RecordUpdate {
             && !self.snapshot_changed
             && self.unresolved.is_empty()
     }
+
+    /// Whether only the state database (and perhaps the HRIS `nmbrs_employee_id` column) is
+    /// written: no field goes to either side. Such updates are applied in batches.
+    pub fn is_bookkeeping(&self) -> bool {
+        self.to_nmbrs.is_empty() && self.to_hris.is_empty() && !self.is_noop()
+    }
 }
 
 /// Why a record is left alone this cycle.

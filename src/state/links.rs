@@ -97,6 +97,28 @@ impl super::StateDb {
         row.as_ref().map(link_from).transpose()
     }
 
+    /// The links of the given HRIS records that point at an employee of another company (a row
+    /// that moved): one query for a whole company's unlinked rows.
+    pub async fn links_elsewhere(
+        &self,
+        hris_ids: &[&str],
+        company_id: &str,
+    ) -> Result<Vec<Link>, StateError> {
+        if hris_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(hris_ids).unwrap_or_else(|_| "[]".into());
+        let rows = sqlx::query(
+            "SELECT * FROM employee_links WHERE hris_id IN (SELECT value FROM json_each(?))
+               AND company_id != ? AND employee_id IS NOT NULL",
+        )
+        .bind(list)
+        .bind(company_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(link_from).collect()
+    }
+
     /// Links with one of the given statuses (for `status` and reports).
     pub async fn links_with_status(
         &self,
@@ -167,6 +189,23 @@ impl StateTx {
             .execute(self.conn())
             .await?;
         Ok(())
+    }
+
+    /// Reads the links of many records inside this transaction, in one query; keyed by `hris_id`.
+    pub async fn get_links(
+        &mut self,
+        hris_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, Link>, StateError> {
+        let list = serde_json::to_string(hris_ids).unwrap_or_else(|_| "[]".into());
+        let rows = sqlx::query(
+            "SELECT * FROM employee_links WHERE hris_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(list)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| link_from(r).map(|l| (l.hris_id.clone(), l)))
+            .collect()
     }
 
     /// Reads a link inside this transaction (sees this transaction's own writes).

@@ -26,6 +26,8 @@ async fn bench_smoke_call_counts() {
     let mut app = TestApp::spawn_with_companies(SandboxOptions::default(), COMPANIES).await;
     // The flow the naive one is compared with: personal info only (all resources: below).
     app.personal_info_only();
+    // The full read's call counts (every cycle a full reconcile); incremental ones: below.
+    app.settings.sync.full_every = "0s".into();
     app.settings.nmbrs.page_size = PAGE as u32;
     app.settings.nmbrs.max_requests_per_sec = 5000;
     app.settings.nmbrs.max_concurrency = 8;
@@ -153,6 +155,8 @@ async fn bench_smoke_call_counts() {
 async fn bench_smoke_all_resources_noop() {
     use nmbrs_sync::fields::Resource;
     let mut app = TestApp::spawn_with_companies(SandboxOptions::default(), COMPANIES).await;
+    // The full read's call counts (every cycle a full reconcile).
+    app.settings.sync.full_every = "0s".into();
     app.settings.nmbrs.page_size = PAGE as u32;
     app.settings.nmbrs.max_requests_per_sec = 5000;
     app.settings.nmbrs.max_concurrency = 8;

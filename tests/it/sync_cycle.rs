@@ -48,7 +48,9 @@ async fn binary_first_run_creates_and_writes_the_id_back() {
 
 #[tokio::test]
 async fn update_changes_only_mapped_fields_and_preserves_the_rest() {
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
+    // Counts the full read's listing calls.
+    app.settings.sync.full_every = "0s".into();
     // An employee already in Nmbrs with data the HRIS does not map (initials, an extra contact field).
     let id = app.sandbox.seed_employee(
         &app.company2,
@@ -250,6 +252,8 @@ async fn conflict_policy_manual_parks_the_field_and_reports_it() {
 #[tokio::test]
 async fn noop_cycle_makes_no_write_call_and_only_list_reads() {
     let mut app = TestApp::spawn().await;
+    // The full read's calls (tests/it/incremental.rs: the incremental ones).
+    app.settings.sync.full_every = "0s".into();
     app.settings.nmbrs.page_size = 2;
     for i in 0..5 {
         app.insert(&person(

@@ -224,6 +224,20 @@ impl NmbrsClient {
         resource: Resource,
         since: Option<&str>,
     ) -> Result<Response<Vec<History>>, ApiError> {
+        self.company_history_map(company_id, resource, since, &|h| h)
+            .await
+    }
+
+    /// [`NmbrsClient::company_history`], each employee's history mapped by `map` as its page
+    /// arrives: a company's listing is never held whole as JSON (issue 13: one company of 100,000
+    /// employees in bounded memory).
+    pub(crate) async fn company_history_map<U: Listed>(
+        &self,
+        company_id: &str,
+        resource: Resource,
+        since: Option<&str>,
+        map: &(dyn Fn(History) -> U + Send + Sync),
+    ) -> Result<Response<Vec<U>>, ApiError> {
         let path = format!(
             "/companies/{}/employees/{}",
             seg(company_id),
@@ -241,14 +255,16 @@ impl NmbrsClient {
         let mut read = 1;
         loop {
             let r = self
-                .get_all_pages::<ListingItem>(&path, &filters)
+                .get_all_pages_map::<ListingItem, U>(&path, &filters, &|i| {
+                    map(i.into_history(resource))
+                })
                 .and_then(|r| async move {
                     let mut seen = std::collections::HashSet::new();
-                    match r.body.iter().find(|h| !seen.insert(h.employee_id.as_str())) {
+                    match r.body.iter().find(|h| !seen.insert(h.employee_id())) {
                         Some(dup) => Err(ApiError {
                             kind: ApiErrorKind::InconsistentListing(format!(
                                 "employee {} is listed twice",
-                                dup.employee_id
+                                dup.employee_id()
                             )),
                             call: r.call.clone(),
                         }),
@@ -265,16 +281,7 @@ impl NmbrsClient {
                     read += 1;
                 }
                 Err(e) => return Err(e),
-                Ok(r) => {
-                    return Ok(Response {
-                        body: r
-                            .body
-                            .into_iter()
-                            .map(|i| i.into_history(resource))
-                            .collect(),
-                        call: r.call,
-                    });
-                }
+                Ok(r) => return Ok(r),
             }
         }
     }
@@ -422,6 +429,16 @@ impl NmbrsClient {
         path: &str,
         filters: &[(&str, String)],
     ) -> Result<Response<Vec<T>>, ApiError> {
+        self.get_all_pages_map(path, filters, &|t| t).await
+    }
+
+    /// [`NmbrsClient::get_all_pages`], each item mapped by `map` as its page arrives.
+    async fn get_all_pages_map<T: DeserializeOwned, U>(
+        &self,
+        path: &str,
+        filters: &[(&str, String)],
+        map: &(dyn Fn(T) -> U + Send + Sync),
+    ) -> Result<Response<Vec<U>>, ApiError> {
         let mut items = Vec::new();
         let mut total = HttpCall {
             method: "GET",
@@ -466,7 +483,7 @@ impl NmbrsClient {
             }
             expected = r.body.pagination.total_records.or(expected);
             let more = r.body.pagination.has_next(page_number, n);
-            items.extend(r.body.data);
+            items.extend(r.body.data.into_iter().map(map));
             if !more {
                 break;
             }
@@ -487,6 +504,18 @@ impl NmbrsClient {
             body: items,
             call: total,
         })
+    }
+}
+
+/// An item of a company listing: one employee's.
+pub(crate) trait Listed {
+    /// The employee's `employeeId`.
+    fn employee_id(&self) -> &str;
+}
+
+impl Listed for History {
+    fn employee_id(&self) -> &str {
+        &self.employee_id
     }
 }
 
