@@ -43,6 +43,15 @@ pub struct Settings {
     pub log: LogSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    pub audit: AuditSettings,
+}
+
+/// `[audit]`: how long the audit log keeps personal values.
+#[derive(Clone, Debug, Deserialize)]
+pub struct AuditSettings {
+    /// Days an audit row keeps its personal values (`fields`, `message`); older rows keep the rest
+    /// and a digest (`nmbrs-sync audit prune`, and every cycle). `0`: kept forever.
+    pub retention_days: u32,
 }
 
 /// The largest `nmbrs.page_size`: the description's maximum `pageSize`
@@ -109,6 +118,10 @@ pub struct HrisSettings {
 #[derive(Clone, Debug, Deserialize)]
 pub struct StateSettings {
     pub database_url: String,
+    /// A file with at least 32 random bytes (e.g. a systemd credential): the refresh token is
+    /// stored sealed with a key derived from it (`crate::state::sealing`). Unset: stored in clear.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
 }
 
 /// `sync.period`: `"current"` or `{ year, period }`.
@@ -582,6 +595,27 @@ impl Settings {
         )
     }
 
+    /// The key of `state.key_file`, if set (blank counts as unset).
+    ///
+    /// Errors: [`ConfigError::Invalid`] naming `state.key_file` when the file is unreadable or short.
+    pub fn seal_key(&self) -> Result<Option<crate::state::sealing::SealKey>, ConfigError> {
+        match self
+            .state
+            .key_file
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            None => Ok(None),
+            Some(path) => crate::state::sealing::SealKey::from_file(path)
+                .map(Some)
+                .map_err(|e| ConfigError::Invalid {
+                    key: "state.key_file".into(),
+                    origin: "settings".into(),
+                    message: e.to_string(),
+                }),
+        }
+    }
+
     /// Reads the secrets from their values or `*_file` paths. A missing `nmbrs.refresh_token` is
     /// not an error here: the state database may hold one (`nmbrs-sync authorize`), and the first
     /// token request says what to do if it does not.
@@ -652,7 +686,7 @@ fn secret(
 /// Where a key's value came from: the file that set it, else the environment (values from variables
 /// carry no origin), else the built-in defaults.
 /// Keys with no built-in default (optional settings, secrets and their `*_file` forms).
-const OPTIONAL_KEYS: [&str; 12] = [
+const OPTIONAL_KEYS: [&str; 13] = [
     "nmbrs.client_secret",
     "nmbrs.client_secret_file",
     "nmbrs.refresh_token",
@@ -665,6 +699,7 @@ const OPTIONAL_KEYS: [&str; 12] = [
     "nmbrs.redirect_uri",
     "metrics.listen",
     "sync.field_owner",
+    "state.key_file",
 ];
 
 /// "unknown key; did you mean `…`?" — the nearest known key by edit distance, if one is close.

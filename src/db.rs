@@ -45,3 +45,101 @@ pub async fn open_sqlite(url: &str, max_connections: u32) -> Result<SqlitePool, 
         .connect_with(options)
         .await
 }
+
+/// The file path of a `sqlite:` URL, `None` for in-memory databases.
+pub(crate) fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:" && !url.contains("mode=memory"))
+        .then(|| std::path::PathBuf::from(path))
+}
+
+/// The SQLite files of a database: the file itself and its `-wal`, `-shm` and `-journal`.
+pub(crate) fn sqlite_files(db: &std::path::Path) -> [std::path::PathBuf; 4] {
+    let with = |suffix: &str| std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+    [
+        db.to_path_buf(),
+        with("-wal"),
+        with("-shm"),
+        with("-journal"),
+    ]
+}
+
+/// Makes a database that holds personal data and secrets private to this user before SQLite
+/// opens it: a missing directory is created 0700, a missing database file is created 0600, and
+/// an existing file, WAL, SHM or journal readable by group or others is narrowed to 0600.
+/// SQLite creates `-wal`, `-shm` and `-journal` with the database file's permissions (its unix
+/// VFS copies them), so a 0600 database never gets wider companions; narrowing the process umask
+/// instead would race with every other file this multi-threaded process creates.
+/// Returns the files it narrowed, with their old modes (for a warning).
+///
+/// Errors: the directory or file cannot be created, or a mode cannot be changed (not the owner).
+pub(crate) fn make_private(db: &std::path::Path) -> std::io::Result<Vec<(String, u32)>> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(db)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let mut narrowed = Vec::new();
+    for file in sqlite_files(db) {
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700))?;
+            narrowed.push((file.display().to_string(), mode));
+        }
+    }
+    Ok(narrowed)
+}
+
+/// [`open_sqlite`] for a private database (the state database): files made private first
+/// ([`make_private`]) and `secure_delete` on, so erased values are overwritten with zeros in the
+/// file instead of lingering in free pages.
+pub async fn open_private_sqlite(
+    url: &str,
+    max_connections: u32,
+) -> Result<SqlitePool, sqlx::Error> {
+    if let Some(path) = sqlite_path(url) {
+        match make_private(&path) {
+            Ok(narrowed) => {
+                for (file, mode) in narrowed {
+                    tracing::warn!(
+                        file,
+                        mode = format!("{mode:o}"),
+                        "state database file was readable by others; narrowed to owner only"
+                    );
+                }
+            }
+            Err(e) => return Err(sqlx::Error::Io(e)),
+        }
+    }
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))
+        .foreign_keys(true)
+        .pragma("secure_delete", "on");
+    SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(options)
+        .await
+}

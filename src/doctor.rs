@@ -14,7 +14,39 @@ use serde::Serialize;
 pub struct Check {
     pub name: String,
     pub ok: bool,
+    /// Passes, but something should be done (e.g. the state database was readable by others).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warn: bool,
     pub detail: String,
+}
+
+/// A check's verdict: a plain `bool` (pass/fail) or [`Verdict::Warn`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl From<bool> for Verdict {
+    fn from(ok: bool) -> Verdict {
+        if ok { Verdict::Pass } else { Verdict::Fail }
+    }
+}
+
+/// The state database files readable or writable by group or others, with their modes.
+fn loose_files(url: &str) -> Vec<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(db) = crate::db::sqlite_path(url) else {
+        return vec![];
+    };
+    crate::db::sqlite_files(&db)
+        .into_iter()
+        .filter_map(|f| {
+            let mode = std::fs::metadata(&f).ok()?.permissions().mode() & 0o777;
+            (mode & 0o077 != 0).then(|| (f.display().to_string(), mode))
+        })
+        .collect()
 }
 
 /// The scopes the sync needs for the mapped `fields`, each with the feature it serves (the
@@ -80,24 +112,28 @@ pub(crate) fn scopes_to_request(fields: &[Field]) -> Vec<&'static str> {
 /// Runs every check that can run; a failed prerequisite skips the checks that depend on it.
 pub async fn run(settings: &Settings) -> Vec<Check> {
     let mut checks = Vec::new();
-    let mut push = |name: &str, ok: bool, detail: String| {
+    let mut push = |name: &str, verdict: Verdict, detail: String| {
+        let ok = verdict != Verdict::Fail;
         checks.push(Check {
             name: name.to_owned(),
             ok,
+            warn: verdict == Verdict::Warn,
             detail,
         });
         ok
     };
+    // Before opening: opening narrows the modes.
+    let loose = loose_files(&settings.state.database_url);
     push(
         "config",
-        true,
+        Verdict::Pass,
         "parsed (built-in defaults, config/default.toml, --config, NMBRS_SYNC__* variables)".into(),
     );
     let secrets = match settings.secrets() {
         Ok(s) => {
             push(
                 "secrets",
-                true,
+                Verdict::Pass,
                 if s.refresh_token.is_some() {
                     "client secret, refresh token and subscription key are set (values not shown)"
                 } else {
@@ -108,7 +144,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
             Some(s)
         }
         Err(e) => {
-            push("secrets", false, e.to_string());
+            push("secrets", Verdict::Fail, e.to_string());
             None
         }
     };
@@ -116,13 +152,64 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
         Ok(s) => {
             push(
                 "state database",
-                true,
+                Verdict::Pass,
                 format!("{} reachable and migrated", settings.state.database_url),
             );
             Some(s)
         }
         Err(e) => {
-            push("state database", false, e.to_string());
+            push("state database", Verdict::Fail, e.to_string());
+            None
+        }
+    };
+    if crate::db::sqlite_path(&settings.state.database_url).is_some() {
+        if loose.is_empty() {
+            push(
+                "state files",
+                Verdict::Pass,
+                "the state database, its WAL and SHM are readable by their owner only".into(),
+            );
+        } else {
+            let list: Vec<String> = loose
+                .iter()
+                .map(|(f, m)| format!("{f} (mode {m:o})"))
+                .collect();
+            push(
+                "state files",
+                Verdict::Warn,
+                format!(
+                    "readable by others: {}; narrowed to 0600 now. It holds personal data and the refresh token: check who copied it, and its backups",
+                    list.join(", ")
+                ),
+            );
+        }
+    }
+    let state = match (state, settings.seal_key()) {
+        (Some(s), Ok(Some(key))) => match s.with_seal_key(Some(key)).await {
+            Ok(s) => {
+                push(
+                    "token at rest",
+                    Verdict::Pass,
+                    "the refresh token is stored sealed with the key of state.key_file (ChaCha20-Poly1305)".into(),
+                );
+                Some(s)
+            }
+            Err(e) => {
+                push("token at rest", Verdict::Fail, e.to_string());
+                None
+            }
+        },
+        (state, Ok(None)) => {
+            push(
+                "token at rest",
+                Verdict::Warn,
+                "the refresh token is stored in clear in the state database; set `state.key_file` (a credential file of at least 32 random bytes) to seal it".into(),
+            );
+            state
+        }
+        (None, Ok(Some(_))) => None,
+        (_, Err(e)) => {
+            push("token at rest", Verdict::Fail, e.to_string());
             None
         }
     };
@@ -130,7 +217,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
         Err((key, message)) => {
             push(
                 "hris database",
-                false,
+                Verdict::Fail,
                 format!("configuration key `{key}`: {message}"),
             );
             None
@@ -147,7 +234,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                 Ok(h) => {
                     push(
                         "hris database",
-                        true,
+                        Verdict::Pass,
                         format!(
                             "{} table `{}` has every mapped column",
                             settings.hris.database_url, settings.hris.table
@@ -156,7 +243,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                     Some(h)
                 }
                 Err(e) => {
-                    push("hris database", false, e.to_string());
+                    push("hris database", Verdict::Fail, e.to_string());
                     None
                 }
             }
@@ -168,22 +255,22 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
     let client = match NmbrsClient::new(settings, &secrets, std::sync::Arc::new(state)) {
         Ok(c) => c,
         Err(e) => {
-            push("http client", false, e.to_string());
+            push("http client", Verdict::Fail, e.to_string());
             return checks;
         }
     };
     if let Err(e) = client.tokens().access_token().await {
-        push("token", false, e.to_string());
+        push("token", Verdict::Fail, e.to_string());
         return checks;
     }
     push(
         "token",
-        true,
+        Verdict::Pass,
         format!("access token obtained from {}", settings.nmbrs.token_url),
     );
     let companies = match client.companies(settings.debtor_id()).await {
         Ok(r) => {
-            push("subscription key", true, "accepted".into());
+            push("subscription key", Verdict::Pass, "accepted".into());
             let numbers: Vec<String> = r
                 .body
                 .iter()
@@ -191,7 +278,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                 .collect();
             push(
                 "companies",
-                !r.body.is_empty(),
+                Verdict::from(!r.body.is_empty()),
                 if r.body.is_empty() {
                     "the token sees no company; check the consent's debtor and `nmbrs.debtor_id`"
                         .into()
@@ -203,24 +290,24 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
         }
         Err(e) => match &e.kind {
             ApiErrorKind::Unauthorized(m) => {
-                push("subscription key", false, m.clone());
+                push("subscription key", Verdict::Fail, m.clone());
                 return checks;
             }
             ApiErrorKind::NoSubscription => {
-                push("subscription key", false, e.kind.to_string());
+                push("subscription key", Verdict::Fail, e.kind.to_string());
                 return checks;
             }
             ApiErrorKind::Forbidden { message, .. } => {
-                push("subscription key", true, "accepted".into());
+                push("subscription key", Verdict::Pass, "accepted".into());
                 push(
                     "scope company.info.read",
-                    false,
+                    Verdict::Fail,
                     format!("missing: needed for {} ({message})", scopes_for(&[])[0].1),
                 );
                 None
             }
             _ => {
-                push("nmbrs api", false, e.to_string());
+                push("nmbrs api", Verdict::Fail, e.to_string());
                 return checks;
             }
         },
@@ -242,11 +329,11 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                     .collect();
                 push(
                     "debtors",
-                    true,
+                    Verdict::Pass,
                     format!("{} visible: {}", r.body.len(), list.join(", ")),
                 )
             }
-            Err(e) => push("debtors", false, e.to_string()),
+            Err(e) => push("debtors", Verdict::Fail, e.to_string()),
         };
     }
     let fields = hris
@@ -260,7 +347,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                 let has = has_scope(&granted, scope);
                 push(
                     &format!("scope {scope}"),
-                    has,
+                    Verdict::from(has),
                     if has {
                         format!("granted ({feature})")
                     } else {
@@ -270,7 +357,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
             }
         }
         None => {
-            push("scopes", true, "the token endpoint did not state scopes; each call will tell (403 names a missing scope)".into());
+            push("scopes", Verdict::Pass, "the token endpoint did not state scopes; each call will tell (403 names a missing scope)".into());
         }
     }
     if let (Some(companies), Some(hris)) = (companies, hris) {
@@ -280,7 +367,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                     let found = companies.iter().find(|c| c.number == n);
                     push(
                         &format!("company {n}"),
-                        found.is_some(),
+                        Verdict::from(found.is_some()),
                         match found {
                             Some(c) => format!("visible in Nmbrs as {} ({})", c.company_id, c.name.as_deref().unwrap_or("")),
                             None => "used in the HRIS but no Nmbrs company with this number is visible to the API client; grant access or fix the HRIS".into(),
@@ -289,7 +376,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                 }
             }
             Err(e) => {
-                push("hris companies", false, e.to_string());
+                push("hris companies", Verdict::Fail, e.to_string());
             }
         }
     }
@@ -303,7 +390,11 @@ pub fn render(checks: &[Check]) -> String {
         .map(|c| {
             format!(
                 "[{}] {:<26} {}\n",
-                if c.ok { " ok " } else { "FAIL" },
+                match (c.ok, c.warn) {
+                    (false, _) => "FAIL",
+                    (true, true) => "WARN",
+                    (true, false) => " ok ",
+                },
                 c.name,
                 c.detail
             )

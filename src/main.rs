@@ -32,12 +32,16 @@ enum Command {
     Demo,
     /// The Nmbrs sandbox as a standalone server on 127.0.0.1.
     Sandbox(commands::sandbox::SandboxArgs),
-    /// Read the audit log.
+    /// Read, verify or prune the audit log; export what it holds about one person (--subject).
     Audit(commands::audit::AuditArgs),
     /// Last runs, open conflicts, failing and quarantined records.
     Status(commands::status::StatusArgs),
-    /// Release a quarantined record so the next cycle tries it again.
+    /// Release a quarantined record so the next cycle tries it again, or lift the tombstone of a
+    /// forgotten one.
     Release(commands::release::ReleaseArgs),
+    /// Erase what the state database holds about one person (their values in snapshots and the
+    /// audit log) and stop syncing them until `release`.
+    Forget(commands::forget::ForgetArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
             Command::Audit(args) => commands::audit::run(config, args).await,
             Command::Status(args) => commands::status::run(config, args).await,
             Command::Release(args) => commands::release::run(config, args).await,
+            Command::Forget(args) => commands::forget::run(config, args).await,
         }
     });
     ExitCode::from(code)

@@ -108,6 +108,9 @@ pub enum LinkStatus {
     Quarantined,
     VanishedHris,
     VanishedNmbrs,
+    /// Erased at the person's request (`nmbrs-sync forget`): a tombstone. The record is never
+    /// created, linked, matched, pulled or imported again until `nmbrs-sync release` lifts it.
+    Forgotten,
 }
 
 impl LinkStatus {
@@ -122,6 +125,7 @@ impl LinkStatus {
             LinkStatus::Quarantined => "quarantined",
             LinkStatus::VanishedHris => "vanished_hris",
             LinkStatus::VanishedNmbrs => "vanished_nmbrs",
+            LinkStatus::Forgotten => "forgotten",
         }
     }
 
@@ -136,6 +140,7 @@ impl LinkStatus {
             "quarantined" => LinkStatus::Quarantined,
             "vanished_hris" => LinkStatus::VanishedHris,
             "vanished_nmbrs" => LinkStatus::VanishedNmbrs,
+            "forgotten" => LinkStatus::Forgotten,
             _ => return None,
         })
     }

@@ -42,6 +42,8 @@ pub struct StatusReport {
     pub quarantined: Vec<RecordRow>,
     pub failing: Vec<RecordRow>,
     pub pending_creates: Vec<RecordRow>,
+    /// Tombstones of records erased at the person's request (`nmbrs-sync forget`).
+    pub forgotten: Vec<RecordRow>,
     pub linked_records: i64,
     /// When the last full reconcile finished (every company read whole and applied), RFC 3339 UTC.
     pub last_full_reconcile: Option<String>,
@@ -102,8 +104,9 @@ pub async fn status(state: &StateDb) -> Result<StatusReport, StateError> {
         quarantined: records(&[LinkStatus::Quarantined]).await?,
         failing: records(&[LinkStatus::Failed]).await?,
         pending_creates: records(&[LinkStatus::PendingCreate]).await?,
+        forgotten: records(&[LinkStatus::Forgotten]).await?,
         linked_records: sqlx::query_scalar(
-            "SELECT count(*) FROM employee_links WHERE employee_id IS NOT NULL",
+            "SELECT count(*) FROM employee_links WHERE employee_id IS NOT NULL AND status <> 'forgotten'",
         )
         .fetch_one(state.pool())
         .await?,
@@ -171,6 +174,10 @@ impl StatusReport {
             ),
             ("Failing", &self.failing),
             ("Create intents awaiting lookup", &self.pending_creates),
+            (
+                "Forgotten, not synced (`nmbrs-sync release HRIS_ID` lifts the erasure tombstone)",
+                &self.forgotten,
+            ),
         ] {
             let _ = writeln!(out, "{title}: {}", rows.len());
             for r in rows {

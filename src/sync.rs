@@ -305,7 +305,10 @@ impl Syncer {
                 origin: "settings".into(),
                 message,
             })?;
-        let state = StateDb::open(&settings.state.database_url).await?;
+        let state = StateDb::open(&settings.state.database_url)
+            .await?
+            .with_seal_key(settings.seal_key()?)
+            .await?;
         crate::fields::set_bsn_key(state.bsn_key().await?);
         let hris = HrisDb::open(
             &settings.hris.database_url,
@@ -385,6 +388,15 @@ impl Syncer {
             error,
             dry_run,
         };
+        // Retention (audit.retention_days): erasing old values never fails the cycle.
+        if !dry_run
+            && let Err(e) = self
+                .state
+                .prune_audit(self.settings.audit.retention_days, now, Some(run_id))
+                .await
+        {
+            tracing::warn!(error = %e, "audit retention could not erase old values; retried next cycle");
+        }
         let counts_json = serde_json::to_string(&report.counts).unwrap_or_else(|_| "{}".into());
         self.state
             .finish_run(

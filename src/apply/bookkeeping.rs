@@ -15,6 +15,16 @@ impl Applier {
         tracing::debug!(message = %rej.message(), "rejection details");
         let entry = self.reject_entry(rej);
         let mut tx = self.state.begin().await?;
+        // A forgotten record's row is never recorded again (the planner skips it; a row of an
+        // unknown company is rejected without the planner seeing its link).
+        if let Some(id) = &rej.hris_id
+            && tx
+                .get_link(id)
+                .await?
+                .is_some_and(|l| l.status == LinkStatus::Forgotten)
+        {
+            return Ok(RecordResult::of(Outcome::Skipped));
+        }
         tx.audit(&entry).await?;
         // A linked record whose row turned invalid counts toward quarantine; an unknown row gets no link.
         if let Some(id) = &rej.hris_id
@@ -49,11 +59,17 @@ impl Applier {
             entry = entry.http(c);
         }
         let mut tx = self.state.begin().await?;
+        let link = tx.get_link(hris_id).await?;
+        // A tombstone stays one, and its record's errors are not recorded (they may quote values).
+        if link
+            .as_ref()
+            .is_some_and(|l| l.status == LinkStatus::Forgotten)
+        {
+            return Ok(RecordResult::of(Outcome::Skipped));
+        }
         tx.audit(&entry).await?;
-        let mut link = tx
-            .get_link(hris_id)
-            .await?
-            .unwrap_or_else(|| Link::new(hris_id, &self.company_id, LinkStatus::Failed));
+        let mut link =
+            link.unwrap_or_else(|| Link::new(hris_id, &self.company_id, LinkStatus::Failed));
         link.failures += 1;
         link.last_error = Some(message.chars().take(1000).collect());
         let mut outcome = Outcome::Failed;
@@ -85,6 +101,10 @@ impl Applier {
         employee_id: Option<&str>,
         reason: SkipReason,
     ) -> Result<RecordResult, ApplyError> {
+        // Its `forget` row said it all; a row per cycle would only keep the id in fresh rows.
+        if reason == SkipReason::Forgotten {
+            return Ok(RecordResult::of(Outcome::Skipped));
+        }
         let entry = self
             .entry("skip", hris_id, employee_id)
             .message(reason.as_str());

@@ -5,6 +5,7 @@ use super::bookkeeping::skip_outcome;
 use super::update::outcome_of;
 use super::{Applier, ApplyError, Outcome, RecordResult, all_set, changes_json};
 use crate::plan::Decision;
+use crate::plan::SkipReason;
 use crate::state::Direction;
 
 impl Applier {
@@ -72,8 +73,11 @@ impl Applier {
                 vec![self.entry("error", hris_id, employee_id).message(message)],
                 RecordResult::of(Outcome::Failed),
             ),
-            // A vanished side is reported when it is first seen by a real run.
-            Decision::Skip { reason, .. } if reason.status().is_some() => {
+            // A vanished side is reported when it is first seen by a real run; a forgotten record
+            // was reported by its `forget` row.
+            Decision::Skip { reason, .. }
+                if reason.status().is_some() || reason == SkipReason::Forgotten =>
+            {
                 (vec![], RecordResult::of(Outcome::Skipped))
             }
             Decision::Skip { reason, .. } => (

@@ -77,7 +77,10 @@ async fn authorize(settings: &Settings) -> Result<(), Failure> {
     // A running daemon rotates the stored token; storing a new one under it could be overwritten.
     let _lock = StateLock::acquire(&settings.state.database_url)?;
     // Opened (and migrated) before the person consents, so a bad database fails first.
-    let state = StateDb::open(&settings.state.database_url).await?;
+    let state = StateDb::open(&settings.state.database_url)
+        .await?
+        .with_seal_key(settings.seal_key()?)
+        .await?;
     let endpoint = TokenEndpoint {
         http: http_client(settings).map_err(|e| Failure::Http(e.to_string()))?,
         url: n.token_url.clone(),

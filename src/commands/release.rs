@@ -1,4 +1,5 @@
-//! `nmbrs-sync release HRIS_ID`: an operator ends a quarantine.
+//! `nmbrs-sync release HRIS_ID`: an operator ends a quarantine, or lifts the tombstone of a
+//! forgotten record (`nmbrs-sync forget`).
 
 use super::{EXIT_UNUSABLE, open_state};
 use crate::record::LinkStatus;
@@ -25,6 +26,23 @@ pub async fn run(config: Option<&Path>, args: ReleaseArgs) -> u8 {
             println!("no record with hris_id {hris_id} in the state database");
             return Ok(1);
         };
+        if link.status == LinkStatus::Forgotten {
+            // The record becomes new to the planner: matched (or created) again next cycle. Its
+            // erased values stay erased.
+            tx.delete_link(hris_id).await?;
+            tx.audit(
+                &AuditEntry::new(None, "release")
+                    .hris(Some(hris_id))
+                    .employee(link.employee_id.as_deref())
+                    .message("erasure tombstone lifted by an operator; the next cycle matches or creates the record as new"),
+            )
+            .await?;
+            tx.commit().await?;
+            println!(
+                "{hris_id} released from its erasure tombstone; the next cycle matches or creates it as a new record"
+            );
+            return Ok(0);
+        }
         if link.status != LinkStatus::Quarantined {
             println!(
                 "{hris_id} is not quarantined (status {}); nothing to release",

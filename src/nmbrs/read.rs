@@ -457,6 +457,10 @@ pub(crate) fn incremental(
     let mut unchanged_rows: Vec<(&str, &str)> = Vec::new();
     for rec in rows.iter().flatten() {
         let link = by_hris.get(rec.hris_id.as_str())?;
+        // A forgotten record is skipped whatever either side holds (issue 15).
+        if link.status == crate::record::LinkStatus::Forgotten {
+            continue;
+        }
         let employee = link.employee_id.as_deref()?;
         if link.company_id != company_id {
             return None;
@@ -471,7 +475,10 @@ pub(crate) fn incremental(
         }
     }
     for l in links {
+        // A tombstone's employee needs no read: a new row that might be them makes the company
+        // read whole (above), where matching finds it.
         if let Some(e) = &l.employee_id
+            && l.status != crate::record::LinkStatus::Forgotten
             && !clean(l, company_id)
         {
             fresh.insert(e.clone());

@@ -133,6 +133,9 @@ pub enum SkipReason {
     VanishedNmbrs,
     /// A create intent is younger than the grace period: its POST may still be in flight.
     CreateInFlight,
+    /// Erased at the person's request (`nmbrs-sync forget`): nothing is synced, read into the
+    /// audit log or matched until `nmbrs-sync release` lifts the tombstone.
+    Forgotten,
 }
 
 impl SkipReason {
@@ -150,6 +153,9 @@ impl SkipReason {
             }
             SkipReason::CreateInFlight => {
                 "a create for this row was sent moments ago; it is looked up next cycle"
+            }
+            SkipReason::Forgotten => {
+                "erased at the person's request (`nmbrs-sync forget`); not synced until `nmbrs-sync release HRIS_ID`"
             }
         }
     }

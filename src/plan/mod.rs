@@ -14,6 +14,11 @@
 //! 3. Three-way merge per field against the base snapshot ([`merge::merge_field`]).
 //! 7. Deletes are never propagated: a vanished side is reported.
 //!
+//! Erasure (`nmbrs-sync forget`, README "Personal data"): a record with a tombstone link (status
+//! `forgotten`) is skipped whatever its row holds (no create, link, update, pull or rejection that
+//! would record its values again); its Nmbrs employee is never imported, and a new row that would
+//! match that employee fails naming the tombstone instead of being linked or created silently.
+//!
 //! Long on purpose: `plan_company` is one algorithm over one company (links first, then matching,
 //! then imports); its pieces are in `merge`, `matching` and `decision`.
 
@@ -101,7 +106,20 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
         .iter()
         .filter_map(|l| l.employee_id.as_deref())
         .collect();
-    let mut free = Candidates::new(input.nmbrs, &linked_ids);
+    // Employees of forgotten people (employee id → the tombstone's hris_id): held like linked ones
+    // (never imported), but matchable, so a row that is probably them fails instead of creating.
+    let forgotten: HashMap<&str, &str> = input
+        .links
+        .iter()
+        .filter(|l| l.status == LinkStatus::Forgotten)
+        .filter_map(|l| Some((l.employee_id.as_deref()?, l.hris_id.as_str())))
+        .collect();
+    let held: HashSet<&str> = linked_ids
+        .iter()
+        .copied()
+        .filter(|id| !forgotten.contains_key(id))
+        .collect();
+    let mut free = Candidates::new(input.nmbrs, &held);
     // Employees nobody holds whose personal info could not be read: no create while they exist.
     let unreadable_free: Vec<&str> = input
         .nmbrs
@@ -123,7 +141,27 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
     let mut unlinked: Vec<(&HrisRecord, Option<&Link>)> = Vec::new();
 
     // Pass 1: rejected rows and linked rows (they hold their employees).
+    let is_forgotten = |hris_id: &str| {
+        links
+            .get(hris_id)
+            .or_else(|| foreign.get(hris_id))
+            .is_some_and(|l| l.status == LinkStatus::Forgotten)
+    };
     for row in input.hris {
+        // A forgotten record's row is left alone, valid or not: a rejection would record its values.
+        let row_id = match row {
+            Ok(rec) => Some(rec.hris_id.as_str()),
+            Err(rej) => rej.hris_id.as_deref(),
+        };
+        if let Some(id) = row_id.filter(|id| is_forgotten(id)) {
+            seen_rows.insert(id);
+            decisions.push(Decision::Skip {
+                hris_id: id.to_owned(),
+                employee_id: links.get(id).and_then(|l| l.employee_id.clone()),
+                reason: SkipReason::Forgotten,
+            });
+            continue;
+        }
         let rec = match row {
             Err(rej) => {
                 if let Some(n) = &rej.employee_number {
@@ -206,6 +244,18 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
         }
         let lookup = intent.as_ref().unwrap_or(&rec.values);
         match find_match(lookup, rec.nmbrs_employee_id.as_deref(), &free) {
+            Match::One(e, rule) if forgotten.contains_key(e.employee_id.as_str()) => {
+                free.taken.insert(e.employee_id.clone());
+                let tombstone = forgotten[e.employee_id.as_str()];
+                decisions.push(Decision::Fail {
+                    hris_id: rec.hris_id.clone(),
+                    employee_id: None,
+                    message: format!(
+                        "matches Nmbrs employee {} (by {rule}), whose person was erased as HRIS record {tombstone} (`nmbrs-sync forget`); not linking or creating — if this is that person again, `nmbrs-sync release {tombstone}` first",
+                        e.employee_id
+                    ),
+                });
+            }
             Match::One(e, rule) => {
                 free.taken.insert(e.employee_id.clone());
                 let how = if intent.is_some() {
@@ -258,7 +308,12 @@ pub fn plan_company(input: &CompanyInput<'_>, rules: &Rules) -> Vec<Decision> {
     }
 
     // Links whose HRIS row is gone; a pending import whose row was never inserted is imported again.
-    for l in input.links {
+    // A tombstone is no record to report.
+    for l in input
+        .links
+        .iter()
+        .filter(|l| l.status != LinkStatus::Forgotten)
+    {
         if l.status == LinkStatus::PendingImport
             && !seen_rows.contains(l.hris_id.as_str())
             && let Some(e) = l.employee_id.as_deref().and_then(|id| by_id.get(id))

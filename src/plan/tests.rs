@@ -1275,3 +1275,113 @@ fn a_create_intent_holding_only_the_bsn_hash_still_finds_its_employee() {
     let d = c.plan();
     assert_eq!(update(&d[0]).link, NewLink::IntentReconciled, "{d:?}");
 }
+
+/// A tombstone (`nmbrs-sync forget`) as the state database keeps it: ids only, no base.
+fn tombstone(hris_id: &str, emp: Option<&str>) -> Link {
+    let mut l = Link::new(hris_id, "c2", LinkStatus::Forgotten);
+    l.employee_id = emp.map(str::to_owned);
+    l
+}
+
+#[test]
+fn a_forgotten_record_is_neither_synced_nor_rejected_nor_imported() {
+    let mut c = Case::new();
+    // Its row is still in the HRIS (changed since), its employee still in Nmbrs (changed too).
+    let mut edited = lisa();
+    edited.set(Field::LastName, Some("Petterson"));
+    c.hris.push(linked_row("h1", "e1", edited));
+    let mut in_nmbrs = lisa();
+    in_nmbrs.set(Field::FirstName, Some("Liz"));
+    c.nmbrs.push(emp("e1", in_nmbrs));
+    c.links.push(tombstone("h1", Some("e1")));
+    let d = c.plan();
+    assert!(
+        matches!(&d[..], [Decision::Skip { hris_id, reason: SkipReason::Forgotten, .. }] if hris_id == "h1"),
+        "no update, no pull, no import of e1: {d:?}"
+    );
+
+    // Its row gone from the HRIS: nothing at all (no vanished report, no import).
+    c.hris.clear();
+    assert!(c.plan().is_empty(), "{:?}", c.plan());
+
+    // A row invalid now: skipped, not rejected (a rejection would record its values again).
+    c.hris.push(Err(Rejection {
+        rowid: 3,
+        hris_id: Some("h1".into()),
+        employee_number: Some("98072".into()),
+        problems: vec![FieldProblem {
+            field: "private_email".into(),
+            message: "`lisa@` is not an e-mail address".into(),
+        }],
+    }));
+    assert!(matches!(
+        &c.plan()[..],
+        [Decision::Skip {
+            reason: SkipReason::Forgotten,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn a_forgotten_record_that_never_reached_nmbrs_is_not_created() {
+    let mut c = Case::new();
+    c.hris.push(row("h1", lisa()));
+    let mut t = tombstone("h1", None);
+    t.company_id = String::new(); // forgotten before it had a company
+    c.links.push(t);
+    assert!(matches!(
+        &c.plan()[..],
+        [Decision::Skip {
+            reason: SkipReason::Forgotten,
+            ..
+        }]
+    ));
+    // Moved to this company while its tombstone names another: still skipped, not failed (a
+    // failure would turn the tombstone into a failed link).
+    let mut c = Case::new();
+    c.hris.push(row("h1", lisa()));
+    let mut t = tombstone("h1", Some("e1"));
+    t.company_id = "c1".into();
+    c.foreign.push(t);
+    assert!(matches!(
+        &c.plan()[..],
+        [Decision::Skip {
+            reason: SkipReason::Forgotten,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn a_new_row_that_matches_a_forgotten_employee_fails_naming_the_tombstone() {
+    for (how, hint) in [("employee number", None), ("hint", Some("e1"))] {
+        let mut c = Case::new();
+        c.nmbrs.push(emp("e1", lisa()));
+        c.links.push(tombstone("h1", Some("e1")));
+        // The same person typed in again under a new hris_id.
+        c.hris.push(match hint {
+            Some(e) => linked_row("h9", e, lisa()),
+            None => row("h9", lisa()),
+        });
+        let d = c.plan();
+        assert!(
+            matches!(&d[..], [Decision::Fail { hris_id, message, .. }]
+                if hris_id == "h9" && message.contains("nmbrs-sync release h1") && message.contains("e1")),
+            "{how}: neither linked to e1, nor created, nor e1 imported: {d:?}"
+        );
+    }
+    // Someone else entirely is created as usual.
+    let mut c = Case::new();
+    c.nmbrs.push(emp("e1", lisa()));
+    c.links.push(tombstone("h1", Some("e1")));
+    c.hris.push(row(
+        "h9",
+        values(&[
+            (Field::EmployeeNumber, "5"),
+            (Field::LastName, "Jansen"),
+            (Field::BirthDate, "1980-01-01"),
+        ]),
+    ));
+    assert!(matches!(&c.plan()[..], [Decision::Create { .. }]));
+}

@@ -64,12 +64,16 @@ fn link_from(r: &sqlx::sqlite::SqliteRow) -> Result<Link, StateError> {
 }
 
 impl super::StateDb {
-    /// Every link of a company (`company_id` = Nmbrs `companyId`).
+    /// Every link of a company (`company_id` = Nmbrs `companyId`), and the tombstones of records
+    /// forgotten before they had a company (`company_id` '': they apply in every company).
     pub async fn links_for_company(&self, company_id: &str) -> Result<Vec<Link>, StateError> {
-        let rows = sqlx::query("SELECT * FROM employee_links WHERE company_id = ?")
-            .bind(company_id)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM employee_links WHERE company_id = ?
+             UNION ALL SELECT * FROM employee_links WHERE company_id = '' AND status = 'forgotten'",
+        )
+        .bind(company_id)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(link_from).collect()
     }
 
@@ -184,6 +188,15 @@ impl StateTx {
         .bind(utc_now())
         .execute(self.conn())
         .await?;
+        Ok(())
+    }
+
+    /// Removes a link (`release` of a tombstone: the record is then new to the planner).
+    pub async fn delete_link(&mut self, hris_id: &str) -> Result<(), StateError> {
+        sqlx::query("DELETE FROM employee_links WHERE hris_id = ?")
+            .bind(hris_id)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 

@@ -31,11 +31,7 @@ pub struct StateLock {
 
 /// The state database's file path from its URL, `None` for in-memory databases.
 pub(crate) fn state_db_path(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next()?;
-    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    crate::db::sqlite_path(url)
 }
 
 impl StateLock {

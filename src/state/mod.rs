@@ -10,13 +10,16 @@ pub mod links;
 
 pub mod lock;
 pub mod marks;
+pub mod privacy;
+pub mod sealing;
 
 use secrecy::SecretString;
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Sqlite, Transaction};
 use std::sync::Arc;
 
-use crate::db::{open_sqlite, utc_now};
+use crate::db::{open_private_sqlite, utc_now};
+use sealing::{SealKey, is_sealed};
 
 pub use audit::{AuditEntry, AuditRow, Direction};
 
@@ -39,7 +42,19 @@ pub enum StateError {
     Query(#[from] sqlx::Error),
     #[error("state database holds unreadable data in {what}: {message}")]
     Corrupt { what: String, message: String },
+    #[error(
+        "a secret stored sealed in the state database (refresh token, BSN key) cannot be used: {0}"
+    )]
+    Sealed(#[from] sealing::UnsealError),
+    #[error("could not seal the refresh token: {0}")]
+    Seal(String),
 }
+
+/// The column the refresh token is sealed for (associated data of [`SealKey::seal`]).
+const TOKEN_COLUMN: &str = "oauth_state.refresh_token";
+
+/// The row the BSN key is sealed for.
+const BSN_KEY_COLUMN: &str = "install_keys.bsn";
 
 /// Handle to the state database (cheap to clone).
 #[derive(Clone, Debug)]
@@ -49,14 +64,18 @@ pub struct StateDb {
     /// and tasks queue here instead of spinning on SQLite's busy handler.
     write_lock: Arc<tokio::sync::Mutex<()>>,
     url: String,
+    /// `state.key_file`'s key: the refresh token is stored sealed with it.
+    seal: Option<SealKey>,
 }
 
 impl StateDb {
-    /// Opens (creating if missing) and migrates the state database at `url` (`sqlite:path`).
+    /// Opens (creating if missing) and migrates the state database at `url` (`sqlite:path`): its
+    /// files private to this user (0600, a directory it creates 0700; [`crate::db::make_private`]),
+    /// an audit log of an older format re-anchored once ([`audit::reanchor_legacy`]).
     ///
     /// Errors: [`StateError::Open`] / [`StateError::Migrate`] naming the database.
     pub async fn open(url: &str) -> Result<StateDb, StateError> {
-        let pool = open_sqlite(url, 4)
+        let pool = open_private_sqlite(url, 4)
             .await
             .map_err(|source| StateError::Open {
                 url: url.into(),
@@ -69,33 +88,113 @@ impl StateDb {
                 url: url.into(),
                 source,
             })?;
-        Ok(StateDb {
+        let db = StateDb {
             pool,
             write_lock: Arc::default(),
             url: url.to_owned(),
-        })
+            seal: None,
+        };
+        audit::reanchor_legacy(&db).await?;
+        Ok(db)
+    }
+
+    /// Seals the stored refresh token with `key` from now on (`state.key_file`); a token stored in
+    /// clear before the key was configured is sealed at once.
+    ///
+    /// Errors: the database's, or no randomness for the nonce.
+    pub async fn with_seal_key(mut self, key: Option<SealKey>) -> Result<StateDb, StateError> {
+        self.seal = key;
+        let clear: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM oauth_state WHERE id = 1 AND refresh_token NOT LIKE 'sealed:%')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        if let Some(key) = self.seal.as_ref().filter(|_| clear) {
+            let mut tx = self.begin().await?;
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT refresh_token FROM oauth_state WHERE id = 1")
+                    .fetch_optional(tx.conn())
+                    .await?;
+            if let Some(token) = stored.filter(|t| !is_sealed(t)) {
+                let sealed = key.seal(&token, TOKEN_COLUMN).map_err(StateError::Seal)?;
+                sqlx::query("UPDATE oauth_state SET refresh_token = ? WHERE id = 1")
+                    .bind(sealed)
+                    .execute(tx.conn())
+                    .await?;
+                tracing::info!("the stored refresh token is now sealed with state.key_file");
+            }
+            tx.commit().await?;
+            self.checkpoint().await;
+        }
+        Ok(self)
+    }
+
+    /// Whether the refresh token is stored sealed (`state.key_file` set).
+    pub fn seals_tokens(&self) -> bool {
+        self.seal.is_some()
+    }
+
+    /// Moves the WAL into the database and truncates it (best effort), so values just erased or
+    /// sealed do not linger in the `-wal` file.
+    pub async fn checkpoint(&self) {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed; it happens at the next one");
+        }
     }
 
     /// The key BSNs are hashed with ([`crate::fields::bsn_hash`]): made once (256 random bits) and
-    /// kept in this database, so hashes stay comparable across processes and restarts.
+    /// kept in this database, so hashes stay comparable across processes and restarts. With
+    /// `state.key_file` it is stored sealed (a key stored in clear before is sealed at once, its
+    /// value unchanged), so a copy of the database alone cannot test BSN candidates against the
+    /// hashes in its snapshots.
     ///
-    /// Errors: the database's, or no randomness from the operating system.
+    /// Errors: the database's, no randomness from the operating system, or a sealed key without
+    /// (or with another) `state.key_file`.
     pub async fn bsn_key(&self) -> Result<Vec<u8>, StateError> {
         let mut fresh = [0u8; 32];
         getrandom::fill(&mut fresh).map_err(|e| StateError::Corrupt {
             what: "install_keys".into(),
             message: format!("no randomness for the BSN key: {e}"),
         })?;
+        let sealed = |key: &SealKey, raw: &[u8]| {
+            key.seal(&hex::encode(raw), BSN_KEY_COLUMN)
+                .map(String::into_bytes)
+                .map_err(StateError::Seal)
+        };
+        let fresh_stored = match &self.seal {
+            Some(key) => sealed(key, &fresh)?,
+            None => fresh.to_vec(),
+        };
         // Whoever inserts first wins; everyone reads the same key back.
         sqlx::query("INSERT OR IGNORE INTO install_keys (name, key) VALUES ('bsn', ?)")
-            .bind(fresh.to_vec())
+            .bind(fresh_stored)
             .execute(&self.pool)
             .await?;
-        Ok(
+        let stored =
             sqlx::query_scalar::<_, Vec<u8>>("SELECT key FROM install_keys WHERE name = 'bsn'")
                 .fetch_one(&self.pool)
-                .await?,
-        )
+                .await?;
+        let is_sealed_key = stored.starts_with(sealing::SEALED_PREFIX.as_bytes());
+        match (&self.seal, is_sealed_key) {
+            (Some(key), true) => {
+                let text = String::from_utf8_lossy(&stored);
+                let opened = key.open(&text, BSN_KEY_COLUMN)?;
+                hex::decode(opened).map_err(|_| sealing::UnsealError::WrongKey.into())
+            }
+            (None, true) => Err(sealing::UnsealError::NoKey.into()),
+            (Some(key), false) => {
+                sqlx::query("UPDATE install_keys SET key = ? WHERE name = 'bsn'")
+                    .bind(sealed(key, &stored)?)
+                    .execute(&self.pool)
+                    .await?;
+                self.checkpoint().await;
+                Ok(stored)
+            }
+            (None, false) => Ok(stored),
+        }
     }
 
     /// The `state.database_url` this was opened from.
@@ -189,7 +288,15 @@ impl StateDb {
         )
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(token, chain)| StoredRefreshToken {
+        let Some((token, chain)) = row else {
+            return Ok(None);
+        };
+        let token = match (&self.seal, is_sealed(&token)) {
+            (Some(key), true) => key.open(&token, TOKEN_COLUMN)?,
+            (None, true) => return Err(sealing::UnsealError::NoKey.into()),
+            (_, false) => token,
+        };
+        Ok(Some(StoredRefreshToken {
             refresh_token: SecretString::from(token),
             chain,
         }))
@@ -207,6 +314,14 @@ impl StateDb {
         access_expires_at: Option<&str>,
         scopes: Option<&str>,
     ) -> Result<(), StateError> {
+        let sealed = match &self.seal {
+            Some(key) => Some(
+                key.seal(refresh_token, TOKEN_COLUMN)
+                    .map_err(StateError::Seal)?,
+            ),
+            None => None,
+        };
+        let refresh_token = sealed.as_deref().unwrap_or(refresh_token);
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO oauth_state (id, refresh_token, seed_fingerprint, access_expires_at, scopes, updated_at)

@@ -619,17 +619,36 @@ async fn audit_command_filters_and_verifies_the_chain() {
         .execute(&state)
         .await;
     assert!(refused.is_err(), "UPDATE refused by the trigger");
-    sqlx::query("DROP TRIGGER audit_log_no_update")
+    // The values beside the chain (where erasure happens) changed by hand: shown.
+    sqlx::query(
+        "UPDATE audit_values SET fields = '{}' WHERE audit_id =
+           (SELECT id FROM audit_chain WHERE action = 'create' AND hris_id = 'h-1')",
+    )
+    .execute(&state)
+    .await
+    .expect("tamper values");
+    let (code, stdout, _) = app.run(&["audit", "--verify"], &[]).await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("TAMPERED") && stdout.contains("do not match their digest"),
+        "{stdout}"
+    );
+    sqlx::query("DROP TRIGGER audit_chain_no_update")
         .execute(&state)
         .await
         .expect("drop trigger");
-    sqlx::query("UPDATE audit_log SET fields = '{}' WHERE action = 'create' AND hris_id = 'h-1'")
-        .execute(&state)
-        .await
-        .expect("tamper");
+    sqlx::query(
+        "UPDATE audit_chain SET action = 'skip' WHERE action = 'create' AND hris_id = 'h-1'",
+    )
+    .execute(&state)
+    .await
+    .expect("tamper");
     let (code, stdout, _) = app.run(&["audit", "--verify"], &[]).await;
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("TAMPERED"), "{stdout}");
+    assert!(
+        stdout.contains("TAMPERED") && stdout.contains("content does not match"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
