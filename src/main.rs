@@ -32,6 +32,8 @@ enum Command {
     Demo,
     /// The Nmbrs sandbox as a standalone server on 127.0.0.1.
     Sandbox(commands::sandbox::SandboxArgs),
+    /// The HRIS table: `hris init` creates it as the sync expects it.
+    Hris(commands::hris::HrisArgs),
     /// Read the audit log.
     Audit(commands::audit::AuditArgs),
     /// Last runs, open conflicts, failing and quarantined records.
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
             Command::Sync(args) => commands::sync::run(config, args).await,
             Command::Demo => commands::demo::run().await,
             Command::Sandbox(args) => commands::sandbox::run(args).await,
+            Command::Hris(args) => commands::hris::run(config, args).await,
             Command::Audit(args) => commands::audit::run(config, args).await,
             Command::Status(args) => commands::status::run(config, args).await,
             Command::Release(args) => commands::release::run(config, args).await,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod authorize;
 pub mod demo;
 pub mod doctor;
+pub mod hris;
 pub mod release;
 pub mod run;
 pub mod sandbox;

@@ -6,6 +6,7 @@
 //!
 //! Long because every SQL statement against the HRIS table lives here, next to the column mapping.
 
+pub mod schema;
 pub mod validate;
 
 use crate::config::ColumnMap;
@@ -19,9 +20,13 @@ use validate::{RawRow, RawValue, SqlType};
 /// An HRIS database failure; messages name the database, table or column and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum HrisError {
-    #[error("HRIS database `{url}` could not be opened: {source}; check `hris.database_url`")]
+    #[error(
+        "HRIS database `{url}` could not be opened: {source}; check `hris.database_url`, or create the table with `nmbrs-sync hris init` (README, \"The HRIS table\")"
+    )]
     Open { url: String, source: sqlx::Error },
-    #[error("HRIS table `{table}` was not found in `{url}`; check `hris.table`")]
+    #[error(
+        "HRIS table `{table}` was not found in `{url}`; check `hris.table`, or create it with `nmbrs-sync hris init` (README, \"The HRIS table\")"
+    )]
     NoTable { url: String, table: String },
     #[error(
         "HRIS column `{column}` (configured by `{key}`) is not in table `{table}`; fix `{key}` or set it to \"\" to leave the field out"
@@ -75,6 +80,102 @@ fn as_text(col: &str) -> String {
     )
 }
 
+/// [`HrisError::Busy`] when SQLite answered "locked", else [`HrisError::Open`].
+fn busy_or(url: &str, busy_timeout: std::time::Duration, source: sqlx::Error) -> HrisError {
+    if is_busy(&source) {
+        HrisError::Busy {
+            url: url.into(),
+            waited_secs: busy_timeout.as_secs(),
+        }
+    } else {
+        HrisError::Open {
+            url: url.into(),
+            source,
+        }
+    }
+}
+
+/// Opens a SQLite HRIS database. `create`: make the file if it is missing (`hris init` only; the
+/// sync never creates an HRIS). The file's journal mode is left as the HRIS owner set it.
+async fn connect_sqlite(
+    url: &str,
+    busy_timeout: std::time::Duration,
+    create: bool,
+) -> Result<SqlitePool, HrisError> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use std::str::FromStr;
+    let open_err = |source| busy_or(url, busy_timeout, source);
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(open_err)?
+        .create_if_missing(create)
+        // Per connection only; the file's journal mode stays as the HRIS owner set it. A write
+        // lost to a power cut (not a process crash) is redone by the next cycle's merge.
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+        .busy_timeout(busy_timeout);
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .map_err(open_err)
+}
+
+/// What `hris init` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InitOutcome {
+    /// The table did not exist and was created.
+    Created,
+    /// The table existed and matches the contract; nothing was changed.
+    Matches,
+    /// The table existed and differs (one sentence per difference); nothing was changed.
+    Differs(Vec<String>),
+}
+
+/// `hris init`: creates the mapped table (and nothing else) unless it exists; an existing table is
+/// only compared with the contract, never altered ([`schema::differences`]).
+///
+/// Errors: [`HrisError`] when the database cannot be opened or the DDL fails.
+pub async fn init_table(
+    url: &str,
+    table: &str,
+    columns: &ColumnMap,
+    busy_timeout: std::time::Duration,
+) -> Result<InitOutcome, HrisError> {
+    let cols = schema::columns(columns);
+    let pool = connect_sqlite(url, busy_timeout, true).await?;
+    let existing = sqlite_columns(&pool, table).await?;
+    if !existing.is_empty() {
+        let d = schema::differences(schema::Dialect::Sqlite, &existing, &cols);
+        return Ok(if d.is_empty() {
+            InitOutcome::Matches
+        } else {
+            InitOutcome::Differs(d)
+        });
+    }
+    let ddl = schema::ddl(schema::Dialect::Sqlite, table, &cols);
+    sqlx::query(AssertSqlSafe(ddl)).execute(&pool).await?;
+    Ok(InitOutcome::Created)
+}
+
+/// The columns of a SQLite table (none: no such table).
+async fn sqlite_columns(
+    pool: &SqlitePool,
+    table: &str,
+) -> Result<Vec<schema::ExistingColumn>, HrisError> {
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT name, type, pk FROM pragma_table_info(?)")
+            .bind(table)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, declared, pk)| schema::ExistingColumn {
+            name,
+            declared,
+            primary_key: pk > 0,
+        })
+        .collect())
+}
+
 impl HrisDb {
     /// Opens the HRIS database and checks that the table and every mapped column exist.
     /// The file is not created and its journal mode is left as the HRIS owner set it.
@@ -89,34 +190,8 @@ impl HrisDb {
         mut columns: ColumnMap,
         busy_timeout: std::time::Duration,
     ) -> Result<HrisDb, HrisError> {
-        use sqlx::sqlite::SqliteConnectOptions;
-        use std::str::FromStr;
-        let busy = |source: sqlx::Error| {
-            if is_busy(&source) {
-                HrisError::Busy {
-                    url: url.into(),
-                    waited_secs: busy_timeout.as_secs(),
-                }
-            } else {
-                HrisError::Open {
-                    url: url.into(),
-                    source,
-                }
-            }
-        };
-        let open_err = busy;
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(open_err)?
-            .create_if_missing(false)
-            // Per connection only; the file's journal mode stays as the HRIS owner set it. A write
-            // lost to a power cut (not a process crash) is redone by the next cycle's merge.
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-            .busy_timeout(busy_timeout);
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(options)
-            .await
-            .map_err(open_err)?;
+        let pool = connect_sqlite(url, busy_timeout, false).await?;
+        let busy = |source: sqlx::Error| busy_or(url, busy_timeout, source);
         let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
             .bind(table)
             .fetch_all(&pool)

@@ -17,6 +17,7 @@ mod crash;
 mod daemon;
 mod deploy_configs;
 mod faults;
+mod first_hour;
 mod hostile_input;
 mod incremental;
 mod lost_update;
