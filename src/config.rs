@@ -100,6 +100,9 @@ pub struct HrisSettings {
     pub table: String,
     /// How long a statement waits for another process's lock on the HRIS database, seconds.
     pub busy_timeout_secs: u64,
+    /// `false` for a read-only HRIS (a view or a replica): the sync never writes it; ids live only
+    /// in the state database's links and pulls are reported as would-be changes.
+    pub write_back: bool,
     /// Logical column (a [`Field`] name or `hris_id`, `company_number`, `updated_at`,
     /// `nmbrs_employee_id`) → HRIS column name; `""` leaves a field out of the sync.
     pub columns: BTreeMap<String, String>,

@@ -34,6 +34,8 @@ enum Command {
     Sandbox(commands::sandbox::SandboxArgs),
     /// The HRIS table: `hris init` creates it as the sync expects it.
     Hris(commands::hris::HrisArgs),
+    /// Upsert rows of a CSV file (an HR tool's export) into the HRIS table; the next cycle syncs them.
+    Import(commands::import::ImportArgs),
     /// Read the audit log.
     Audit(commands::audit::AuditArgs),
     /// Last runs, open conflicts, failing and quarantined records.
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
             Command::Demo => commands::demo::run().await,
             Command::Sandbox(args) => commands::sandbox::run(args).await,
             Command::Hris(args) => commands::hris::run(config, args).await,
+            Command::Import(args) => commands::import::run(config, args).await,
             Command::Audit(args) => commands::audit::run(config, args).await,
             Command::Status(args) => commands::status::run(config, args).await,
             Command::Release(args) => commands::release::run(config, args).await,

@@ -6,6 +6,7 @@
 //!
 //! Long because every SQL statement against the HRIS table lives here, next to the column mapping.
 
+pub mod csv_import;
 pub mod schema;
 pub mod validate;
 
@@ -117,6 +118,18 @@ async fn connect_sqlite(
         .connect_with(options)
         .await
         .map_err(open_err)
+}
+
+/// What an import did (or, in a dry run, would do) with one row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportResult {
+    Inserted,
+    /// The columns written (the table's names).
+    Updated(Vec<String>),
+    Unchanged,
+    /// A new `hris_id` whose row would lack these required fields (the file has no such column or
+    /// an empty cell): not inserted.
+    Incomplete(Vec<Field>),
 }
 
 /// What `hris init` did.
@@ -507,11 +520,154 @@ impl HrisDb {
         Ok(query.execute(&self.pool).await?.rows_affected() == 1)
     }
 
+    /// Upserts CSV rows keyed by `hris_id`, in one transaction (`nmbrs-sync import`): a new key is
+    /// inserted, an existing row gets the file's columns that differ (compared as the sync compares
+    /// values), and columns the file lacks are left alone. `commit` sees every row's result and
+    /// says whether to keep them: `false` (a dry run, or a file with rejected rows) rolls the whole
+    /// transaction back. `updated_at` is set on every written row, so the next cycle sees the change.
+    /// Returns the results and whether they were committed.
+    ///
+    /// Errors: [`HrisError`] when the database fails; nothing is written then.
+    pub async fn import_rows(
+        &self,
+        rows: &[csv_import::ImportRow],
+        commit: impl FnOnce(&[ImportResult]) -> bool,
+    ) -> Result<(Vec<ImportResult>, bool), HrisError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.failed(e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let cols: Vec<(Field, &str, Option<&str>)> = row
+                .values
+                .iter()
+                .filter_map(|(f, v)| {
+                    self.columns.fields[f.index()]
+                        .as_deref()
+                        .map(|c| (*f, c, v.as_deref()))
+                })
+                .collect();
+            let mut select = vec![as_text(&self.columns.company_number)];
+            select.extend(cols.iter().map(|(_, c, _)| as_text(c)));
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {}",
+                select.join(", "),
+                q(&self.table),
+                self.key_match()
+            );
+            let existing = bind_key(sqlx::query(AssertSqlSafe(sql)), &row.hris_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| self.failed(e))?;
+            let Some(existing) = existing else {
+                let missing: Vec<Field> =
+                    [Field::EmployeeNumber, Field::LastName, Field::BirthDate]
+                        .into_iter()
+                        .filter(|f| !cols.iter().any(|(g, _, v)| g == f && v.is_some()))
+                        .collect();
+                if !missing.is_empty() {
+                    out.push(ImportResult::Incomplete(missing));
+                    continue;
+                }
+                let mut names = vec![q(&self.columns.hris_id), q(&self.columns.company_number)];
+                names.extend(cols.iter().map(|(_, c, _)| q(c)));
+                if let Some(u) = &self.columns.updated_at {
+                    names.push(q(u));
+                }
+                let sql = format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    q(&self.table),
+                    names.join(", "),
+                    vec!["?"; names.len()].join(", ")
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql))
+                    .bind(row.hris_id.clone())
+                    .bind(row.company_number.clone());
+                for (f, _, v) in &cols {
+                    query = bind_value(query, *f, *v);
+                }
+                if self.columns.updated_at.is_some() {
+                    query = query.bind(crate::db::utc_now());
+                }
+                query.execute(&mut *tx).await.map_err(|e| self.failed(e))?;
+                out.push(ImportResult::Inserted);
+                continue;
+            };
+            let mut changed: Vec<(&str, Option<Field>, Option<&str>)> = Vec::new();
+            let company: Option<String> = existing.try_get(0).ok().flatten();
+            if crate::fields::normalize(company.as_deref()).as_deref()
+                != Some(row.company_number.as_str())
+            {
+                changed.push((
+                    &self.columns.company_number,
+                    None,
+                    Some(&row.company_number),
+                ));
+            }
+            for (i, (f, c, v)) in cols.iter().enumerate() {
+                let now: Option<String> = existing.try_get(i + 1).ok().flatten();
+                let now =
+                    crate::fields::normalize(now.as_deref()).map(|n| validate::canonical(*f, n));
+                if !f.same(now.as_deref(), *v) {
+                    changed.push((c, Some(*f), *v));
+                }
+            }
+            if changed.is_empty() {
+                out.push(ImportResult::Unchanged);
+                continue;
+            }
+            let mut sets: Vec<String> = changed
+                .iter()
+                .map(|(c, ..)| format!("{} = ?", q(c)))
+                .collect();
+            if let Some(u) = &self.columns.updated_at {
+                sets.push(format!("{} = ?", q(u)));
+            }
+            let sql = format!(
+                "UPDATE {} SET {} WHERE {}",
+                q(&self.table),
+                sets.join(", "),
+                self.key_match()
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for (_, f, v) in &changed {
+                query = match f {
+                    Some(f) => bind_value(query, *f, *v),
+                    None => query.bind(v.map(str::to_owned)),
+                };
+            }
+            if self.columns.updated_at.is_some() {
+                query = query.bind(crate::db::utc_now());
+            }
+            bind_key(query, &row.hris_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.failed(e))?;
+            out.push(ImportResult::Updated(
+                changed.iter().map(|(c, ..)| (*c).to_owned()).collect(),
+            ));
+        }
+        let write = commit(&out);
+        if write {
+            tx.commit().await.map_err(|e| self.failed(e))?;
+        } else {
+            tx.rollback().await.map_err(|e| self.failed(e))?;
+        }
+        Ok((out, write))
+    }
+
     /// `"hris_id" IN (?, ?)`: the row whose key reads as the given text, bound by [`bind_key`]. A
     /// key stored as an INTEGER in a column without type affinity is not equal to its text, so the
     /// integer is offered too (an index on the column still serves both).
     fn key_match(&self) -> String {
         format!("{} IN (?, ?)", q(&self.columns.hris_id))
+    }
+
+    /// The column map in force (optional columns the table lacks are unmapped).
+    pub fn columns(&self) -> &ColumnMap {
+        &self.columns
     }
 
     /// The pool, for tests and `doctor`.
