@@ -310,7 +310,8 @@ impl Syncer {
             columns,
             std::time::Duration::from_secs(settings.hris.busy_timeout_secs),
         )
-        .await?;
+        .await?
+        .read_only(!settings.hris.write_back);
         let client = NmbrsClient::new(&settings, &secrets, Arc::new(state.clone()))
             .map_err(|e| CycleError::Http(e.to_string()))?;
         let rules = Rules {
@@ -318,6 +319,7 @@ impl Syncer {
             owners: settings.field_owners(),
             conflict_policy: settings.sync.conflict_policy,
             import_from_nmbrs: settings.sync.import_from_nmbrs,
+            write_back: settings.hris.write_back,
         };
         Ok(Syncer {
             settings: Arc::new(settings),

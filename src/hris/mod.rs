@@ -44,6 +44,11 @@ pub enum HrisError {
     Busy { url: String, waited_secs: u64 },
     #[error("HRIS query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// A write was asked of a read-only HRIS (`hris.write_back = false`); a bug if the sync asks.
+    #[error(
+        "the HRIS is read-only for nmbrs-sync (`hris.write_back = false`): not writing row {hris_id}"
+    )]
+    ReadOnly { hris_id: String },
 }
 
 /// Whether SQLite answered "database is locked" (SQLITE_BUSY and its extended codes).
@@ -67,6 +72,8 @@ pub struct HrisDb {
     select: String,
     url: String,
     busy_timeout: std::time::Duration,
+    /// `hris.write_back`: `false` refuses every write ([`HrisError::ReadOnly`]).
+    write_back: bool,
 }
 
 fn q(ident: &str) -> String {
@@ -276,7 +283,45 @@ impl HrisDb {
             select,
             url: url.to_owned(),
             busy_timeout,
+            write_back: true,
         })
+    }
+
+    /// The same handle, read-only when `read_only` (`hris.write_back = false`): every write method
+    /// then refuses with [`HrisError::ReadOnly`], so no path of the sync can write the HRIS.
+    pub fn read_only(mut self, read_only: bool) -> HrisDb {
+        self.write_back = !read_only;
+        self
+    }
+
+    /// Whether the sync may write the HRIS (`hris.write_back`).
+    pub fn writes(&self) -> bool {
+        self.write_back
+    }
+
+    fn refuse_if_read_only(&self, hris_id: &str) -> Result<(), HrisError> {
+        if self.write_back {
+            Ok(())
+        } else {
+            Err(HrisError::ReadOnly {
+                hris_id: hris_id.to_owned(),
+            })
+        }
+    }
+
+    /// Whether the database user may write the table: an UPDATE that matches no row, rolled back
+    /// (SQLite opened read-only, a PostgreSQL user without UPDATE or a view that cannot be updated
+    /// all refuse it). `Err` carries the database's answer.
+    pub async fn probe_write(&self) -> Result<(), String> {
+        let sql = format!(
+            "UPDATE {} SET {c} = {c} WHERE 1 = 0",
+            q(&self.table),
+            c = q(&self.columns.hris_id)
+        );
+        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
+        let result = sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await;
+        let _ = tx.rollback().await;
+        result.map(|_| ()).map_err(|e| e.to_string())
     }
 
     /// A query failure, named [`HrisError::Busy`] when another process held the lock too long.
@@ -388,6 +433,7 @@ impl HrisDb {
 
     /// Writes the Nmbrs `employeeId` into the row's `nmbrs_employee_id` column.
     pub async fn set_employee_id(&self, hris_id: &str, employee_id: &str) -> Result<(), HrisError> {
+        self.refuse_if_read_only(hris_id)?;
         let sql = format!(
             "UPDATE {} SET {} = ? WHERE {}",
             q(&self.table),
@@ -411,6 +457,7 @@ impl HrisDb {
         changes: &[(Field, Option<&str>, Option<&str>)],
         holds: impl Fn(Field, Option<&str>, Option<&str>) -> bool,
     ) -> Result<bool, HrisError> {
+        self.refuse_if_read_only(hris_id)?;
         let changes: Vec<(&str, Field, Option<&str>, Option<&str>)> = changes
             .iter()
             .filter_map(|(f, before, after)| {
@@ -486,6 +533,7 @@ impl HrisDb {
         employee_id: &str,
         values: &FieldValues,
     ) -> Result<bool, HrisError> {
+        self.refuse_if_read_only(hris_id)?;
         let mut cols = vec![
             q(&self.columns.hris_id),
             q(&self.columns.company_number),
@@ -533,6 +581,7 @@ impl HrisDb {
         rows: &[csv_import::ImportRow],
         commit: impl FnOnce(&[ImportResult]) -> bool,
     ) -> Result<(Vec<ImportResult>, bool), HrisError> {
+        self.refuse_if_read_only("(import)")?;
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")

@@ -21,6 +21,7 @@ mod first_hour;
 mod hostile_input;
 mod incremental;
 mod lost_update;
+mod read_only;
 mod real_api;
 mod resources;
 mod sdk_reads;
