@@ -397,6 +397,16 @@ impl Syncer {
         metrics::counter!("nmbrs_sync_runs_total", "status" => status.as_str()).increment(1);
         metrics::histogram!("nmbrs_sync_cycle_duration_seconds")
             .record(report.duration.as_secs_f64());
+        if let (Ok(q), Ok(c)) = (
+            self.state
+                .links_with_status(&[crate::record::LinkStatus::Quarantined])
+                .await,
+            self.state
+                .links_with_status(&[crate::record::LinkStatus::Conflict])
+                .await,
+        ) {
+            crate::telemetry::record_waiting(q.len(), c.len());
+        }
         if status == RunStatus::Succeeded || status == RunStatus::Partial {
             metrics::gauge!("nmbrs_sync_last_success_timestamp_seconds")
                 .set(OffsetDateTime::now_utc().unix_timestamp() as f64);
