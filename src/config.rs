@@ -469,12 +469,33 @@ impl Settings {
                 ),
             ));
         }
-        if self.hris.table.is_empty() || !is_identifier(&self.hris.table) {
+        let dialect = crate::hris::schema::Dialect::of_url(&self.hris.database_url);
+        if dialect.is_none() {
+            return Err(invalid(
+                "hris.database_url",
+                format!(
+                    "`{}` names no supported database; use sqlite:PATH or postgres://USER@HOST/DB",
+                    self.hris.database_url
+                ),
+            ));
+        }
+        // PostgreSQL may name a schema: `hr.employees`.
+        let qualified_ok = dialect == Some(crate::hris::schema::Dialect::Postgres);
+        let table_ok = match self.hris.table.split_once('.') {
+            Some((schema, table)) => qualified_ok && is_identifier(schema) && is_identifier(table),
+            None => is_identifier(&self.hris.table),
+        };
+        if !table_ok {
             return Err(invalid(
                 "hris.table",
                 format!(
-                    "`{}` is not a plain table name ([A-Za-z_][A-Za-z0-9_]*)",
-                    self.hris.table
+                    "`{}` is not a plain table name ([A-Za-z_][A-Za-z0-9_]*){}",
+                    self.hris.table,
+                    if qualified_ok {
+                        ", optionally schema-qualified (hr.employees)"
+                    } else {
+                        "; a schema-qualified name is for PostgreSQL"
+                    }
                 ),
             ));
         }

@@ -82,6 +82,8 @@ impl Kind {
                 }
             }
             Dialect::Postgres => {
+                // `format_type` spells a length or precision: `character varying(80)`.
+                let t = t.split('(').next().unwrap_or("").trim().to_owned();
                 let text = matches!(t.as_str(), "text" | "character varying" | "character");
                 match self {
                     Kind::Text => text,

@@ -297,3 +297,52 @@ async fn readme_first_hour_runs_as_written() {
     assert_eq!(last_names(&app, &app.company1), ["Bakker", "de Vries"]);
     assert!(dir.path().join("hris.db").exists() && dir.path().join("nmbrs-sync-state.db").exists());
 }
+
+/// README "PostgreSQL as the HRIS", run as written against the test server (`PGHOST`, `PGPORT`,
+/// `PGUSER` name it, as the README asks): `hris init` in a schema, a read-only view for a user who
+/// may only read it, `doctor` saying so, and a cycle that creates the employee without writing the
+/// HRIS. Under `CI=true` a missing server fails it.
+#[tokio::test]
+async fn readme_postgres_runs_as_written() {
+    let admin = match crate::common::postgres::admin_url() {
+        Ok(u) => u,
+        Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
+            println!("SKIPPED (PostgreSQL): {why}");
+            return;
+        }
+        Err(why) => panic!("PostgreSQL is required in CI: {why}"),
+    };
+    let admin = reqwest::Url::parse(&admin).expect("admin url");
+    let app = crate::common::TestApp::spawn().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = app.env();
+    env.retain(|(k, _)| !k.contains("DATABASE_URL") && !k.contains("HRIS__TABLE"));
+    env.push((
+        "PGHOST".into(),
+        admin.host_str().unwrap_or("127.0.0.1").into(),
+    ));
+    env.push(("PGPORT".into(), admin.port().unwrap_or(5432).to_string()));
+    env.push(("PGUSER".into(), admin.username().to_owned()));
+    let (code, out, err) = run_readme_block("postgres", dir.path(), &env).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("created table `hr.employees`"), "{out}");
+    assert!(
+        out.contains("read-only (hris.write_back = false)")
+            && out.contains("the database user cannot write the table"),
+        "{out}"
+    );
+    assert_eq!(last_names(&app, &app.company1), ["Jansen"]);
+    let pool = sqlx::PgPool::connect(&{
+        let mut u = admin.clone();
+        u.set_path("/hris");
+        u.to_string()
+    })
+    .await
+    .expect("connect");
+    let id: Option<String> =
+        sqlx::query_scalar("SELECT nmbrs_employee_id FROM hr.employees WHERE hris_id = 'E-9'")
+            .fetch_one(&pool)
+            .await
+            .expect("row");
+    assert_eq!(id, None, "a read-only HRIS is never written");
+}

@@ -12,6 +12,7 @@
 mod common;
 
 mod authorize;
+mod backends;
 mod bench_smoke;
 mod crash;
 mod daemon;
