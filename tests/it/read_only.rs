@@ -97,6 +97,11 @@ async fn read_only_hris_is_never_written_and_pulls_are_reported() {
         "{would:?}"
     );
     assert!(app.audit_rows("pull").await.is_empty());
+    // A dry run says the same.
+    let (code, _, _) = run(&app, &env, &["sync", "--once", "--dry-run"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(app.audit_rows("would_pull").await.len(), 3);
+    assert!(app.audit_rows("pull").await.is_empty());
 
     let (code, out, _) = run(&app, &env, &["status"]).await;
     assert_eq!(code, 0);
