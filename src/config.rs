@@ -109,6 +109,9 @@ pub struct HrisSettings {
     pub table: String,
     /// How long a statement waits for another process's lock on the HRIS database, seconds.
     pub busy_timeout_secs: u64,
+    /// `false` for a read-only HRIS (a view or a replica): the sync never writes it; ids live only
+    /// in the state database's links and pulls are reported as would-be changes.
+    pub write_back: bool,
     /// Logical column (a [`Field`] name or `hris_id`, `company_number`, `updated_at`,
     /// `nmbrs_employee_id`) → HRIS column name; `""` leaves a field out of the sync.
     pub columns: BTreeMap<String, String>,
@@ -479,12 +482,33 @@ impl Settings {
                 ),
             ));
         }
-        if self.hris.table.is_empty() || !is_identifier(&self.hris.table) {
+        let dialect = crate::hris::schema::Dialect::of_url(&self.hris.database_url);
+        if dialect.is_none() {
+            return Err(invalid(
+                "hris.database_url",
+                format!(
+                    "`{}` names no supported database; use sqlite:PATH or postgres://USER@HOST/DB",
+                    self.hris.database_url
+                ),
+            ));
+        }
+        // PostgreSQL may name a schema: `hr.employees`.
+        let qualified_ok = dialect == Some(crate::hris::schema::Dialect::Postgres);
+        let table_ok = match self.hris.table.split_once('.') {
+            Some((schema, table)) => qualified_ok && is_identifier(schema) && is_identifier(table),
+            None => is_identifier(&self.hris.table),
+        };
+        if !table_ok {
             return Err(invalid(
                 "hris.table",
                 format!(
-                    "`{}` is not a plain table name ([A-Za-z_][A-Za-z0-9_]*)",
-                    self.hris.table
+                    "`{}` is not a plain table name ([A-Za-z_][A-Za-z0-9_]*){}",
+                    self.hris.table,
+                    if qualified_ok {
+                        ", optionally schema-qualified (hr.employees)"
+                    } else {
+                        "; a schema-qualified name is for PostgreSQL"
+                    }
                 ),
             ));
         }

@@ -211,3 +211,34 @@ fn the_full_reconcile_interval_is_a_duration() {
         .to_string();
     assert!(msg.contains("sync.full_every"), "{msg}");
 }
+
+#[test]
+fn a_schema_qualified_table_is_for_postgresql_and_the_scheme_is_checked() {
+    let pg = Settings::load_with_env(
+        None,
+        env(&[
+            (
+                "NMBRS_SYNC__HRIS__DATABASE_URL",
+                "postgres://hr@db.internal/hr",
+            ),
+            ("NMBRS_SYNC__HRIS__TABLE", "hr.employees"),
+            ("NMBRS_SYNC__HRIS__WRITE_BACK", "false"),
+        ]),
+    )
+    .expect("loads");
+    assert_eq!(pg.hris.table, "hr.employees");
+    assert!(!pg.hris.write_back);
+    let e = Settings::load_with_env(None, env(&[("NMBRS_SYNC__HRIS__TABLE", "hr.employees")]))
+        .expect_err("sqlite");
+    assert!(
+        e.to_string()
+            .contains("schema-qualified name is for PostgreSQL"),
+        "{e}"
+    );
+    let e = Settings::load_with_env(
+        None,
+        env(&[("NMBRS_SYNC__HRIS__DATABASE_URL", "mysql://hr@db/hr")]),
+    )
+    .expect_err("mysql");
+    assert!(e.to_string().contains("`hris.database_url`"), "{e}");
+}

@@ -70,6 +70,18 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<u8, 
     let schedule = settings.sync.schedule.clone();
     let timezone = settings.timezone();
     let syncer = Syncer::new(settings).await?;
+    let (last_success, token_expires) = syncer
+        .state
+        .last_success_and_token()
+        .await
+        .unwrap_or_default();
+    // An access token lives about an hour and was issued with the refresh token (docs/nmbrs-api.md).
+    let token_refreshed = token_expires.map(|t| t - 3600.0);
+    crate::telemetry::register_daemon_metrics(
+        schedule_period(&cron),
+        last_success,
+        token_refreshed,
+    );
     // Held while a cycle runs: a tick that cannot take it is skipped.
     let cycle_lock = Arc::new(Mutex::new(()));
 

@@ -240,6 +240,27 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                             settings.hris.database_url, settings.hris.table
                         ),
                     );
+                    let can_write = h.probe_write().await;
+                    match (settings.hris.write_back, can_write) {
+                        (true, Ok(())) => push(
+                            "hris mode",
+                            Verdict::Pass,
+                            "read-write (hris.write_back = true): employeeIds and Nmbrs-side changes are written to the HRIS; the database user can write the table".into(),
+                        ),
+                        (true, Err(e)) => push(
+                            "hris mode",
+                            Verdict::Fail,
+                            format!("read-write (hris.write_back = true), but the database user cannot write the table ({e}); grant it UPDATE and INSERT, or set `hris.write_back = false` for a read-only HRIS"),
+                        ),
+                        (false, w) => push(
+                            "hris mode",
+                            Verdict::Pass,
+                            format!(
+                                "read-only (hris.write_back = false): nothing is written to the HRIS, ids stay in the state database, Nmbrs-side changes are reported (`status`); the database user {}",
+                                if w.is_ok() { "could write the table" } else { "cannot write the table" }
+                            ),
+                        ),
+                    };
                     Some(h)
                 }
                 Err(e) => {

@@ -32,6 +32,10 @@ enum Command {
     Demo,
     /// The Nmbrs sandbox as a standalone server on 127.0.0.1.
     Sandbox(commands::sandbox::SandboxArgs),
+    /// The HRIS table: `hris init` creates it as the sync expects it.
+    Hris(commands::hris::HrisArgs),
+    /// Upsert rows of a CSV file (an HR tool's export) into the HRIS table; the next cycle syncs them.
+    Import(commands::import::ImportArgs),
     /// Read, verify or prune the audit log; export what it holds about one person (--subject).
     Audit(commands::audit::AuditArgs),
     /// Last runs, open conflicts, failing and quarantined records.
@@ -65,6 +69,8 @@ fn main() -> ExitCode {
             Command::Sync(args) => commands::sync::run(config, args).await,
             Command::Demo => commands::demo::run().await,
             Command::Sandbox(args) => commands::sandbox::run(args).await,
+            Command::Hris(args) => commands::hris::run(config, args).await,
+            Command::Import(args) => commands::import::run(config, args).await,
             Command::Audit(args) => commands::audit::run(config, args).await,
             Command::Status(args) => commands::status::run(config, args).await,
             Command::Release(args) => commands::release::run(config, args).await,

@@ -34,6 +34,17 @@ pub struct RecordRow {
     pub last_error: Option<String>,
 }
 
+/// A change a read-only HRIS (`hris.write_back = false`) did not take, from the last cycle.
+#[derive(Clone, Debug, Serialize)]
+pub struct WouldRow {
+    pub hris_id: Option<String>,
+    pub employee_id: Option<String>,
+    /// `would_pull` (changed in Nmbrs) or `would_import` (only in Nmbrs).
+    pub action: String,
+    /// JSON `{field: [HRIS value, Nmbrs value]}` (a BSN masked).
+    pub fields: Option<String>,
+}
+
 /// The whole `status` answer.
 #[derive(Clone, Debug, Serialize)]
 pub struct StatusReport {
@@ -50,6 +61,8 @@ pub struct StatusReport {
     /// UTC expiry of the last access token issued (RFC 3339), if any.
     pub access_token_expires_at: Option<String>,
     pub granted_scopes: Option<String>,
+    /// What the last finished cycle would have written to a read-only HRIS.
+    pub would_change: Vec<WouldRow>,
 }
 
 /// Reads the status report.
@@ -116,6 +129,22 @@ pub async fn status(state: &StateDb) -> Result<StatusReport, StateError> {
             .map(crate::db::format_time),
         access_token_expires_at,
         granted_scopes,
+        would_change: sqlx::query_as::<_, (Option<String>, Option<String>, String, Option<String>)>(
+            "SELECT hris_id, employee_id, action, fields FROM audit_log
+             WHERE action IN ('would_pull', 'would_import')
+               AND run_id = (SELECT max(id) FROM sync_runs WHERE dry_run = 0 AND finished_at IS NOT NULL)
+             ORDER BY id",
+        )
+        .fetch_all(state.pool())
+        .await?
+        .into_iter()
+        .map(|(hris_id, employee_id, action, fields)| WouldRow {
+            hris_id,
+            employee_id,
+            action,
+            fields,
+        })
+        .collect(),
     })
 }
 
@@ -188,6 +217,23 @@ impl StatusReport {
                     r.employee_id.as_deref().unwrap_or("-"),
                     r.failures,
                     r.last_error.as_deref().unwrap_or("")
+                );
+            }
+        }
+        if !self.would_change.is_empty() {
+            let _ = writeln!(
+                out,
+                "Not written to the read-only HRIS (hris.write_back = false), last cycle: {}",
+                self.would_change.len()
+            );
+            for w in &self.would_change {
+                let _ = writeln!(
+                    out,
+                    "  {} {} (employee {}): {}",
+                    w.action,
+                    w.hris_id.as_deref().unwrap_or("-"),
+                    w.employee_id.as_deref().unwrap_or("-"),
+                    w.fields.as_deref().unwrap_or("")
                 );
             }
         }

@@ -316,7 +316,8 @@ impl Syncer {
             columns,
             std::time::Duration::from_secs(settings.hris.busy_timeout_secs),
         )
-        .await?;
+        .await?
+        .read_only(!settings.hris.write_back);
         let client = NmbrsClient::new(&settings, &secrets, Arc::new(state.clone()))
             .map_err(|e| CycleError::Http(e.to_string()))?;
         let rules = Rules {
@@ -324,6 +325,7 @@ impl Syncer {
             owners: settings.field_owners(),
             conflict_policy: settings.sync.conflict_policy,
             import_from_nmbrs: settings.sync.import_from_nmbrs,
+            write_back: settings.hris.write_back,
         };
         Ok(Syncer {
             settings: Arc::new(settings),
@@ -410,6 +412,16 @@ impl Syncer {
         metrics::counter!("nmbrs_sync_runs_total", "status" => status.as_str()).increment(1);
         metrics::histogram!("nmbrs_sync_cycle_duration_seconds")
             .record(report.duration.as_secs_f64());
+        if let (Ok(q), Ok(c)) = (
+            self.state
+                .links_with_status(&[crate::record::LinkStatus::Quarantined])
+                .await,
+            self.state
+                .links_with_status(&[crate::record::LinkStatus::Conflict])
+                .await,
+        ) {
+            crate::telemetry::record_waiting(q.len(), c.len());
+        }
         if status == RunStatus::Succeeded || status == RunStatus::Partial {
             metrics::gauge!("nmbrs_sync_last_success_timestamp_seconds")
                 .set(OffsetDateTime::now_utc().unix_timestamp() as f64);

@@ -138,6 +138,17 @@ impl Applier {
         e: &NmbrsEmployee,
     ) -> Result<RecordResult, ApplyError> {
         let entry = self.import_entry(hris_id, e);
+        // A read-only HRIS cannot take the row: report it, link nothing (it is reported again
+        // each cycle until the HRIS has the person).
+        if !self.hris.writes() {
+            let mut entry = entry;
+            entry.action = "would_import".into();
+            let entry = entry.message(
+                "read-only HRIS (hris.write_back = false): employee only in Nmbrs, no row inserted",
+            );
+            self.state.audit(&[entry]).await?;
+            return Ok(RecordResult::of(Outcome::Skipped));
+        }
         // 1. The import is recorded first, with the employee's values as the base, so a crash after
         //    the row lands never leaves a row without a base (its stale copy would win a conflict).
         let mut link = Link::new(hris_id, &self.company_id, LinkStatus::PendingImport);

@@ -36,7 +36,10 @@ impl Applier {
         crate::failpoint::hit("after_post");
         // A crash before the link commits leaves the intent pending: the next cycle finds the
         // employee by lookup (this id in the HRIS row is its hint) and links it.
-        self.hris.set_employee_id(hris_id, &created.body).await?;
+        // A read-only HRIS (`hris.write_back = false`) keeps no id: the link below holds it.
+        if self.hris.writes() {
+            self.hris.set_employee_id(hris_id, &created.body).await?;
+        }
         crate::failpoint::hit("after_write_back");
         let employee_id = created.body.clone();
         self.commit_created(&mut link, values, created).await?;

@@ -25,17 +25,23 @@ impl Applier {
                 if !u.to_nmbrs.is_empty() {
                     rows.push(self.update_entry(&u, &u.to_nmbrs));
                 }
+                // A read-only HRIS takes no pull: the real run reports it as `would_pull` too.
+                let writes = self.hris.writes();
                 if !u.to_hris.is_empty() {
                     rows.push(
-                        self.entry("pull", hris_id, employee_id)
-                            .direction(Direction::ToHris)
-                            .fields(changes_json(&u.to_hris)),
+                        self.entry(
+                            if writes { "pull" } else { "would_pull" },
+                            hris_id,
+                            employee_id,
+                        )
+                        .direction(Direction::ToHris)
+                        .fields(changes_json(&u.to_hris)),
                     );
                 }
                 let parked = u.parks();
                 let result = RecordResult {
                     pushed: !u.to_nmbrs.is_empty(),
-                    pulled: !u.to_hris.is_empty(),
+                    pulled: writes && !u.to_hris.is_empty(),
                     ..RecordResult::of(outcome_of(&u, parked))
                 };
                 (rows, result)
@@ -61,6 +67,11 @@ impl Applier {
                     RecordResult::of(Outcome::Failed),
                 ),
             },
+            Decision::Import { employee, .. } if !self.hris.writes() => {
+                let mut entry = self.import_entry(hris_id, &employee);
+                entry.action = "would_import".into();
+                (vec![entry], RecordResult::of(Outcome::Skipped))
+            }
             Decision::Import { employee, .. } => (
                 vec![self.import_entry(hris_id, &employee)],
                 RecordResult::of(Outcome::Imported),

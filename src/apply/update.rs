@@ -18,11 +18,16 @@ enum Step {
 }
 
 impl Applier {
-    pub(super) async fn update(&self, u: RecordUpdate) -> Result<RecordResult, ApplyError> {
+    pub(super) async fn update(&self, mut u: RecordUpdate) -> Result<RecordResult, ApplyError> {
+        let would_pull = self.read_only_pulls(&mut u);
         if u.is_noop() {
+            if let Some(entry) = would_pull {
+                self.state.audit(&[entry]).await?;
+            }
             return Ok(RecordResult::of(Outcome::Unchanged));
         }
         let mut audit = self.update_notes(&u);
+        audit.extend(would_pull);
         let mut personal_info_id = u.personal_info_id.clone();
         let pushed = !u.to_nmbrs.is_empty();
         let pulled = !u.to_hris.is_empty();
@@ -51,6 +56,28 @@ impl Applier {
             pulled,
             ..RecordResult::of(outcome_of(&u, parked))
         })
+    }
+
+    /// A read-only HRIS (`hris.write_back = false`): the pulls are taken out of the update and
+    /// reported (audit `would_pull`, listed by `status`) instead of written. The base keeps the
+    /// HRIS value for those fields, so the next cycle sees the same Nmbrs-side change again (and
+    /// reports it again) rather than reading the unchanged HRIS row as an edit to push.
+    fn read_only_pulls(&self, u: &mut RecordUpdate) -> Option<AuditEntry> {
+        if self.hris.writes() || u.to_hris.is_empty() {
+            return None;
+        }
+        let pulls = std::mem::take(&mut u.to_hris);
+        if let Some(base) = &mut u.base_after {
+            for c in &pulls {
+                base.set(c.field, u.hris.get(c.field).map(str::to_owned).as_deref());
+            }
+        }
+        Some(
+            self.entry("would_pull", &u.hris_id, Some(&u.employee_id))
+                .direction(Direction::ToHris)
+                .fields(changes_json(&pulls))
+                .message("read-only HRIS (hris.write_back = false): changed in Nmbrs, not written to the HRIS"),
+        )
     }
 
     /// Records, before the first write, which fields go where and the base they leave

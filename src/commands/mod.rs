@@ -6,6 +6,8 @@ pub mod authorize;
 pub mod demo;
 pub mod doctor;
 pub mod forget;
+pub mod hris;
+pub mod import;
 pub mod release;
 pub mod run;
 pub mod sandbox;

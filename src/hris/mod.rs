@@ -3,25 +3,34 @@
 //!
 //! Table and column names come from validated settings (plain identifiers only, see
 //! [`crate::config::is_identifier`]), so splicing them into SQL is safe; every value is a bind parameter.
+//! The database is SQLite or PostgreSQL (`sql.rs`); the SQL below is written per dialect where they
+//! differ (placeholders, storage classes, the write lock, the row id), and nothing outside this
+//! module knows which one it is.
 //!
 //! Long because every SQL statement against the HRIS table lives here, next to the column mapping.
 
+pub mod csv_import;
+pub mod schema;
+mod sql;
 pub mod validate;
 
 use crate::config::ColumnMap;
 use crate::fields::{Field, FieldValues};
 use crate::record::HrisRow;
-use futures::TryStreamExt;
-use sqlx::sqlite::SqlitePool;
-use sqlx::{AssertSqlSafe, Row};
+use schema::Dialect;
+use sql::{Bind, Ph, Pool, Tx};
 use validate::{RawRow, RawValue, SqlType};
 
 /// An HRIS database failure; messages name the database, table or column and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum HrisError {
-    #[error("HRIS database `{url}` could not be opened: {source}; check `hris.database_url`")]
+    #[error(
+        "HRIS database `{url}` could not be opened: {source}; check `hris.database_url`, or create the table with `nmbrs-sync hris init` (README, \"The HRIS table\")"
+    )]
     Open { url: String, source: sqlx::Error },
-    #[error("HRIS table `{table}` was not found in `{url}`; check `hris.table`")]
+    #[error(
+        "HRIS table `{table}` was not found in `{url}`; check `hris.table`, or create it with `nmbrs-sync hris init` (README, \"The HRIS table\")"
+    )]
     NoTable { url: String, table: String },
     #[error(
         "HRIS column `{column}` (configured by `{key}`) is not in table `{table}`; fix `{key}` or set it to \"\" to leave the field out"
@@ -36,48 +45,141 @@ pub enum HrisError {
         "HRIS database `{url}` was busy — locked by another writer — and stayed so for the {waited_secs} s this run waited (`hris.busy_timeout_secs`); the next run tries again"
     )]
     Busy { url: String, waited_secs: u64 },
+    #[error(
+        "`hris.database_url` `{url}` names no supported database; use sqlite:PATH or postgres://USER@HOST/DB"
+    )]
+    Scheme { url: String },
     #[error("HRIS query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// A write was asked of a read-only HRIS (`hris.write_back = false`); a bug if the sync asks.
+    #[error(
+        "the HRIS is read-only for nmbrs-sync (`hris.write_back = false`): not writing row {hris_id}"
+    )]
+    ReadOnly { hris_id: String },
 }
 
-/// Whether SQLite answered "database is locked" (SQLITE_BUSY and its extended codes).
+/// Whether the database answered "locked": SQLite's SQLITE_BUSY (and its extended codes), or
+/// PostgreSQL's `lock_not_available` (55P03, `lock_timeout` ran out).
 fn is_busy(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => {
-            d.code()
-                .is_some_and(|c| c == "5" || c.parse::<u32>().is_ok_and(|n| n & 0xff == 5))
-                || d.message().contains("database is locked")
+            d.code().is_some_and(|c| {
+                c == "5" || c == "55P03" || c.parse::<u32>().is_ok_and(|n| n & 0xff == 5)
+            }) || d.message().contains("database is locked")
         }
         _ => false,
     }
 }
 
-/// Handle to the HRIS database.
+/// Handle to the HRIS database (SQLite or PostgreSQL, [`schema::Dialect`]); callers never see which.
 #[derive(Clone, Debug)]
 pub struct HrisDb {
-    pool: SqlitePool,
+    pool: Pool,
+    dialect: Dialect,
     table: String,
     columns: ColumnMap,
     select: String,
     url: String,
     busy_timeout: std::time::Duration,
+    /// `hris.write_back`: `false` refuses every write ([`HrisError::ReadOnly`]).
+    write_back: bool,
+    /// PostgreSQL: each column's type (lower-cased name → `format_type`), to cast text binds to.
+    types: std::collections::HashMap<String, String>,
 }
 
 fn q(ident: &str) -> String {
-    format!("\"{ident}\"")
+    schema::quote(ident)
 }
 
-/// `CAST` to text, but a BLOB reads as NULL (its `typeof` reports it): BLOB bytes need not be UTF-8.
-fn as_text(col: &str) -> String {
-    format!(
-        "CASE typeof({c}) WHEN 'blob' THEN NULL ELSE CAST({c} AS TEXT) END",
-        c = q(col)
-    )
+/// [`HrisError::Busy`] when the database answered "locked", else [`HrisError::Open`].
+fn busy_or(url: &str, busy_timeout: std::time::Duration, source: sqlx::Error) -> HrisError {
+    if is_busy(&source) {
+        HrisError::Busy {
+            url: url.into(),
+            waited_secs: busy_timeout.as_secs(),
+        }
+    } else {
+        HrisError::Open {
+            url: url.into(),
+            source,
+        }
+    }
+}
+
+/// The dialect of `url`, or [`HrisError::Scheme`].
+fn dialect_of(url: &str) -> Result<Dialect, HrisError> {
+    Dialect::of_url(url).ok_or_else(|| HrisError::Scheme { url: url.into() })
+}
+
+/// What an import did (or, in a dry run, would do) with one row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportResult {
+    Inserted,
+    /// The columns written (the table's names).
+    Updated(Vec<String>),
+    Unchanged,
+    /// A new `hris_id` whose row would lack these required fields (the file has no such column or
+    /// an empty cell): not inserted.
+    Incomplete(Vec<Field>),
+}
+
+/// What `hris init` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InitOutcome {
+    /// The table did not exist and was created.
+    Created,
+    /// The table existed and matches the contract; nothing was changed.
+    Matches,
+    /// The table existed and differs (one sentence per difference); nothing was changed.
+    Differs(Vec<String>),
+}
+
+/// `hris init`: creates the mapped table (and nothing else: not the SQLite file's directory, not a
+/// PostgreSQL schema) unless it exists; an existing table is only compared with the contract, never
+/// altered ([`schema::differences`]).
+///
+/// Errors: [`HrisError`] when the database cannot be opened or the DDL fails.
+pub async fn init_table(
+    url: &str,
+    table: &str,
+    columns: &ColumnMap,
+    busy_timeout: std::time::Duration,
+) -> Result<InitOutcome, HrisError> {
+    let dialect = dialect_of(url)?;
+    let cols = schema::columns(columns);
+    let pool = Pool::connect(dialect, url, busy_timeout, true)
+        .await
+        .map_err(|e| busy_or(url, busy_timeout, e))?;
+    let existing = pool.table_columns(table).await?;
+    if !existing.is_empty() {
+        let d = schema::differences(dialect, &existing, &cols);
+        return Ok(if d.is_empty() {
+            InitOutcome::Matches
+        } else {
+            InitOutcome::Differs(d)
+        });
+    }
+    pool.execute(schema::ddl(dialect, table, &cols), &[])
+        .await?;
+    Ok(InitOutcome::Created)
+}
+
+/// SQLite `typeof()` names for a PostgreSQL column type, so both dialects feed the validator the
+/// same storage classes: integers, other numbers (`real`), `bytea` (`blob`), everything else text.
+fn pg_storage_class(declared: &str) -> &'static str {
+    let t = declared.to_ascii_lowercase();
+    let base = t.split('(').next().unwrap_or("").trim();
+    match base {
+        "integer" | "bigint" | "smallint" => "integer",
+        "numeric" | "real" | "double precision" => "real",
+        "bytea" => "blob",
+        _ => "text",
+    }
 }
 
 impl HrisDb {
-    /// Opens the HRIS database and checks that the table and every mapped column exist.
-    /// The file is not created and its journal mode is left as the HRIS owner set it.
+    /// Opens the HRIS database and checks that the table (or view) and every mapped column exist.
+    /// A SQLite file is not created and its journal mode is left as the HRIS owner set it.
     ///
     /// Errors: [`HrisError`] naming the missing table or column and its config key.
     ///
@@ -89,45 +191,19 @@ impl HrisDb {
         mut columns: ColumnMap,
         busy_timeout: std::time::Duration,
     ) -> Result<HrisDb, HrisError> {
-        use sqlx::sqlite::SqliteConnectOptions;
-        use std::str::FromStr;
-        let busy = |source: sqlx::Error| {
-            if is_busy(&source) {
-                HrisError::Busy {
-                    url: url.into(),
-                    waited_secs: busy_timeout.as_secs(),
-                }
-            } else {
-                HrisError::Open {
-                    url: url.into(),
-                    source,
-                }
-            }
-        };
-        let open_err = busy;
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(open_err)?
-            .create_if_missing(false)
-            // Per connection only; the file's journal mode stays as the HRIS owner set it. A write
-            // lost to a power cut (not a process crash) is redone by the next cycle's merge.
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-            .busy_timeout(busy_timeout);
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(options)
-            .await
-            .map_err(open_err)?;
-        let present: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
-            .bind(table)
-            .fetch_all(&pool)
+        let dialect = dialect_of(url)?;
+        let busy = |source: sqlx::Error| busy_or(url, busy_timeout, source);
+        let pool = Pool::connect(dialect, url, busy_timeout, false)
             .await
             .map_err(busy)?;
-        if present.is_empty() {
+        let existing = pool.table_columns(table).await.map_err(busy)?;
+        if existing.is_empty() {
             return Err(HrisError::NoTable {
                 url: url.into(),
                 table: table.into(),
             });
         }
+        let present: Vec<&str> = existing.iter().map(|c| c.name.as_str()).collect();
         let mut expected: Vec<(String, &str)> = vec![
             ("hris.columns.hris_id".into(), columns.hris_id.as_str()),
             (
@@ -169,26 +245,176 @@ impl HrisDb {
                 });
             }
         }
-        let mut select = format!(
-            "SELECT rowid, {}, typeof({}), {}, typeof({}), {}",
-            as_text(&columns.hris_id),
-            q(&columns.hris_id),
-            as_text(&columns.company_number),
-            q(&columns.company_number),
-            as_text(&columns.nmbrs_employee_id),
-        );
-        for c in columns.fields.iter().flatten() {
-            select.push_str(&format!(", {}, typeof({})", as_text(c), q(c)));
-        }
-        select.push_str(&format!(" FROM {}", q(table)));
-        Ok(HrisDb {
+        let types = match dialect {
+            Dialect::Sqlite => Default::default(),
+            Dialect::Postgres => existing
+                .iter()
+                .map(|c| (c.name.to_ascii_lowercase(), c.declared.clone()))
+                .collect(),
+        };
+        let mut db = HrisDb {
             pool,
+            dialect,
             table: table.to_owned(),
             columns,
-            select,
+            select: String::new(),
             url: url.to_owned(),
             busy_timeout,
-        })
+            write_back: true,
+            types,
+        };
+        db.select = db.select_sql();
+        Ok(db)
+    }
+
+    /// `SELECT <row id>, <key>, <its storage class>, <company>, <class>, <employeeId>, then each
+    /// mapped field and its class FROM table`: every value as text, as [`Self::read`] expects.
+    fn select_sql(&self) -> String {
+        let c = &self.columns;
+        let mut cols = vec![
+            match self.dialect {
+                Dialect::Sqlite => "CAST(rowid AS TEXT)".to_owned(),
+                // Names rows whose key is unusable; the order is the key's.
+                Dialect::Postgres => format!(
+                    "CAST(row_number() OVER (ORDER BY CAST({} AS TEXT)) AS TEXT)",
+                    q(&c.hris_id)
+                ),
+            },
+            self.as_text(&c.hris_id),
+            self.storage_class(&c.hris_id),
+            self.as_text(&c.company_number),
+            self.storage_class(&c.company_number),
+            self.as_text(&c.nmbrs_employee_id),
+        ];
+        for col in c.fields.iter().flatten() {
+            cols.push(self.as_text(col));
+            cols.push(self.storage_class(col));
+        }
+        format!("SELECT {} FROM {}", cols.join(", "), q(&self.table))
+    }
+
+    /// A column's value as text. SQLite: `CAST` to text, but a BLOB reads as NULL (its `typeof`
+    /// reports it): BLOB bytes need not be UTF-8. PostgreSQL: `CAST(… AS TEXT)`, which writes a
+    /// DATE as `YYYY-MM-DD` (the session's DateStyle is ISO) and a NUMERIC as its digits.
+    fn as_text(&self, col: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!(
+                "CASE typeof({c}) WHEN 'blob' THEN NULL ELSE CAST({c} AS TEXT) END",
+                c = q(col)
+            ),
+            Dialect::Postgres => format!("CAST({} AS TEXT)", q(col)),
+        }
+    }
+
+    /// A value's storage class as SQLite's `typeof()` names it; PostgreSQL: from the column's type.
+    fn storage_class(&self, col: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("typeof({})", q(col)),
+            Dialect::Postgres => format!(
+                "CASE WHEN {} IS NULL THEN 'null' ELSE '{}' END",
+                q(col),
+                pg_storage_class(self.pg_type(col))
+            ),
+        }
+    }
+
+    fn pg_type(&self, col: &str) -> &str {
+        self.types
+            .get(&col.to_ascii_lowercase())
+            .map_or("text", String::as_str)
+    }
+
+    /// The placeholder for a value written to `col`: `?`; PostgreSQL: `CAST($n AS <column type>)`
+    /// (values are bound as text, and text casts to DATE, NUMERIC, INTEGER, TIMESTAMPTZ, enums…).
+    fn value_ph(&self, ph: &mut Ph, col: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => ph.next(),
+            Dialect::Postgres => format!("CAST({} AS {})", ph.next(), self.pg_type(col)),
+        }
+    }
+
+    /// The bind of a field value: SQLite with the column's natural type (employee numbers as
+    /// integers, hours as reals); PostgreSQL as text ([`Self::value_ph`] casts it).
+    fn value_bind(&self, f: Option<Field>, value: Option<&str>) -> Bind {
+        if self.dialect == Dialect::Postgres {
+            return Bind::Text(value.map(str::to_owned));
+        }
+        match (f, value) {
+            (Some(Field::EmployeeNumber), Some(v)) => match v.parse::<i64>() {
+                Ok(n) => Bind::Int(Some(n)),
+                Err(_) => Bind::Text(Some(v.to_owned())),
+            },
+            (Some(Field::HoursPerWeek), Some(v)) => match v.parse::<f64>() {
+                Ok(h) => Bind::Real(h),
+                Err(_) => Bind::Text(Some(v.to_owned())),
+            },
+            (_, v) => Bind::Text(v.map(str::to_owned)),
+        }
+    }
+
+    /// `WHERE` condition for the row whose key reads as `hris_id`, and its binds. SQLite:
+    /// `"hris_id" IN (?, ?)`: a key stored as an INTEGER in a column without type affinity is not
+    /// equal to its text, so the integer is offered too ("42", not "042" or "+42"; an index on the
+    /// column still serves both). PostgreSQL compares the key's text.
+    fn key_match(&self, ph: &mut Ph, hris_id: &str) -> (String, Vec<Bind>) {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let as_int = hris_id
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| n.to_string() == hris_id);
+                (
+                    format!(
+                        "{} IN ({}, {})",
+                        q(&self.columns.hris_id),
+                        ph.next(),
+                        ph.next()
+                    ),
+                    vec![Bind::Text(Some(hris_id.to_owned())), Bind::Int(as_int)],
+                )
+            }
+            Dialect::Postgres => (
+                format!("CAST({} AS TEXT) = {}", q(&self.columns.hris_id), ph.next()),
+                vec![Bind::Text(Some(hris_id.to_owned()))],
+            ),
+        }
+    }
+
+    /// The same handle, read-only when `read_only` (`hris.write_back = false`): every write method
+    /// then refuses with [`HrisError::ReadOnly`], so no path of the sync can write the HRIS.
+    pub fn read_only(mut self, read_only: bool) -> HrisDb {
+        self.write_back = !read_only;
+        self
+    }
+
+    /// Whether the sync may write the HRIS (`hris.write_back`).
+    pub fn writes(&self) -> bool {
+        self.write_back
+    }
+
+    fn refuse_if_read_only(&self, hris_id: &str) -> Result<(), HrisError> {
+        if self.write_back {
+            Ok(())
+        } else {
+            Err(HrisError::ReadOnly {
+                hris_id: hris_id.to_owned(),
+            })
+        }
+    }
+
+    /// Whether the database user may write the table: an UPDATE that matches no row, rolled back
+    /// (SQLite opened read-only, a PostgreSQL user without UPDATE or a view that cannot be updated
+    /// all refuse it). `Err` carries the database's answer.
+    pub async fn probe_write(&self) -> Result<(), String> {
+        let sql = format!(
+            "UPDATE {} SET {c} = {c} WHERE 1 = 0",
+            q(&self.table),
+            c = q(&self.columns.hris_id)
+        );
+        let mut tx = self.pool.begin(false).await.map_err(|e| e.to_string())?;
+        let result = tx.execute(sql, &[]).await;
+        let _ = tx.rollback().await;
+        result.map(|_| ()).map_err(|e| e.to_string())
     }
 
     /// A query failure, named [`HrisError::Busy`] when another process held the lock too long.
@@ -213,19 +439,35 @@ impl HrisDb {
 
     /// Distinct company numbers in the table (trimmed; NULL/empty left out).
     pub async fn company_numbers(&self) -> Result<Vec<String>, HrisError> {
+        let c = self.as_text(&self.columns.company_number);
+        let not_blob = match self.dialect {
+            Dialect::Sqlite => {
+                format!("typeof({}) <> 'blob' AND ", q(&self.columns.company_number))
+            }
+            Dialect::Postgres => String::new(),
+        };
         let sql = format!(
-            "SELECT DISTINCT TRIM({c}) FROM {t} WHERE typeof({col}) <> 'blob' AND TRIM({c}) <> ''",
-            c = as_text(&self.columns.company_number),
-            col = q(&self.columns.company_number),
+            "SELECT DISTINCT TRIM({c}) FROM {t} WHERE {not_blob}TRIM({c}) <> ''",
             t = q(&self.table)
         );
-        Ok(sqlx::query_scalar::<_, Option<String>>(AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
+        let mut out = Vec::new();
+        self.pool
+            .for_each(sql, &[], |r| {
+                if let Some(Ok(Some(n))) = r.into_iter().next() {
+                    out.push(n);
+                }
+            })
             .await
-            .map_err(|e| self.failed(e))?
-            .into_iter()
-            .flatten()
-            .collect())
+            .map_err(|e| self.failed(e))?;
+        Ok(out)
+    }
+
+    /// The order rows are read in: SQLite's rowid (insertion order), PostgreSQL's key.
+    fn order_by(&self) -> String {
+        match self.dialect {
+            Dialect::Sqlite => "rowid".into(),
+            Dialect::Postgres => format!("CAST({} AS TEXT)", q(&self.columns.hris_id)),
+        }
     }
 
     /// Rows of one company number, validated one by one as they stream in.
@@ -234,12 +476,20 @@ impl HrisDb {
         company_number: &str,
         today: time::Date,
     ) -> Result<Vec<HrisRow>, HrisError> {
+        let mut ph = Ph::new(self.dialect);
         let sql = format!(
-            "{} WHERE TRIM({}) = ? ORDER BY rowid",
+            "{} WHERE TRIM({}) = {} ORDER BY {}",
             self.select,
-            as_text(&self.columns.company_number)
+            self.as_text(&self.columns.company_number),
+            ph.next(),
+            self.order_by()
         );
-        self.read(sql, Some(company_number), today).await
+        self.read(
+            sql,
+            vec![Bind::Text(Some(company_number.to_owned()))],
+            today,
+        )
+        .await
     }
 
     /// Rows whose company number is missing or not one of `known` (each is rejected by the caller).
@@ -249,52 +499,64 @@ impl HrisDb {
         today: time::Date,
     ) -> Result<Vec<HrisRow>, HrisError> {
         let list = serde_json::to_string(known).unwrap_or_else(|_| "[]".into());
+        let mut ph = Ph::new(self.dialect);
+        let values = match self.dialect {
+            Dialect::Sqlite => format!("SELECT value FROM json_each({})", ph.next()),
+            Dialect::Postgres => format!(
+                "SELECT json_array_elements_text(CAST({} AS json))",
+                ph.next()
+            ),
+        };
         let sql = format!(
-            "{} WHERE {c} IS NULL OR TRIM({c}) NOT IN (SELECT value FROM json_each(?)) ORDER BY rowid",
+            "{} WHERE {c} IS NULL OR TRIM({c}) NOT IN ({values}) ORDER BY {}",
             self.select,
-            c = as_text(&self.columns.company_number)
+            self.order_by(),
+            c = self.as_text(&self.columns.company_number)
         );
-        self.read(sql, Some(&list), today).await
+        self.read(sql, vec![Bind::Text(Some(list))], today).await
     }
 
     async fn read(
         &self,
         sql: String,
-        bind: Option<&str>,
+        binds: Vec<Bind>,
         today: time::Date,
     ) -> Result<Vec<HrisRow>, HrisError> {
         let fields = self.synced_fields();
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        if let Some(b) = bind {
-            query = query.bind(b.to_owned());
-        }
-        let mut stream = query.fetch(&self.pool);
         let mut out = Vec::new();
-        while let Some(r) = stream.try_next().await.map_err(|e| self.failed(e))? {
-            let raw = |i: usize| {
-                let sql_type = SqlType::parse(&r.try_get::<String, _>(i + 1).unwrap_or_default());
-                match r.try_get::<Option<String>, _>(i) {
-                    Ok(text) => RawValue { text, sql_type },
-                    // SQLite text need not be UTF-8: say so instead of reading it as empty.
-                    Err(_) => RawValue {
-                        text: None,
-                        sql_type: SqlType::InvalidUtf8,
-                    },
+        self.pool
+            .for_each(sql, &binds, |r| {
+                let text = |i: usize| r.get(i).cloned().unwrap_or(Ok(None));
+                let raw = |i: usize| {
+                    let sql_type = SqlType::parse(&text(i + 1).ok().flatten().unwrap_or_default());
+                    match text(i) {
+                        Ok(text) => RawValue { text, sql_type },
+                        // SQLite text need not be UTF-8: say so instead of reading it as empty.
+                        Err(()) => RawValue {
+                            text: None,
+                            sql_type: SqlType::InvalidUtf8,
+                        },
+                    }
+                };
+                let mut values: Vec<Option<RawValue>> = vec![None; Field::ALL.len()];
+                for (k, f) in fields.iter().enumerate() {
+                    values[f.index()] = Some(raw(6 + 2 * k));
                 }
-            };
-            let mut values: Vec<Option<RawValue>> = vec![None; Field::ALL.len()];
-            for (k, f) in fields.iter().enumerate() {
-                values[f.index()] = Some(raw(6 + 2 * k));
-            }
-            let row = RawRow {
-                rowid: r.try_get(0)?,
-                hris_id: raw(1),
-                company_number: raw(3),
-                nmbrs_employee_id: r.try_get::<Option<String>, _>(5).ok().flatten(),
-                values,
-            };
-            out.push(validate::validate(&row, &fields, today));
-        }
+                let row = RawRow {
+                    rowid: text(0)
+                        .ok()
+                        .flatten()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0),
+                    hris_id: raw(1),
+                    company_number: raw(3),
+                    nmbrs_employee_id: text(5).ok().flatten(),
+                    values,
+                };
+                out.push(validate::validate(&row, &fields, today));
+            })
+            .await
+            .map_err(|e| self.failed(e))?;
         Ok(out)
     }
 
@@ -306,18 +568,22 @@ impl HrisDb {
     /// Writes many `(hris_id, employeeId)` pairs in one transaction: a first cycle that links
     /// 100,000 existing employees commits once per batch, not once per row (issue 13).
     pub async fn set_employee_ids(&self, pairs: &[(&str, &str)]) -> Result<(), HrisError> {
-        let sql = format!(
-            "UPDATE {} SET {} = ? WHERE {}",
-            q(&self.table),
-            q(&self.columns.nmbrs_employee_id),
-            self.key_match()
-        );
-        let mut tx = self.pool.begin().await?;
+        let Some((first, _)) = pairs.first() else {
+            return Ok(());
+        };
+        self.refuse_if_read_only(first)?;
+        let mut tx = self.pool.begin(true).await.map_err(|e| self.failed(e))?;
         for (hris_id, employee_id) in pairs {
-            let query = sqlx::query(AssertSqlSafe(sql.as_str())).bind(employee_id.to_string());
-            bind_key(query, hris_id).execute(&mut *tx).await?;
+            let mut ph = Ph::new(self.dialect);
+            let col = &self.columns.nmbrs_employee_id;
+            let set = format!("{} = {}", q(col), self.value_ph(&mut ph, col));
+            let (key, key_binds) = self.key_match(&mut ph, hris_id);
+            let sql = format!("UPDATE {} SET {set} WHERE {key}", q(&self.table));
+            let mut binds = vec![Bind::Text(Some((*employee_id).to_owned()))];
+            binds.extend(key_binds);
+            tx.execute(sql, &binds).await.map_err(|e| self.failed(e))?;
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(|e| self.failed(e))?;
         Ok(())
     }
 
@@ -333,6 +599,7 @@ impl HrisDb {
         changes: &[(Field, Option<&str>, Option<&str>)],
         holds: impl Fn(Field, Option<&str>, Option<&str>) -> bool,
     ) -> Result<bool, HrisError> {
+        self.refuse_if_read_only(hris_id)?;
         let changes: Vec<(&str, Field, Option<&str>, Option<&str>)> = changes
             .iter()
             .filter_map(|(f, before, after)| {
@@ -344,25 +611,28 @@ impl HrisDb {
         if changes.is_empty() {
             return Ok(true);
         }
-        // Compare in Rust, inside one write transaction: the same normalisation as the read
-        // (Unicode trim, empty = none), which SQL's TRIM cannot reproduce.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // Compare in Rust, inside one write transaction (the row locked until it commits): the same
+        // normalisation as the read (Unicode trim, empty = none), which SQL's TRIM cannot reproduce.
+        let mut tx = self.pool.begin(true).await.map_err(|e| self.failed(e))?;
+        let mut ph = Ph::new(self.dialect);
+        let (key, key_binds) = self.key_match(&mut ph, hris_id);
         let select = format!(
-            "SELECT {} FROM {} WHERE {}",
+            "SELECT {} FROM {} WHERE {key}{}",
             changes
                 .iter()
-                .map(|(c, ..)| as_text(c))
+                .map(|(c, ..)| self.as_text(c))
                 .collect::<Vec<_>>()
                 .join(", "),
             q(&self.table),
-            self.key_match()
+            self.lock_row()
         );
-        let row = bind_key(sqlx::query(AssertSqlSafe(select)), hris_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = tx
+            .fetch_optional(select, &key_binds)
+            .await
+            .map_err(|e| self.failed(e))?;
         let Some(row) = row else { return Ok(false) };
         for (i, (_, f, before, _)) in changes.iter().enumerate() {
-            let raw: Option<String> = row.try_get(i).ok().flatten();
+            let raw: Option<String> = row.get(i).cloned().and_then(Result::ok).flatten();
             let mut now = FieldValues::default();
             now.set(*f, raw.as_deref());
             let now = now.get(*f).map(|v| validate::canonical(*f, v.to_owned()));
@@ -370,33 +640,36 @@ impl HrisDb {
                 return Ok(false);
             }
         }
-        let mut sets: Vec<String> = changes
-            .iter()
-            .map(|(c, ..)| format!("{} = ?", q(c)))
-            .collect();
+        let mut ph = Ph::new(self.dialect);
+        let mut sets = Vec::new();
+        let mut binds = Vec::new();
+        for (c, f, _, after) in &changes {
+            sets.push(format!("{} = {}", q(c), self.value_ph(&mut ph, c)));
+            binds.push(self.value_bind(Some(*f), *after));
+        }
         if let Some(u) = &self.columns.updated_at {
-            sets.push(format!("{} = ?", q(u)));
+            sets.push(format!("{} = {}", q(u), self.value_ph(&mut ph, u)));
+            binds.push(Bind::Text(Some(crate::db::utc_now())));
         }
+        let (key, key_binds) = self.key_match(&mut ph, hris_id);
+        binds.extend(key_binds);
         let sql = format!(
-            "UPDATE {} SET {} WHERE {}",
+            "UPDATE {} SET {} WHERE {key}",
             q(&self.table),
-            sets.join(", "),
-            self.key_match()
+            sets.join(", ")
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (_, f, _, after) in &changes {
-            query = bind_value(query, *f, *after);
-        }
-        if self.columns.updated_at.is_some() {
-            query = query.bind(crate::db::utc_now());
-        }
-        let written = bind_key(query, hris_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        tx.commit().await?;
+        let written = tx.execute(sql, &binds).await.map_err(|e| self.failed(e))? == 1;
+        tx.commit().await.map_err(|e| self.failed(e))?;
         Ok(written)
+    }
+
+    /// PostgreSQL: ` FOR UPDATE` (a read that is followed by a guarded write keeps the row until
+    /// the write commits); SQLite's `BEGIN IMMEDIATE` already holds the database.
+    fn lock_row(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
     }
 
     /// Inserts a row for an employee that exists only in Nmbrs (`sync.import_from_nmbrs`).
@@ -408,77 +681,185 @@ impl HrisDb {
         employee_id: &str,
         values: &FieldValues,
     ) -> Result<bool, HrisError> {
-        let mut cols = vec![
-            q(&self.columns.hris_id),
-            q(&self.columns.company_number),
-            q(&self.columns.nmbrs_employee_id),
+        self.refuse_if_read_only(hris_id)?;
+        let mut row: Vec<(&str, Bind)> = vec![
+            (&self.columns.hris_id, Bind::Text(Some(hris_id.to_owned()))),
+            (
+                &self.columns.company_number,
+                Bind::Text(Some(company_number.to_owned())),
+            ),
+            (
+                &self.columns.nmbrs_employee_id,
+                Bind::Text(Some(employee_id.to_owned())),
+            ),
         ];
-        let fields = self.synced_fields();
-        for f in &fields {
+        for f in self.synced_fields() {
             if let Some(c) = &self.columns.fields[f.index()] {
-                cols.push(q(c));
+                row.push((c, self.value_bind(Some(f), values.get(f))));
             }
         }
         if let Some(u) = &self.columns.updated_at {
-            cols.push(q(u));
+            row.push((u, Bind::Text(Some(crate::db::utc_now()))));
         }
-        let marks = vec!["?"; cols.len()].join(", ");
+        let (sql, binds) = self.insert_sql(row, " ON CONFLICT DO NOTHING");
+        Ok(self
+            .pool
+            .execute(sql, &binds)
+            .await
+            .map_err(|e| self.failed(e))?
+            == 1)
+    }
+
+    /// `INSERT INTO table (cols) VALUES (placeholders)<tail>` and its binds.
+    fn insert_sql(&self, row: Vec<(&str, Bind)>, tail: &str) -> (String, Vec<Bind>) {
+        let mut ph = Ph::new(self.dialect);
+        let names: Vec<String> = row.iter().map(|(c, _)| q(c)).collect();
+        let marks: Vec<String> = row.iter().map(|(c, _)| self.value_ph(&mut ph, c)).collect();
         let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING",
+            "INSERT INTO {} ({}) VALUES ({}){tail}",
             q(&self.table),
-            cols.join(", "),
-            marks
+            names.join(", "),
+            marks.join(", ")
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql))
-            .bind(hris_id)
-            .bind(company_number)
-            .bind(employee_id);
-        for f in &fields {
-            query = bind_value(query, *f, values.get(*f));
+        (sql, row.into_iter().map(|(_, b)| b).collect())
+    }
+
+    /// Upserts CSV rows keyed by `hris_id`, in one transaction (`nmbrs-sync import`): a new key is
+    /// inserted, an existing row gets the file's columns that differ (compared as the sync compares
+    /// values), and columns the file lacks are left alone. `commit` sees every row's result and
+    /// says whether to keep them: `false` (a dry run, or a file with rejected rows) rolls the whole
+    /// transaction back. `updated_at` is set on every written row, so the next cycle sees the change.
+    /// Returns the results and whether they were committed.
+    ///
+    /// Errors: [`HrisError`] when the database fails; nothing is written then.
+    pub async fn import_rows(
+        &self,
+        rows: &[csv_import::ImportRow],
+        commit: impl FnOnce(&[ImportResult]) -> bool,
+    ) -> Result<(Vec<ImportResult>, bool), HrisError> {
+        self.refuse_if_read_only("(import)")?;
+        let mut tx = self.pool.begin(true).await.map_err(|e| self.failed(e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let result = self.import_row(&mut tx, row).await;
+            match result {
+                Ok(r) => out.push(r),
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    return Err(e);
+                }
+            }
         }
-        if self.columns.updated_at.is_some() {
-            query = query.bind(crate::db::utc_now());
+        let write = commit(&out);
+        if write {
+            tx.commit().await.map_err(|e| self.failed(e))?;
+        } else {
+            tx.rollback().await.map_err(|e| self.failed(e))?;
         }
-        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
+        Ok((out, write))
     }
 
-    /// `"hris_id" IN (?, ?)`: the row whose key reads as the given text, bound by [`bind_key`]. A
-    /// key stored as an INTEGER in a column without type affinity is not equal to its text, so the
-    /// integer is offered too (an index on the column still serves both).
-    fn key_match(&self) -> String {
-        format!("{} IN (?, ?)", q(&self.columns.hris_id))
+    async fn import_row(
+        &self,
+        tx: &mut Tx,
+        row: &csv_import::ImportRow,
+    ) -> Result<ImportResult, HrisError> {
+        let cols: Vec<(Field, &str, Option<&str>)> = row
+            .values
+            .iter()
+            .filter_map(|(f, v)| {
+                self.columns.fields[f.index()]
+                    .as_deref()
+                    .map(|c| (*f, c, v.as_deref()))
+            })
+            .collect();
+        let mut select = vec![self.as_text(&self.columns.company_number)];
+        select.extend(cols.iter().map(|(_, c, _)| self.as_text(c)));
+        let mut ph = Ph::new(self.dialect);
+        let (key, key_binds) = self.key_match(&mut ph, &row.hris_id);
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {key}{}",
+            select.join(", "),
+            q(&self.table),
+            self.lock_row()
+        );
+        let existing = tx
+            .fetch_optional(sql, &key_binds)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let Some(existing) = existing else {
+            let missing: Vec<Field> = [Field::EmployeeNumber, Field::LastName, Field::BirthDate]
+                .into_iter()
+                .filter(|f| !cols.iter().any(|(g, _, v)| g == f && v.is_some()))
+                .collect();
+            if !missing.is_empty() {
+                return Ok(ImportResult::Incomplete(missing));
+            }
+            let mut values: Vec<(&str, Bind)> = vec![
+                (&self.columns.hris_id, Bind::Text(Some(row.hris_id.clone()))),
+                (
+                    &self.columns.company_number,
+                    Bind::Text(Some(row.company_number.clone())),
+                ),
+            ];
+            for (f, c, v) in &cols {
+                values.push((c, self.value_bind(Some(*f), *v)));
+            }
+            if let Some(u) = &self.columns.updated_at {
+                values.push((u, Bind::Text(Some(crate::db::utc_now()))));
+            }
+            let (sql, binds) = self.insert_sql(values, "");
+            tx.execute(sql, &binds).await.map_err(|e| self.failed(e))?;
+            return Ok(ImportResult::Inserted);
+        };
+        let cell = |i: usize| existing.get(i).cloned().and_then(Result::ok).flatten();
+        let mut changed: Vec<(&str, Option<Field>, Option<&str>)> = Vec::new();
+        if crate::fields::normalize(cell(0).as_deref()).as_deref()
+            != Some(row.company_number.as_str())
+        {
+            changed.push((
+                &self.columns.company_number,
+                None,
+                Some(&row.company_number),
+            ));
+        }
+        for (i, (f, c, v)) in cols.iter().enumerate() {
+            let now = crate::fields::normalize(cell(i + 1).as_deref())
+                .map(|n| validate::canonical(*f, n));
+            if !f.same(now.as_deref(), *v) {
+                changed.push((c, Some(*f), *v));
+            }
+        }
+        if changed.is_empty() {
+            return Ok(ImportResult::Unchanged);
+        }
+        let mut ph = Ph::new(self.dialect);
+        let mut sets = Vec::new();
+        let mut binds = Vec::new();
+        for (c, f, v) in &changed {
+            sets.push(format!("{} = {}", q(c), self.value_ph(&mut ph, c)));
+            binds.push(self.value_bind(*f, *v));
+        }
+        if let Some(u) = &self.columns.updated_at {
+            sets.push(format!("{} = {}", q(u), self.value_ph(&mut ph, u)));
+            binds.push(Bind::Text(Some(crate::db::utc_now())));
+        }
+        let (key, key_binds) = self.key_match(&mut ph, &row.hris_id);
+        binds.extend(key_binds);
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {key}",
+            q(&self.table),
+            sets.join(", ")
+        );
+        tx.execute(sql, &binds).await.map_err(|e| self.failed(e))?;
+        Ok(ImportResult::Updated(
+            changed.iter().map(|(c, ..)| (*c).to_owned()).collect(),
+        ))
     }
 
-    /// The pool, for tests and `doctor`.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-}
-
-type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
-
-/// Binds the two parameters of [`HrisDb::key_match`]: the key as text, and as an integer when it is
-/// the canonical text of one ("42", not "042" or "+42").
-fn bind_key<'q>(query: Query<'q>, hris_id: &str) -> Query<'q> {
-    let as_int = hris_id
-        .parse::<i64>()
-        .ok()
-        .filter(|n| n.to_string() == hris_id);
-    query.bind(hris_id.to_owned()).bind(as_int)
-}
-
-/// Binds a field value with the column's natural type: employee numbers as integers, hours as reals.
-fn bind_value<'q>(query: Query<'q>, f: Field, value: Option<&str>) -> Query<'q> {
-    match (f, value) {
-        (Field::EmployeeNumber, Some(v)) => match v.parse::<i64>() {
-            Ok(n) => query.bind(n),
-            Err(_) => query.bind(v.to_owned()),
-        },
-        (Field::HoursPerWeek, Some(v)) => match v.parse::<f64>() {
-            Ok(h) => query.bind(h),
-            Err(_) => query.bind(v.to_owned()),
-        },
-        (_, v) => query.bind(v.map(str::to_owned)),
+    /// The column map in force (optional columns the table lacks are unmapped).
+    pub fn columns(&self) -> &ColumnMap {
+        &self.columns
     }
 }
 
@@ -524,6 +905,7 @@ pub const DEFAULT_TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS hris_employees (
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::AssertSqlSafe;
 
     /// A table we did not create: no declared types, an INTEGER key, text that is not UTF-8.
     #[tokio::test]

@@ -181,6 +181,9 @@ impl TokenEndpoint {
                 .map(|b| (b.error, b.error_description))
                 .unwrap_or_default();
             let oauth_refusal = matches!(error.as_str(), "invalid_client" | "invalid_grant");
+            if oauth_refusal || status.as_u16() == 401 {
+                metrics::counter!("nmbrs_sync_token_refusals_total").increment(1);
+            }
             if !oauth_refusal && (status.is_server_error() || status.as_u16() == 429) {
                 return Err(EndpointFailure::Unreachable {
                     attempts: attempt,
@@ -460,6 +463,9 @@ impl TokenManager {
             *e = Some(expires_at);
         }
         metrics::counter!("nmbrs_sync_token_refreshes_total").increment(1);
+        // The refresh token rotated now: its ~30-day lifetime starts again (docs/nmbrs-api.md).
+        metrics::gauge!("nmbrs_sync_token_refreshed_timestamp_seconds")
+            .set(OffsetDateTime::now_utc().unix_timestamp() as f64);
         tracing::info!(
             expires_in_secs = lifetime.as_secs(),
             "access token refreshed"

@@ -50,6 +50,9 @@ pub struct Rules {
     pub owners: [FieldOwner; FIELD_COUNT],
     pub conflict_policy: ConflictPolicy,
     pub import_from_nmbrs: bool,
+    /// `hris.write_back`: `false` = the HRIS is read-only, so no decision asks to write the
+    /// `nmbrs_employee_id` column (ids live in the links alone).
+    pub write_back: bool,
 }
 
 impl Rules {
@@ -60,6 +63,7 @@ impl Rules {
             owners: [FieldOwner::Both; FIELD_COUNT],
             conflict_policy: policy,
             import_from_nmbrs: true,
+            write_back: true,
         }
     }
 }
@@ -402,7 +406,8 @@ fn plan_linked(
             message: format!("{why}; nothing is synced for this record until Nmbrs returns it"),
         };
     }
-    let write_back = rec.nmbrs_employee_id.as_deref() != Some(employee_id.as_str());
+    let write_back =
+        rules.write_back && rec.nmbrs_employee_id.as_deref() != Some(employee_id.as_str());
     // Fast path: both sides hash to the stored snapshot.
     if let Some(hash) = link.base.hash()
         && !released
@@ -536,8 +541,8 @@ fn update_for(
             // A recorded write intent or a pending import is settled by this update's commit.
             let settles_link = stored
                 .is_some_and(|l| l.write_intent.is_some() || l.status == LinkStatus::PendingImport);
-            let write_back_employee_id =
-                rec.nmbrs_employee_id.as_deref() != Some(e.employee_id.as_str());
+            let write_back_employee_id = rules.write_back
+                && rec.nmbrs_employee_id.as_deref() != Some(e.employee_id.as_str());
             let already_parked = stored.is_some_and(|l| {
                 l.status == LinkStatus::Conflict
                     && l.last_error.as_deref() == Some(conflict_summary(&conflicts).as_str())

@@ -429,6 +429,9 @@ fn unlinked_row_matches_by_employee_number_confirmed_by_birth_date() {
         "no base: the differing last name is a conflict settled by policy"
     );
     assert!(u.write_back_employee_id);
+    // A read-only HRIS (`hris.write_back = false`): the id stays in the link alone.
+    c.rules.write_back = false;
+    assert!(!update(&c.plan()[0]).write_back_employee_id);
 }
 
 #[test]

@@ -242,6 +242,27 @@ impl StateDb {
         Ok(id)
     }
 
+    /// When the last cycle that synced (succeeded or partial, not a dry run) finished, and when the
+    /// stored access token expires (each refresh rotates the refresh token), as Unix seconds: what
+    /// the daemon's metrics start from.
+    pub async fn last_success_and_token(&self) -> Result<(Option<f64>, Option<f64>), StateError> {
+        let finished: Option<String> = sqlx::query_scalar(
+            "SELECT max(finished_at) FROM sync_runs WHERE status IN ('succeeded', 'partial') AND dry_run = 0",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let expires: Option<Option<String>> =
+            sqlx::query_scalar("SELECT access_expires_at FROM oauth_state WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        let secs = |t: Option<String>| {
+            t.as_deref()
+                .and_then(crate::db::parse_time)
+                .map(|t| t.unix_timestamp() as f64)
+        };
+        Ok((secs(finished), secs(expires.flatten())))
+    }
+
     /// Records the end of a run: `status` is succeeded | partial | failed | interrupted;
     /// `counts` is a JSON object of counters.
     pub async fn finish_run(

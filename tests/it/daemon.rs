@@ -312,3 +312,89 @@ async fn doctor_names_a_missing_scope_and_passes_when_all_is_well() {
         .expect("company 42 checked");
     assert_eq!(company["ok"], false);
 }
+
+/// Every metric `deploy/prometheus/alerts.yml` and `deploy/grafana/nmbrs-sync.json` name is served
+/// by the daemon's `/metrics` (histograms by their `_bucket` series) after its first cycle: a
+/// renamed or missing metric would leave an alert that can never fire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_rules_and_dashboard_name_only_served_metrics() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut named = std::collections::BTreeSet::new();
+    for file in [
+        "deploy/prometheus/alerts.yml",
+        "deploy/grafana/nmbrs-sync.json",
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).expect("deploy file");
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("nmbrs_sync_") {
+            let tail = &rest[i..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            named.insert(tail[..end].to_owned());
+            rest = &tail[end..];
+        }
+    }
+    for must in [
+        "nmbrs_sync_last_success_timestamp_seconds",
+        "nmbrs_sync_records_quarantined",
+        "nmbrs_sync_conflicts_open",
+        "nmbrs_sync_quota_exhausted_total",
+        "nmbrs_sync_token_refusals_total",
+        "nmbrs_sync_token_refreshed_timestamp_seconds",
+    ] {
+        assert!(
+            named.contains(must),
+            "the rules or the dashboard use {must}"
+        );
+    }
+    let app = TestApp::spawn().await;
+    app.insert(&person("h-1", "2", 98072, "Lisa", "Hanison"))
+        .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let _child = daemon(
+        &app,
+        &[
+            ("NMBRS_SYNC__METRICS__LISTEN", &listen),
+            ("NMBRS_SYNC__SYNC__SCHEDULE", "0 0 * * * *"),
+        ],
+    );
+    let http = reqwest::Client::new();
+    let scrape = async || {
+        http.get(format!("http://{listen}/metrics"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()
+    };
+    let mut text = String::new();
+    assert!(
+        wait_for(Duration::from_secs(30), async || {
+            text = scrape().await.unwrap_or_default();
+            metric(&text, "nmbrs_sync_runs_total{status=\"succeeded\"}").is_some_and(|v| v >= 1.0)
+        })
+        .await,
+        "the first cycle finishes: {text}"
+    );
+    let served: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    let missing: Vec<&String> = named
+        .iter()
+        .filter(|n| !served.contains(n.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "not served: {missing:?}\n{text}");
+    assert_eq!(
+        metric(&text, "nmbrs_sync_schedule_period_seconds"),
+        Some(3600.0)
+    );
+}

@@ -12,16 +12,19 @@
 mod common;
 
 mod authorize;
+mod backends;
 mod bench_smoke;
 mod crash;
 mod daemon;
 mod deploy_configs;
 mod faults;
+mod first_hour;
 mod hostile_input;
 mod incremental;
 mod log_hygiene;
 mod lost_update;
 mod privacy;
+mod read_only;
 mod real_api;
 mod resources;
 mod sdk_reads;

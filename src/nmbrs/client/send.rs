@@ -194,7 +194,10 @@ impl NmbrsClient {
             .unwrap_or_else(|| server_message(&text));
         let code = error.as_ref().and_then(|e| e.code);
         match status.as_u16() {
-            429 if code == Some(42909) => Attempt::Fail(ApiErrorKind::QuotaExceeded),
+            429 if code == Some(42909) => {
+                metrics::counter!("nmbrs_sync_quota_exhausted_total").increment(1);
+                Attempt::Fail(ApiErrorKind::QuotaExceeded)
+            }
             429 => {
                 self.inner
                     .counters

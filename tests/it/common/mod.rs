@@ -2,6 +2,8 @@
 //! loopback port, a real HRIS SQLite file and a real state database in a temp dir. The pieces the
 //! bench uses too live in `setup.rs`.
 
+pub mod hris;
+pub mod postgres;
 pub mod setup;
 
 use nmbrs_sandbox::SandboxOptions;

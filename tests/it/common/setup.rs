@@ -114,6 +114,7 @@ pub fn settings_env(settings: &Settings) -> Vec<(String, String)> {
         ("NMBRS__SUBSCRIPTION_KEY", secret(&n.subscription_key)),
         ("NMBRS__REFRESH_TOKEN", secret(&n.refresh_token)),
         ("HRIS__DATABASE_URL", settings.hris.database_url.clone()),
+        ("HRIS__TABLE", settings.hris.table.clone()),
         ("STATE__DATABASE_URL", settings.state.database_url.clone()),
         ("LOG__LEVEL", "info".into()),
     ]
