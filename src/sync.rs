@@ -671,7 +671,13 @@ impl Syncer {
         if !read_since.is_empty() {
             // Entries the last read already saw (re-read within the overlap) are not new.
             let seen = employees_with_new_entries(listing.iter().map(|(_, l)| l.body.as_slice()));
-            incremental_plan = incremental(&company.company_id, &rows, &links, seen);
+            incremental_plan = incremental(
+                &company.company_id,
+                &rows,
+                &links,
+                seen,
+                self.rules.write_back,
+            );
             if let Some(plan) = &incremental_plan
                 && plan.cheaper_whole(
                     links.len(),

@@ -442,11 +442,14 @@ fn clean(link: &crate::record::Link, company_id: &str) -> bool {
 /// Decides what an incremental read of a company must read whole (issue 13). `None` when the
 /// company must be read whole: a valid HRIS row without an employee here (a create or a match
 /// needs the full listing, or the same person could be created twice).
+/// `write_back`: whether the HRIS row carries the `employeeId` (`hris.write_back`); a read-only
+/// HRIS's row without it is not a pending write-back.
 pub(crate) fn incremental(
     company_id: &str,
     rows: &[crate::record::HrisRow],
     links: &[crate::record::Link],
     seen: impl IntoIterator<Item = String>,
+    write_back: bool,
 ) -> Option<Incremental> {
     use crate::record::Base;
     use std::collections::{BTreeSet, HashMap, HashSet};
@@ -467,7 +470,10 @@ pub(crate) fn incremental(
         }
         let unchanged = link.base.hash() == Some(rec.values.digest().as_str())
             && rec.unresolved.is_empty()
-            && rec.nmbrs_employee_id.as_deref() == Some(employee);
+            && match rec.nmbrs_employee_id.as_deref() {
+                Some(id) => id == employee,
+                None => !write_back,
+            };
         if unchanged {
             unchanged_rows.push((rec.hris_id.as_str(), employee));
         } else {
@@ -625,16 +631,22 @@ mod tests {
         let mut link = Link::new("h1", "c1", LinkStatus::Linked);
         link.employee_id = Some("e-h1".into());
         link.base = Base::of(&values);
-        let plan = incremental("c1", &[rec("h1")], std::slice::from_ref(&link), Vec::new())
-            .expect("incremental");
+        let plan = incremental(
+            "c1",
+            &[rec("h1")],
+            std::slice::from_ref(&link),
+            Vec::new(),
+            true,
+        )
+        .expect("incremental");
         assert!(plan.fresh.is_empty());
         assert!(
             plan.quiet.contains("h1"),
             "unchanged everywhere: not planned"
         );
         assert!(plan.known.is_empty());
-        let plan =
-            incremental("c1", &[], std::slice::from_ref(&link), Vec::new()).expect("incremental");
+        let plan = incremental("c1", &[], std::slice::from_ref(&link), Vec::new(), true)
+            .expect("incremental");
         assert_eq!(plan.known.len(), 1, "a link whose row is gone");
         assert_eq!(plan.known[0].values, values, "as last agreed");
         let plan = incremental(
@@ -642,19 +654,40 @@ mod tests {
             &[rec("h1")],
             std::slice::from_ref(&link),
             vec!["e-h1".to_owned()],
+            true,
         )
         .expect("incremental");
         assert_eq!(plan.fresh, ["e-h1"], "a new entry: read whole");
         assert!(plan.quiet.is_empty() && plan.known.is_empty());
         assert!(
-            incremental("c1", &[rec("h1"), rec("h2")], &[link.clone()], Vec::new()).is_none(),
+            incremental(
+                "c1",
+                &[rec("h1"), rec("h2")],
+                &[link.clone()],
+                Vec::new(),
+                true
+            )
+            .is_none(),
             "h2 needs a create or a match"
         );
         let mut failed = link.clone();
         failed.status = LinkStatus::Failed;
-        let plan = incremental("c1", &[rec("h1")], &[failed], Vec::new()).expect("plan");
+        let plan = incremental("c1", &[rec("h1")], &[failed], Vec::new(), true).expect("plan");
         assert_eq!(plan.fresh, ["e-h1"], "pending work is read whole");
         assert!(plan.quiet.is_empty());
+        // A row without its employeeId: a write-back is pending, unless the HRIS is read-only
+        // (`hris.write_back = false`: the id lives in the link only).
+        let mut no_id = rec("h1");
+        if let Ok(r) = &mut no_id {
+            r.nmbrs_employee_id = None;
+        }
+        let rows = [no_id];
+        let plan =
+            incremental("c1", &rows, std::slice::from_ref(&link), Vec::new(), true).expect("plan");
+        assert_eq!(plan.fresh, ["e-h1"], "the write-back is pending work");
+        let plan =
+            incremental("c1", &rows, std::slice::from_ref(&link), Vec::new(), false).expect("plan");
+        assert!(plan.quiet.contains("h1"), "read-only: nothing pending");
     }
 
     #[test]
