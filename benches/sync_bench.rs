@@ -528,9 +528,26 @@ impl Row {
         }
     }
 
-    fn child(mut self, run: &ChildRun) -> Row {
-        self.cpu = Some(run.cpu);
-        self
+    /// The row of one `sync --once` run of nmbrs-sync: its calls, wall time, peak RSS and CPU.
+    fn of_run(
+        scenario: &str,
+        s: &CallStats,
+        run: &ChildRun,
+        rate: Option<u32>,
+        note: String,
+    ) -> Row {
+        Row {
+            cpu: Some(run.cpu),
+            ..Row::from_stats(
+                scenario,
+                "nmbrs-sync",
+                s,
+                run.wall,
+                rate,
+                Some(run.max_rss_kb),
+                note,
+            )
+        }
     }
 }
 
@@ -653,18 +670,13 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     progress(&format!("  {} (exit {})", run.summary, run.exit));
     let (r, debtor) = (k.resources(), k.debtor_pages());
     let expected = company_pages + r * k.companies as u64 + debtor + n as u64;
-    rows.push(
-        Row::from_stats(
-            &label("initial load"),
-            "nmbrs-sync",
-            &s,
-            run.wall,
-            Some(k.rate),
-            Some(run.max_rss_kb),
-            format!("exit {}; expected calls {expected}", run.exit),
-        )
-        .child(&run),
-    );
+    rows.push(Row::of_run(
+        &label("initial load"),
+        &s,
+        &run,
+        Some(k.rate),
+        format!("exit {}; expected calls {expected}", run.exit),
+    ));
     let cps = s.total as f64 / run.wall.as_secs_f64();
     check(
         checks,
@@ -750,18 +762,13 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     let s = env.sandbox.stats();
     progress(&format!("  {} (exit {})", run.summary, run.exit));
     let noop_expected = company_pages + r * listing_pages + debtor;
-    rows.push(
-        Row::from_stats(
-            &label("no-op"),
-            "nmbrs-sync",
-            &s,
-            run.wall,
-            Some(k.rate),
-            Some(run.max_rss_kb),
-            format!("exit {}; expected calls {noop_expected}", run.exit),
-        )
-        .child(&run),
-    );
+    rows.push(Row::of_run(
+        &label("no-op"),
+        &s,
+        &run,
+        Some(k.rate),
+        format!("exit {}; expected calls {noop_expected}", run.exit),
+    ));
     check(
         checks,
         s.total <= noop_expected + 2 && s.writes == 0 && s.calls_matching("P") == 0,
@@ -782,18 +789,13 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
         let s = env.sandbox.stats();
         progress(&format!("  {} (exit {})", run.summary, run.exit));
         let expected = company_pages + r * k.companies as u64 + debtor;
-        rows.push(
-            Row::from_stats(
-                &label("incremental no-op"),
-                "nmbrs-sync",
-                &s,
-                run.wall,
-                Some(k.rate),
-                Some(run.max_rss_kb),
-                format!("exit {}; expected calls {expected}", run.exit),
-            )
-            .child(&run),
-        );
+        rows.push(Row::of_run(
+            &label("incremental no-op"),
+            &s,
+            &run,
+            Some(k.rate),
+            format!("exit {}; expected calls {expected}", run.exit),
+        ));
         check(
             checks,
             s.total == expected && s.writes == 0,
@@ -887,21 +889,16 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
             .expect("count");
     let pct_label = format!("{} % changed", k.changed_pct);
     let expected = noop_expected + 2 * changed as u64;
-    rows.push(
-        Row::from_stats(
-            &label(&pct_label),
-            "nmbrs-sync",
-            &s,
-            run.wall,
-            Some(k.rate),
-            Some(run.max_rss_kb),
-            format!(
-                "exit {}; expected calls {expected}; {pulled} pulls into the HRIS (no API call)",
-                run.exit
-            ),
-        )
-        .child(&run),
-    );
+    rows.push(Row::of_run(
+        &label(&pct_label),
+        &s,
+        &run,
+        Some(k.rate),
+        format!(
+            "exit {}; expected calls {expected}; {pulled} pulls into the HRIS (no API call)",
+            run.exit
+        ),
+    ));
     check(
         checks,
         s.total == expected
@@ -1016,18 +1013,13 @@ async fn big_scenario(k: &Knobs, companies: usize, rows: &mut Vec<Row>, checks: 
     let run = env.sync_once().await;
     let s = env.sandbox.stats();
     progress(&format!("  {} (exit {})", run.summary, run.exit));
-    rows.push(
-        Row::from_stats(
-            &format!("{label} link cycle"),
-            "nmbrs-sync",
-            &s,
-            run.wall,
-            None,
-            Some(run.max_rss_kb),
-            format!("exit {}; latency 0, no rate limit", run.exit),
-        )
-        .child(&run),
-    );
+    rows.push(Row::of_run(
+        &format!("{label} link cycle"),
+        &s,
+        &run,
+        None,
+        format!("exit {}; latency 0, no rate limit", run.exit),
+    ));
     check(
         checks,
         s.total == noop_expected && s.writes == 0,
@@ -1051,18 +1043,13 @@ async fn big_scenario(k: &Knobs, companies: usize, rows: &mut Vec<Row>, checks: 
     let run = env.sync_once().await;
     let s = env.sandbox.stats();
     progress(&format!("  {} (exit {})", run.summary, run.exit));
-    rows.push(
-        Row::from_stats(
-            &format!("{label} no-op"),
-            "nmbrs-sync",
-            &s,
-            run.wall,
-            None,
-            Some(run.max_rss_kb),
-            format!("exit {}; expected calls {noop_expected}", run.exit),
-        )
-        .child(&run),
-    );
+    rows.push(Row::of_run(
+        &format!("{label} no-op"),
+        &s,
+        &run,
+        None,
+        format!("exit {}; expected calls {noop_expected}", run.exit),
+    ));
     check(
         checks,
         s.total == noop_expected && s.writes == 0,
@@ -1083,23 +1070,18 @@ async fn big_scenario(k: &Knobs, companies: usize, rows: &mut Vec<Row>, checks: 
     let s = env.sandbox.stats();
     progress(&format!("  {} (exit {})", run.summary, run.exit));
     let expected = pages(companies, page) + k.resources() * companies as u64 + k.debtor_pages();
-    rows.push(
-        Row::from_stats(
-            &format!("{label} incremental no-op"),
-            "nmbrs-sync",
-            &s,
-            run.wall,
-            None,
-            Some(run.max_rss_kb),
-            format!(
-                "exit {}; full no-op = {:.1}× calls, {:.1}× CPU",
-                run.exit,
-                full_calls as f64 / s.total.max(1) as f64,
-                full_cpu.as_secs_f64() / run.cpu.as_secs_f64().max(1e-3)
-            ),
-        )
-        .child(&run),
-    );
+    rows.push(Row::of_run(
+        &format!("{label} incremental no-op"),
+        &s,
+        &run,
+        None,
+        format!(
+            "exit {}; full no-op = {:.1}× calls, {:.1}× CPU",
+            run.exit,
+            full_calls as f64 / s.total.max(1) as f64,
+            full_cpu.as_secs_f64() / run.cpu.as_secs_f64().max(1e-3)
+        ),
+    ));
     check(
         checks,
         s.total == expected && s.writes == 0,
@@ -1147,23 +1129,18 @@ async fn big_scenario(k: &Knobs, companies: usize, rows: &mut Vec<Row>, checks: 
             .await
             .expect("count");
     let pct = format!("{} % changed", k.changed_pct);
-    rows.push(
-        Row::from_stats(
-            &format!("{label} incremental {pct}"),
-            "nmbrs-sync",
-            &s,
-            run.wall,
-            None,
-            Some(run.max_rss_kb),
-            format!(
-                "exit {}; {} PUTs, {pulled} pulls; full no-op = {:.1}× calls",
-                run.exit,
-                s.calls_matching("PUT "),
-                full_calls as f64 / s.total.max(1) as f64
-            ),
-        )
-        .child(&run),
-    );
+    rows.push(Row::of_run(
+        &format!("{label} incremental {pct}"),
+        &s,
+        &run,
+        None,
+        format!(
+            "exit {}; {} PUTs, {pulled} pulls; full no-op = {:.1}× calls",
+            run.exit,
+            s.calls_matching("PUT "),
+            full_calls as f64 / s.total.max(1) as f64
+        ),
+    ));
     // Never more than a full cycle (the full read plus a GET and a PUT per HRIS-side change) and the
     // incremental probe (one page per listing) that found the changes.
     let bound = full_calls + 2 * changed as u64 + expected;

@@ -468,14 +468,20 @@ impl Syncer {
 
         let hris_numbers: HashSet<String> =
             self.hris.company_numbers().await?.into_iter().collect();
+        // The companies to read, with how many links each has.
         let mut todo = Vec::new();
         for company in &companies {
-            let has_links = self.state.has_links(&company.company_id).await?;
+            let links = self.state.link_count(&company.company_id).await?;
             // Without imports, a company the HRIS never mentions costs no calls.
-            if self.rules.import_from_nmbrs || hris_numbers.contains(&company.number) || has_links {
-                todo.push(company);
+            if self.rules.import_from_nmbrs || hris_numbers.contains(&company.number) || links > 0 {
+                todo.push((company, links));
             }
         }
+        let todo_links: HashMap<&str, u64> = todo
+            .iter()
+            .map(|(c, n)| (c.company_id.as_str(), *n))
+            .collect();
+        let todo: Vec<&Company> = todo.into_iter().map(|(c, _)| c).collect();
         // The next company's listings are read while this one's records are applied, so the pages
         // (sequential by nature) overlap the writes instead of idling the rate budget.
         let resources = resources_for(&self.rules.fields);
@@ -487,7 +493,7 @@ impl Syncer {
             let marks = self.state.read_marks(&c.company_id).await?;
             // A company whose listings fit on one page each is read whole: an incremental read
             // would cost as many calls and see less.
-            let one_page = self.state.link_count(&c.company_id).await? <= page_size;
+            let one_page = todo_links.get(c.company_id.as_str()).copied().unwrap_or(0) <= page_size;
             let since = if full || one_page {
                 HashMap::new()
             } else {
@@ -775,10 +781,7 @@ impl Syncer {
                     Err(_) => true,
                 });
                 links.retain(|l| !plan.quiet.contains(&l.hris_id));
-                counts.records += plan.quiet.len() as u64;
-                counts.unchanged += plan.quiet.len() as u64;
-                metrics::counter!("nmbrs_sync_records_total", "outcome" => "unchanged")
-                    .increment(plan.quiet.len() as u64);
+                crate::apply::count_unchanged(counts, plan.quiet.len() as u64);
                 let mut nmbrs = employees_in_force(fresh, &ctx.read_at(), &self.rules.fields);
                 nmbrs.extend(plan.known);
                 nmbrs

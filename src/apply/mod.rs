@@ -314,7 +314,20 @@ impl Applier {
 
 /// Counts one record's outcome in `nmbrs_sync_records_total`.
 fn count(result: &RecordResult) {
-    metrics::counter!("nmbrs_sync_records_total", "outcome" => format!("{:?}", result.outcome).to_lowercase()).increment(1);
+    count_outcome(result.outcome, 1);
+}
+
+/// Counts `n` records of one outcome in `nmbrs_sync_records_total`.
+fn count_outcome(outcome: Outcome, n: u64) {
+    metrics::counter!("nmbrs_sync_records_total", "outcome" => format!("{outcome:?}").to_lowercase()).increment(n);
+}
+
+/// Counts `n` records found unchanged without being planned (an incremental read's quiet
+/// records), in the cycle's counts and the metric, as applying an unchanged record would.
+pub(crate) fn count_unchanged(counts: &mut Counts, n: u64) {
+    counts.records += n;
+    counts.unchanged += n;
+    count_outcome(Outcome::Unchanged, n);
 }
 
 fn state_failure(err: &ApplyError) -> RecordResult {

@@ -63,29 +63,29 @@ impl Reducer {
         let read = entries
             .ok_or_else(|| ReadError::missing(self.resource.history_key()))
             .and_then(|e| read_resource(self.resource, e, &self.read_at, &self.fields));
-        let entries = entries.unwrap_or_default();
-        let newest = entries
-            .iter()
-            .filter_map(|e| stamp(self.resource, e))
-            .max()
-            .map(str::to_owned);
-        let stamped = entries
-            .iter()
-            .filter_map(|e| {
-                let s = stamp(self.resource, e)?;
-                let wanted = self.floor.as_deref().is_none_or(|f| s >= f);
-                wanted.then(|| (s.to_owned(), entry_key(&h.employee_id, e)))
-            })
-            .collect();
-        let new_entry = self.seen.as_ref().is_some_and(|seen| {
-            entries
-                .iter()
-                .any(|e| !seen.contains(&entry_key(&h.employee_id, e)))
-        });
+        let mut newest: Option<&str> = None;
+        let mut stamped = Vec::new();
+        let mut new_entry = false;
+        // Each entry is hashed at most once: for the next mark's window, the last mark's keys, or both.
+        for e in entries.unwrap_or_default() {
+            let s = stamp(self.resource, e);
+            newest = newest.max(s);
+            let windowed = s.filter(|s| self.floor.as_deref().is_none_or(|f| *s >= f));
+            if windowed.is_none() && self.seen.is_none() {
+                continue;
+            }
+            let key = entry_key(&h.employee_id, e);
+            if let Some(seen) = &self.seen {
+                new_entry |= !seen.contains(&key);
+            }
+            if let Some(s) = windowed {
+                stamped.push((s.to_owned(), key));
+            }
+        }
         Reduced {
+            newest: newest.map(str::to_owned),
             employee_id: h.employee_id,
             read,
-            newest,
             stamped,
             new_entry,
         }
@@ -117,9 +117,7 @@ pub(crate) async fn company_listings(
         let reduce = |h| red.reduce(h);
         (
             r,
-            client
-                .company_history_map(company_id, r, from, &reduce)
-                .await,
+            client.company_history(company_id, r, from, &reduce).await,
         )
     });
     futures::future::join_all(reads).await
@@ -186,7 +184,7 @@ pub(crate) async fn employee_histories(
         let histories = if r == Resource::PrivateInfo {
             let reduce = |h| red.reduce(h);
             client
-                .company_history_map(company_id, r, None, &reduce)
+                .company_history(company_id, r, None, &reduce)
                 .await?
                 .body
                 .into_iter()

@@ -86,17 +86,6 @@ impl super::StateDb {
         Ok(n.max(0) as u64)
     }
 
-    /// Whether a company has any link (cheaper than loading them).
-    pub async fn has_links(&self, company_id: &str) -> Result<bool, StateError> {
-        Ok(sqlx::query_scalar::<_, i64>(
-            "SELECT EXISTS (SELECT 1 FROM employee_links WHERE company_id = ?)",
-        )
-        .bind(company_id)
-        .fetch_one(self.pool())
-        .await?
-            != 0)
-    }
-
     /// The link of one HRIS record.
     pub async fn link(&self, hris_id: &str) -> Result<Option<Link>, StateError> {
         let row = sqlx::query("SELECT * FROM employee_links WHERE hris_id = ?")

@@ -218,20 +218,10 @@ impl NmbrsClient {
     ///
     /// `since` (an incremental read, issue 13): only entries created — for employments, changed —
     /// from that time on (`createdFrom` / `changedFrom`).
-    pub async fn company_history(
-        &self,
-        company_id: &str,
-        resource: Resource,
-        since: Option<&str>,
-    ) -> Result<Response<Vec<History>>, ApiError> {
-        self.company_history_map(company_id, resource, since, &|h| h)
-            .await
-    }
-
-    /// [`NmbrsClient::company_history`], each employee's history mapped by `map` as its page
-    /// arrives: a company's listing is never held whole as JSON (issue 13: one company of 100,000
-    /// employees in bounded memory).
-    pub(crate) async fn company_history_map<U: Listed>(
+    ///
+    /// Each employee's history is mapped by `map` as its page arrives: a company's listing is never
+    /// held whole as JSON (issue 13: one company of 100,000 employees).
+    pub(crate) async fn company_history<U: Listed>(
         &self,
         company_id: &str,
         resource: Resource,
@@ -511,12 +501,6 @@ impl NmbrsClient {
 pub(crate) trait Listed {
     /// The employee's `employeeId`.
     fn employee_id(&self) -> &str;
-}
-
-impl Listed for History {
-    fn employee_id(&self) -> &str {
-        &self.employee_id
-    }
 }
 
 /// A typed body as JSON for [`NmbrsClient::send`].
