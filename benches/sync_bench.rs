@@ -783,6 +783,13 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
         // A quiet day later (every stamp moved back 23 h), between full reconciles: each listing is
         // read from its read mark and is empty.
         env.sandbox.age(Duration::from_secs(23 * 3600));
+        // The HRIS rows were last edited a minute apart, the newest as long ago.
+        setup::age_hris(
+            &env.hris,
+            Duration::from_secs(23 * 3600),
+            Duration::from_secs(60),
+        )
+        .await;
         progress("incremental no-op cycle (a quiet day later)");
         env.sandbox.reset_stats();
         let run = env.sync_once_incremental().await;
@@ -1064,6 +1071,13 @@ async fn big_scenario(k: &Knobs, companies: usize, rows: &mut Vec<Row>, checks: 
 
     // A quiet day later, between full reconciles: one empty page per listing.
     env.sandbox.age(Duration::from_secs(23 * 3600));
+    // The HRIS rows were last edited a minute apart, the newest as long ago.
+    setup::age_hris(
+        &env.hris,
+        Duration::from_secs(23 * 3600),
+        Duration::from_secs(60),
+    )
+    .await;
     progress("big: incremental no-op cycle (a quiet day later)");
     env.sandbox.reset_stats();
     let run = env.sync_once_incremental().await;

@@ -112,6 +112,10 @@ pub struct HrisSettings {
     /// `false` for a read-only HRIS (a view or a replica): the sync never writes it; ids live only
     /// in the state database's links and pulls are reported as would-be changes.
     pub write_back: bool,
+    /// Whether incremental cycles read only the rows whose `updated_at` moved since the last read
+    /// (plus rows with pending work); `false`: every row every cycle, for an HRIS whose writers do
+    /// not maintain `updated_at`.
+    pub incremental: bool,
     /// Logical column (a [`Field`] name or `hris_id`, `company_number`, `updated_at`,
     /// `nmbrs_employee_id`) → HRIS column name; `""` leaves a field out of the sync.
     pub columns: BTreeMap<String, String>,

@@ -9,6 +9,7 @@
 use crate::apply::{Applier, Counts};
 use crate::config::{ConfigError, PeriodSetting, Settings};
 use crate::fields::Resource;
+use crate::hris::changed::{self, HRIS_MARK, select_rows};
 use crate::hris::validate::today_utc;
 use crate::hris::{HrisDb, HrisError};
 use crate::nmbrs::model::CreateDefaults;
@@ -317,7 +318,8 @@ impl Syncer {
             std::time::Duration::from_secs(settings.hris.busy_timeout_secs),
         )
         .await?
-        .read_only(!settings.hris.write_back);
+        .read_only(!settings.hris.write_back)
+        .incremental(settings.hris.incremental);
         let client = NmbrsClient::new(&settings, &secrets, Arc::new(state.clone()))
             .map_err(|e| CycleError::Http(e.to_string()))?;
         let rules = Rules {
@@ -664,26 +666,61 @@ impl Syncer {
         let run_id = ctx.run_id;
         let resources = resources_for(&self.rules.fields);
         let mut links = self.state.links_for_company(&company.company_id).await?;
-        let mut rows = self.hris.rows_for_company(&company.number, today).await?;
-        resolve_rows(&mut rows, &self.rules.fields, &refs);
+        // Each row's key and `updated_at` (None: the HRIS is read whole every cycle).
+        let keys = self.hris.row_keys(&company.number).await?;
         let mut listing = match split_listings(listings) {
             Ok(l) => l,
-            Err((r, e)) => return self.listing_failed(ctx, company, &rows, r, e, counts).await,
+            Err((r, e)) => {
+                let n = match &keys {
+                    Some(k) => k.len(),
+                    None => self.rows(company, today, &refs).await?.len(),
+                };
+                return self.listing_failed(ctx, company, n, r, e, counts).await;
+            }
         };
-        // An incremental read (issue 13) plans on the employees seen since the last read, read
-        // whole, and the others as last agreed; a company where a row needs a create or a match is
-        // read whole after all.
+        // An incremental read (issue 13) plans on the employees seen since the last read and the
+        // rows changed since then, read whole, and the others as last agreed; a company where a
+        // row needs a create or a match is read whole after all.
         let mut incremental_plan = None;
+        let mut rows;
+        // Where the HRIS rows were read from (`None`: every row).
+        let mut hris_since = None;
         if !read_since.is_empty() {
             // Entries the last read already saw (re-read within the overlap) are not new.
             let seen = employees_with_new_entries(listing.iter().map(|(_, l)| l.body.as_slice()));
+            let selection = keys.as_deref().and_then(|k| {
+                select_rows(
+                    k,
+                    marks_before.get(HRIS_MARK),
+                    &links,
+                    &seen.iter().cloned().collect(),
+                    &company.company_id,
+                    self.rules.write_back,
+                )
+            });
+            rows = match &selection {
+                Some(s) => {
+                    let mut rows = self
+                        .hris
+                        .rows_with_keys(&company.number, &s.read, s.keyless, today)
+                        .await?;
+                    resolve_rows(&mut rows, &self.rules.fields, &refs);
+                    rows
+                }
+                None => self.rows(company, today, &refs).await?,
+            };
             incremental_plan = incremental(
                 &company.company_id,
                 &rows,
                 &links,
                 seen,
                 self.rules.write_back,
+                &selection
+                    .as_ref()
+                    .map(|s| s.unread.clone())
+                    .unwrap_or_default(),
             );
+            hris_since = selection.map(|s| s.since);
             if let Some(plan) = &incremental_plan
                 && plan.cheaper_whole(
                     links.len(),
@@ -707,39 +744,59 @@ impl Syncer {
                     &HashMap::new(),
                 )
                 .await;
+                if hris_since.take().is_some() {
+                    rows = self.rows(company, today, &refs).await?;
+                }
                 listing = match split_listings(whole) {
                     Ok(l) => l,
                     Err((r, e)) => {
-                        return self.listing_failed(ctx, company, &rows, r, e, counts).await;
+                        return self
+                            .listing_failed(ctx, company, rows.len(), r, e, counts)
+                            .await;
                     }
                 };
             }
+        } else {
+            rows = self.rows(company, today, &refs).await?;
         }
-        let audit: Vec<AuditEntry> = listing
-            .iter()
-            .map(|(resource, r)| {
-                let how = if incremental_plan.is_some() {
-                    format!(
-                        " created since {}",
-                        read_since.get(resource).map_or("?", String::as_str)
-                    )
-                } else {
-                    String::new()
-                };
-                AuditEntry::new(Some(run_id), "read")
-                    .company(Some(&company.company_id))
-                    .http(r.call.clone())
-                    .message(format!(
-                        "{} employees ({}{how})",
-                        r.body.len(),
-                        resource.name()
-                    ))
-            })
-            .collect();
+        // The company's record count, read or not (for a failure's count).
+        let records = keys.as_ref().map_or(rows.len(), Vec::len);
+        let hris_read = match (&hris_since, &keys) {
+            (Some(since), Some(keys)) => format!(
+                "{} of {} HRIS rows (updated since {since} or with pending work)",
+                rows.len(),
+                keys.len()
+            ),
+            _ => format!("{} HRIS rows", rows.len()),
+        };
+        let audit: Vec<AuditEntry> = std::iter::once(
+            AuditEntry::new(Some(run_id), "read")
+                .company(Some(&company.company_id))
+                .message(hris_read),
+        )
+        .chain(listing.iter().map(|(resource, r)| {
+            let how = if incremental_plan.is_some() {
+                format!(
+                    " created since {}",
+                    read_since.get(resource).map_or("?", String::as_str)
+                )
+            } else {
+                String::new()
+            };
+            AuditEntry::new(Some(run_id), "read")
+                .company(Some(&company.company_id))
+                .http(r.call.clone())
+                .message(format!(
+                    "{} employees ({}{how})",
+                    r.body.len(),
+                    resource.name()
+                ))
+        }))
+        .collect();
         let _ = self.state.audit(&audit).await;
         // The newest entry each listing holds (an incremental listing keeps the older mark when it
         // saw nothing newer): saved once every record of the company is applied.
-        let marks: Vec<(&str, Option<String>, Vec<String>)> = listing
+        let mut marks: Vec<(&str, Option<String>, Vec<String>)> = listing
             .iter()
             .map(|(r, l)| {
                 let newest = newest_stamp(&l.body);
@@ -766,7 +823,14 @@ impl Syncer {
                     Ok(f) => f,
                     Err(e) => {
                         return self
-                            .listing_failed(ctx, company, &rows, Resource::PersonalInfo, e, counts)
+                            .listing_failed(
+                                ctx,
+                                company,
+                                records,
+                                Resource::PersonalInfo,
+                                e,
+                                counts,
+                            )
                             .await;
                     }
                 };
@@ -818,6 +882,13 @@ impl Syncer {
             intent_grace: grace,
         };
         let decisions = plan_company(&input, &self.rules);
+        if let Some(keys) = &keys {
+            marks.push((
+                HRIS_MARK,
+                changed::watermark(keys, ctx.now),
+                changed::pending_rows(&decisions),
+            ));
+        }
         tracing::info!(
             records = decisions.len(),
             hris_rows = input.hris.len(),
@@ -836,6 +907,18 @@ impl Syncer {
         Ok(true)
     }
 
+    /// Every HRIS row of a company, its reference values resolved.
+    async fn rows(
+        &self,
+        company: &Company,
+        today: time::Date,
+        refs: &References,
+    ) -> Result<Vec<crate::record::HrisRow>, HrisError> {
+        let mut rows = self.hris.rows_for_company(&company.number, today).await?;
+        resolve_rows(&mut rows, &self.rules.fields, refs);
+        Ok(rows)
+    }
+
     /// A company whose read failed is skipped this cycle (planning on a partial view could
     /// duplicate employees or blank fields): an audit row, its rows counted as failed. A fatal
     /// error (credentials, scope, quota) stops the cycle.
@@ -843,7 +926,7 @@ impl Syncer {
         &self,
         ctx: &RunContext,
         company: &Company,
-        rows: &[crate::record::HrisRow],
+        records: usize,
         resource: Resource,
         e: ApiError,
         counts: &mut Counts,
@@ -863,8 +946,8 @@ impl Syncer {
                     resource.name()
                 ))])
             .await;
-        counts.records += rows.len() as u64;
-        counts.failed += rows.len() as u64;
+        counts.records += records as u64;
+        counts.failed += records as u64;
         Ok(false)
     }
 

@@ -9,6 +9,7 @@
 //!
 //! Long because every SQL statement against the HRIS table lives here, next to the column mapping.
 
+pub(crate) mod changed;
 pub mod csv_import;
 pub mod schema;
 mod sql;
@@ -85,6 +86,20 @@ pub struct HrisDb {
     write_back: bool,
     /// PostgreSQL: each column's type (lower-cased name → `format_type`), to cast text binds to.
     types: std::collections::HashMap<String, String>,
+    /// `hris.incremental`: incremental cycles read only rows whose `updated_at` moved.
+    incremental: bool,
+}
+
+/// One HRIS row as an incremental cycle first sees it (issue 13): enough to decide whether to read
+/// it whole. Values are the columns' text; `None` where empty or unreadable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RowKey {
+    /// `hris_id`, verbatim as the key is matched.
+    pub hris_id: Option<String>,
+    /// `nmbrs_employee_id`.
+    pub employee_id: Option<String>,
+    /// `updated_at` in UTC, `YYYY-MM-DDTHH:MM:SS.sssZ` (so text order is time order).
+    pub updated: Option<String>,
 }
 
 fn q(ident: &str) -> String {
@@ -262,6 +277,7 @@ impl HrisDb {
             busy_timeout,
             write_back: true,
             types,
+            incremental: true,
         };
         db.select = db.select_sql();
         Ok(db)
@@ -384,6 +400,12 @@ impl HrisDb {
     /// then refuses with [`HrisError::ReadOnly`], so no path of the sync can write the HRIS.
     pub fn read_only(mut self, read_only: bool) -> HrisDb {
         self.write_back = !read_only;
+        self
+    }
+
+    /// The same handle; `false` (`hris.incremental = false`) makes every cycle read every row.
+    pub fn incremental(mut self, incremental: bool) -> HrisDb {
+        self.incremental = incremental;
         self
     }
 
@@ -514,6 +536,110 @@ impl HrisDb {
             c = self.as_text(&self.columns.company_number)
         );
         self.read(sql, vec![Bind::Text(Some(list))], today).await
+    }
+
+    /// `updated_at` as `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC), or NULL where it is empty, unreadable or
+    /// of a type that holds no point in time (PostgreSQL text): such a row always counts as moved.
+    fn stamp_sql(&self, col: &str) -> String {
+        const PG_FORMAT: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'";
+        match self.dialect {
+            // SQLite's date functions read ISO 8601 text with an offset, and Julian day numbers.
+            Dialect::Sqlite => format!(
+                "CASE typeof({c}) WHEN 'blob' THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', {c}) END",
+                c = q(col)
+            ),
+            Dialect::Postgres => {
+                let t = self.pg_type(col).to_ascii_lowercase();
+                if t.starts_with("timestamp") && t.contains("with time zone") {
+                    format!("to_char({} AT TIME ZONE 'UTC', {PG_FORMAT})", q(col))
+                } else if t.starts_with("timestamp") || t == "date" {
+                    format!("to_char({}, {PG_FORMAT})", q(col))
+                } else {
+                    "CAST(NULL AS TEXT)".into()
+                }
+            }
+        }
+    }
+
+    /// Each row of one company number with its key, `nmbrs_employee_id` and `updated_at` (see
+    /// [`RowKey`]): three columns instead of every field, for an incremental cycle to choose which
+    /// rows to read whole. `None` when the table has no `updated_at` or `hris.incremental` is off.
+    ///
+    /// Errors: the database's.
+    pub(crate) async fn row_keys(
+        &self,
+        company_number: &str,
+    ) -> Result<Option<Vec<RowKey>>, HrisError> {
+        let Some(updated_at) = self
+            .columns
+            .updated_at
+            .as_deref()
+            .filter(|_| self.incremental)
+        else {
+            return Ok(None);
+        };
+        let mut ph = Ph::new(self.dialect);
+        let sql = format!(
+            "SELECT {}, {}, {} FROM {} WHERE TRIM({}) = {}",
+            self.as_text(&self.columns.hris_id),
+            self.as_text(&self.columns.nmbrs_employee_id),
+            self.stamp_sql(updated_at),
+            q(&self.table),
+            self.as_text(&self.columns.company_number),
+            ph.next(),
+        );
+        let mut out = Vec::new();
+        self.pool
+            .for_each(sql, &[Bind::Text(Some(company_number.to_owned()))], |r| {
+                let text = |i: usize| r.get(i).cloned().unwrap_or(Ok(None)).ok().flatten();
+                out.push(RowKey {
+                    hris_id: text(0),
+                    employee_id: text(1),
+                    updated: text(2),
+                });
+            })
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(Some(out))
+    }
+
+    /// The rows of one company number whose key is one of `hris_ids`, and, with `keyless`, those
+    /// whose key is missing or unreadable (each is a rejection to report); validated as
+    /// [`Self::rows_for_company`] validates them.
+    ///
+    /// Errors: the database's.
+    pub(crate) async fn rows_with_keys(
+        &self,
+        company_number: &str,
+        hris_ids: &[String],
+        keyless: bool,
+        today: time::Date,
+    ) -> Result<Vec<HrisRow>, HrisError> {
+        let mut ph = Ph::new(self.dialect);
+        let company = ph.next();
+        let list = ph.next();
+        let values = match self.dialect {
+            Dialect::Sqlite => format!("SELECT value FROM json_each({list})"),
+            Dialect::Postgres => format!("SELECT json_array_elements_text(CAST({list} AS json))"),
+        };
+        let key = self.as_text(&self.columns.hris_id);
+        let keyless = if keyless {
+            format!(" OR {key} IS NULL")
+        } else {
+            String::new()
+        };
+        let sql = format!(
+            "{} WHERE TRIM({}) = {company} AND ({key} IN ({values}){keyless}) ORDER BY {}",
+            self.select,
+            self.as_text(&self.columns.company_number),
+            self.order_by()
+        );
+        let ids = serde_json::to_string(hris_ids).unwrap_or_else(|_| "[]".into());
+        let binds = vec![
+            Bind::Text(Some(company_number.to_owned())),
+            Bind::Text(Some(ids)),
+        ];
+        self.read(sql, binds, today).await
     }
 
     async fn read(

@@ -427,7 +427,7 @@ impl Incremental {
 }
 
 /// Whether a link is clean: linked here, agreed on a known base, nothing pending.
-fn clean(link: &crate::record::Link, company_id: &str) -> bool {
+pub(crate) fn clean(link: &crate::record::Link, company_id: &str) -> bool {
     use crate::record::{Base, LinkStatus};
     link.company_id == company_id
         && link.employee_id.is_some()
@@ -448,6 +448,7 @@ pub(crate) fn incremental(
     links: &[crate::record::Link],
     seen: impl IntoIterator<Item = String>,
     write_back: bool,
+    unread: &std::collections::HashSet<String>,
 ) -> Option<Incremental> {
     use crate::record::Base;
     use std::collections::{BTreeSet, HashMap, HashSet};
@@ -456,6 +457,17 @@ pub(crate) fn incremental(
     let mut fresh: BTreeSet<String> = seen.into_iter().collect();
     // Rows unchanged since their base, by employee; quiet unless the employee turns out fresh.
     let mut unchanged_rows: Vec<(&str, &str)> = Vec::new();
+    // Rows left unread (crate::hris::changed) are as their base: unchanged.
+    for id in unread {
+        let link = by_hris.get(id.as_str())?;
+        if link.status == crate::record::LinkStatus::Forgotten {
+            continue;
+        }
+        if link.company_id != company_id {
+            return None;
+        }
+        unchanged_rows.push((id.as_str(), link.employee_id.as_deref()?));
+    }
     for rec in rows.iter().flatten() {
         let link = by_hris.get(rec.hris_id.as_str())?;
         // A forgotten record is skipped whatever either side holds (issue 15).
@@ -487,6 +499,13 @@ pub(crate) fn incremental(
         {
             fresh.insert(e.clone());
         }
+    }
+    // An unread row whose employee must be read after all (two rows, one employee): read whole.
+    if unchanged_rows
+        .iter()
+        .any(|(h, e)| unread.contains(*h) && fresh.contains(*e))
+    {
+        return None;
     }
     let quiet: HashSet<String> = unchanged_rows
         .into_iter()
@@ -629,32 +648,29 @@ mod tests {
         let mut link = Link::new("h1", "c1", LinkStatus::Linked);
         link.employee_id = Some("e-h1".into());
         link.base = Base::of(&values);
-        let plan = incremental(
-            "c1",
-            &[rec("h1")],
-            std::slice::from_ref(&link),
-            Vec::new(),
-            true,
-        )
-        .expect("incremental");
+        let none = std::collections::HashSet::new();
+        let one_link = |rows: &[crate::record::HrisRow], seen: Vec<String>, write_back, unread| {
+            incremental(
+                "c1",
+                rows,
+                std::slice::from_ref(&link),
+                seen,
+                write_back,
+                unread,
+            )
+        };
+        let plan = one_link(&[rec("h1")], Vec::new(), true, &none).expect("incremental");
         assert!(plan.fresh.is_empty());
         assert!(
             plan.quiet.contains("h1"),
             "unchanged everywhere: not planned"
         );
         assert!(plan.known.is_empty());
-        let plan = incremental("c1", &[], std::slice::from_ref(&link), Vec::new(), true)
-            .expect("incremental");
+        let plan = one_link(&[], Vec::new(), true, &none).expect("incremental");
         assert_eq!(plan.known.len(), 1, "a link whose row is gone");
         assert_eq!(plan.known[0].values, values, "as last agreed");
-        let plan = incremental(
-            "c1",
-            &[rec("h1")],
-            std::slice::from_ref(&link),
-            vec!["e-h1".to_owned()],
-            true,
-        )
-        .expect("incremental");
+        let plan =
+            one_link(&[rec("h1")], vec!["e-h1".to_owned()], true, &none).expect("incremental");
         assert_eq!(plan.fresh, ["e-h1"], "a new entry: read whole");
         assert!(plan.quiet.is_empty() && plan.known.is_empty());
         assert!(
@@ -663,14 +679,16 @@ mod tests {
                 &[rec("h1"), rec("h2")],
                 &[link.clone()],
                 Vec::new(),
-                true
+                true,
+                &none
             )
             .is_none(),
             "h2 needs a create or a match"
         );
         let mut failed = link.clone();
         failed.status = LinkStatus::Failed;
-        let plan = incremental("c1", &[rec("h1")], &[failed], Vec::new(), true).expect("plan");
+        let plan =
+            incremental("c1", &[rec("h1")], &[failed], Vec::new(), true, &none).expect("plan");
         assert_eq!(plan.fresh, ["e-h1"], "pending work is read whole");
         assert!(plan.quiet.is_empty());
         // A row without its employeeId: a write-back is pending, unless the HRIS is read-only
@@ -680,12 +698,18 @@ mod tests {
             r.nmbrs_employee_id = None;
         }
         let rows = [no_id];
-        let plan =
-            incremental("c1", &rows, std::slice::from_ref(&link), Vec::new(), true).expect("plan");
+        let plan = one_link(&rows, Vec::new(), true, &none).expect("plan");
         assert_eq!(plan.fresh, ["e-h1"], "the write-back is pending work");
-        let plan =
-            incremental("c1", &rows, std::slice::from_ref(&link), Vec::new(), false).expect("plan");
+        let plan = one_link(&rows, Vec::new(), false, &none).expect("plan");
         assert!(plan.quiet.contains("h1"), "read-only: nothing pending");
+        // A row left unread (its updated_at did not move) is as its base.
+        let unread = std::collections::HashSet::from(["h1".to_owned()]);
+        let plan = one_link(&[], Vec::new(), true, &unread).expect("plan");
+        assert!(plan.quiet.contains("h1") && plan.known.is_empty());
+        assert!(
+            one_link(&[], vec!["e-h1".to_owned()], true, &unread).is_none(),
+            "an unread row whose employee changed in Nmbrs: read whole"
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ on_both_backends!(
     guarded_write_loses_the_race,
     hostile_rows,
     init_import_and_sync,
+    incremental_reads,
 );
 
 async fn sync_once(app: &TestApp) -> (i32, String, String) {
@@ -316,4 +317,77 @@ async fn init_import_and_sync(backend: Backend) {
             .get(Field::HoursPerWeek),
         Some("36.5")
     );
+}
+
+/// Between full reconciles a cycle reads only the rows whose `updated_at` moved (issue 13): on
+/// PostgreSQL a TIMESTAMPTZ compared in UTC, on SQLite RFC 3339 text.
+async fn incremental_reads(backend: Backend) {
+    let mut app = TestApp::spawn().await;
+    let Some(hris) = Hris::on(backend, &mut app).await else {
+        return;
+    };
+    // More links than a page holds: the company is read incrementally.
+    for (i, id) in ["h1", "h2", "h3"].into_iter().enumerate() {
+        hris.insert_person(&person(id, "2", 98070 + i as i64, "Lisa", "Hanison"))
+            .await;
+    }
+    assert_eq!(incremental_sync_once(&app).await.0, 0);
+    assert_eq!(incremental_sync_once(&app).await.0, 0);
+    // Last edited months apart, in three time zones' notation.
+    hris.set("h1", &[("updated_at", Some("2026-01-01T08:00:00Z"))])
+        .await;
+    hris.set("h2", &[("updated_at", Some("2026-02-01T09:00:00+01:00"))])
+        .await;
+    hris.set("h3", &[("updated_at", Some("2026-03-01T08:00:00Z"))])
+        .await;
+    assert_eq!(incremental_sync_once(&app).await.0, 0);
+    let read = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT message FROM audit_log WHERE action = 'read' AND company_id = ? AND message LIKE '%HRIS rows%' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(&app.company2)
+        .fetch_one(&app.state().await)
+        .await
+        .expect("an HRIS read is audited")
+    };
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("now");
+    hris.set(
+        "h1",
+        &[
+            ("first_name", Some("Elisabeth")),
+            ("updated_at", Some(&now)),
+        ],
+    )
+    .await;
+    let (code, out, err) = incremental_sync_once(&app).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("updated 1"), "{out}");
+    // h1 moved; h3 is within the overlap before the last mark (March 1st).
+    assert!(
+        read().await.starts_with("2 of 3 HRIS rows"),
+        "{}",
+        read().await
+    );
+    let (code, out, err) = incremental_sync_once(&app).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("(0 writes"), "{out}");
+    assert!(
+        read().await.starts_with("1 of 3 HRIS rows"),
+        "{}",
+        read().await
+    );
+}
+
+/// `sync --once` with a daily full reconcile and two-record pages (an incremental cycle).
+async fn incremental_sync_once(app: &TestApp) -> (i32, String, String) {
+    app.run(
+        &["sync", "--once"],
+        &[
+            ("NMBRS_SYNC__SYNC__FULL_EVERY", Some("24h")),
+            ("NMBRS_SYNC__NMBRS__PAGE_SIZE", Some("2")),
+        ],
+    )
+    .await
 }

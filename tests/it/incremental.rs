@@ -2,7 +2,7 @@
 //! only for reads whose records were all applied.
 
 use crate::common::TestApp;
-use crate::common::setup::person;
+use crate::common::setup::{self, person};
 use nmbrs_sandbox::Fault;
 
 async fn marks(app: &TestApp) -> Vec<(String, String, Option<String>)> {
@@ -37,7 +37,16 @@ async fn a_complete_cycle_records_each_listing_s_newest_entry_and_a_full_reconci
     app.cycle().await;
     let m = marks(&app).await;
     let resources = nmbrs_sync::fields::Resource::ALL.len();
-    assert_eq!(m.len(), 2 * resources, "every company × resource: {m:?}");
+    assert_eq!(
+        m.len(),
+        2 * (resources + 1),
+        "every company × (resource and the HRIS): {m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|(c, r, w)| *c == app.company1 && r == "hris" && w.is_some()),
+        "the HRIS mark holds the newest updated_at read: {m:?}"
+    );
     let id = app
         .hris_value("h-1", "nmbrs_employee_id")
         .await
@@ -249,12 +258,13 @@ async fn incremental_cycles_miss_nothing_a_full_reconcile_would_find() {
     assert_eq!(app.sandbox.stats().writes, 0);
 }
 
-#[tokio::test]
-async fn after_a_quiet_day_an_incremental_no_op_reads_one_empty_page_per_listing() {
+/// `n` rows `h-0`… of company 1, created and linked by two cycles, with a daily full reconcile and
+/// two-record pages (so that company 1 is read incrementally in between).
+async fn linked_app(n: i64) -> TestApp {
     let mut app = TestApp::spawn().await;
     app.settings.sync.full_every = "24h".into();
     app.settings.nmbrs.page_size = 2;
-    for i in 0..7 {
+    for i in 0..n {
         app.insert(&person(
             &format!("h-{i}"),
             "1",
@@ -266,6 +276,12 @@ async fn after_a_quiet_day_an_incremental_no_op_reads_one_empty_page_per_listing
     }
     app.cycle().await;
     app.cycle().await;
+    app
+}
+
+#[tokio::test]
+async fn after_a_quiet_day_an_incremental_no_op_reads_one_empty_page_per_listing() {
+    let app = linked_app(7).await;
     // A full read now costs ⌈7/2⌉ pages per resource for company 1; the day passes quietly.
     app.sandbox
         .age(std::time::Duration::from_secs(86_400 - 3_600));
@@ -293,4 +309,150 @@ async fn after_a_quiet_day_an_incremental_no_op_reads_one_empty_page_per_listing
         app.hris_value("h-4", "first_name").await.as_deref(),
         Some("Renée")
     );
+}
+
+/// The last HRIS read's audit message for company 1 (`N of M HRIS rows …` or `M HRIS rows`).
+async fn hris_read(app: &TestApp) -> String {
+    sqlx::query_scalar(
+        "SELECT message FROM audit_log WHERE action = 'read' AND company_id = ? AND message LIKE '%HRIS rows%' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(&app.company1)
+    .fetch_one(&app.state().await)
+    .await
+    .expect("an HRIS read is audited")
+}
+
+const DAYS_30: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+/// Six linked rows of company 1 whose last edits lie months apart, so that only the newest is
+/// within the overlap of the HRIS mark (as in an HRIS with a history).
+async fn linked_rows_with_a_history() -> TestApp {
+    let app = linked_app(6).await;
+    // h-0 last edited 30 days ago, h-1 30 days before, …
+    setup::age_hris(&app.hris, DAYS_30, DAYS_30).await;
+    // Takes the new (older) watermark.
+    app.cycle().await;
+    app
+}
+
+#[tokio::test]
+async fn an_incremental_cycle_reads_the_hris_rows_that_moved_and_those_with_pending_work() {
+    let app = linked_rows_with_a_history().await;
+    let r = app.cycle().await;
+    assert_eq!(r.counts.unchanged, 6, "{}", r.summary());
+    assert!(
+        hris_read(&app).await.starts_with("1 of 6 HRIS rows"),
+        "only the row within the overlap: {}",
+        hris_read(&app).await
+    );
+
+    // An edit moves its row's updated_at: read and pushed; the others are not read.
+    app.set("h-2", &[("business_email", Some("s2@hris.example"))])
+        .await;
+    let r = app.cycle().await;
+    assert_eq!(r.counts.updated, 1, "{}", r.summary());
+    assert!(
+        hris_read(&app).await.starts_with("2 of 6 HRIS rows"),
+        "{}",
+        hris_read(&app).await
+    );
+
+    // Pending work: a job the payroll does not know yet is left out of the merge; the row is
+    // read again every cycle, even once its updated_at is long past, until the job exists.
+    app.set("h-1", &[("job_title", Some("Payroll Wizard"))])
+        .await;
+    let r = app.cycle().await;
+    assert_eq!(r.counts.updated, 0, "{}", r.summary());
+    sqlx::query(
+        "UPDATE hris_employees SET updated_at = '2026-01-01T08:00:00Z' WHERE hris_id = 'h-1'",
+    )
+    .execute(&app.hris)
+    .await
+    .expect("stamp");
+    app.cycle().await;
+    let debtor = app.sandbox.default_debtor_id().expect("debtor");
+    app.sandbox.add_function(&debtor, 977, "Payroll Wizard");
+    let r = app.cycle().await;
+    assert_eq!(r.counts.updated, 1, "h-1's job, now known: {}", r.summary());
+    let id = app
+        .hris_value("h-1", "nmbrs_employee_id")
+        .await
+        .expect("linked");
+    let wizard = app
+        .sandbox
+        .debtor_object_id(&debtor, "functions", "Payroll Wizard")
+        .expect("function");
+    assert!(
+        app.sandbox
+            .history(&id, "functions")
+            .iter()
+            .any(|e| e["functionId"].as_str() == Some(wizard.as_str())),
+        "the job reached payroll"
+    );
+}
+
+#[tokio::test]
+async fn hris_edits_stamped_at_the_watermark_or_by_a_skewed_clock_are_not_missed() {
+    let app = linked_rows_with_a_history().await;
+    let watermark: String = sqlx::query_scalar(
+        "SELECT watermark FROM read_marks WHERE company_id = ? AND resource = 'hris'",
+    )
+    .bind(&app.company1)
+    .fetch_one(&app.state().await)
+    .await
+    .expect("HRIS mark");
+    // Exactly at the watermark; two minutes before it (a writer whose clock lags); two minutes
+    // ahead of this machine's clock.
+    let edits = [
+        ("h-1", format!("'{watermark}'")),
+        (
+            "h-3",
+            format!("strftime('%Y-%m-%dT%H:%M:%SZ', '{watermark}', '-2 minutes')"),
+        ),
+        (
+            "h-4",
+            "strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+2 minutes')".to_owned(),
+        ),
+    ];
+    for (round, (hris_id, stamp)) in edits.iter().enumerate() {
+        let email = format!("r{round}@hris.example");
+        app.set_stamped(hris_id, &[("business_email", Some(&email))], stamp)
+            .await;
+        let r = app.cycle().await;
+        assert_eq!(r.counts.updated, 1, "{hris_id}: {}", r.summary());
+    }
+    // And with a writer that leaves updated_at alone, the next full reconcile pushes the edit.
+    app.set_stamped(
+        "h-5",
+        &[("business_email", Some("late@hris.example"))],
+        "updated_at",
+    )
+    .await;
+    let r = app.cycle().await;
+    assert_eq!(
+        r.counts.updated,
+        0,
+        "not seen before the full reconcile: {}",
+        r.summary()
+    );
+    let mut app = app;
+    app.settings.sync.full_every = "0s".into();
+    let r = app.cycle().await;
+    assert_eq!(r.counts.updated, 1, "{}", r.summary());
+    assert_eq!(hris_read(&app).await, "6 HRIS rows");
+}
+
+#[tokio::test]
+async fn with_hris_incremental_off_every_row_is_read_every_cycle() {
+    let mut app = linked_rows_with_a_history().await;
+    app.settings.hris.incremental = false;
+    app.set_stamped(
+        "h-5",
+        &[("business_email", Some("now@hris.example"))],
+        "updated_at",
+    )
+    .await;
+    let r = app.cycle().await;
+    assert_eq!(r.counts.updated, 1, "{}", r.summary());
+    assert_eq!(hris_read(&app).await, "6 HRIS rows");
 }

@@ -87,11 +87,18 @@ impl TestApp {
             .expect("hris statement");
     }
 
-    /// Sets HRIS columns of one row (`(column, value)`; `None` = NULL).
+    /// Sets HRIS columns of one row (`(column, value)`; `None` = NULL), as a writer that keeps
+    /// `updated_at` does.
     pub async fn set(&self, hris_id: &str, values: &[(&str, Option<&str>)]) {
+        self.set_stamped(hris_id, values, "datetime('now')").await;
+    }
+
+    /// [`Self::set`] with `updated_at` set to the SQL expression `stamp` (`"updated_at"`: a writer
+    /// that leaves it alone).
+    pub async fn set_stamped(&self, hris_id: &str, values: &[(&str, Option<&str>)], stamp: &str) {
         for (column, value) in values {
             let sql = format!(
-                "UPDATE hris_employees SET {column} = ?, updated_at = datetime('now') WHERE hris_id = ?"
+                "UPDATE hris_employees SET {column} = ?, updated_at = {stamp} WHERE hris_id = ?"
             );
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(*value)

@@ -221,6 +221,21 @@ pub async fn insert<'e>(db: impl SqliteExecutor<'e>, p: &Person) {
     .expect("insert person");
 }
 
+/// A quiet stretch for the HRIS side (the sandbox's `age`): each row's `updated_at` moved `by`
+/// into the past and `apart` more per row (by rowid), as in an HRIS whose rows were last edited at
+/// different times. Bulk-loaded rows share one stamp, so all of them would lie within the HRIS
+/// mark's overlap; real edits are spread out.
+pub async fn age_hris(db: &sqlx::SqlitePool, by: std::time::Duration, apart: std::time::Duration) {
+    sqlx::query(
+        "UPDATE hris_employees SET updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || (? + ? * (rowid - 1)) || ' seconds')",
+    )
+    .bind(by.as_secs() as i64)
+    .bind(apart.as_secs() as i64)
+    .execute(db)
+    .await
+    .expect("age the HRIS");
+}
+
 // ------------------------------------------------------------------ synthetic data sets
 
 /// The company ("1" to `companies`) of person `i` of a synthetic data set.
