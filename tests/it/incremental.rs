@@ -456,3 +456,84 @@ async fn with_hris_incremental_off_every_row_is_read_every_cycle() {
     assert_eq!(r.counts.updated, 1, "{}", r.summary());
     assert_eq!(hris_read(&app).await, "6 HRIS rows");
 }
+
+/// A new function entry for `hris_id`'s employee, stamped `offset` from the functions listing's
+/// read mark (Nmbrs's own wall-clock text), as a server whose clock is off would stamp it; `None`:
+/// stamped now.
+async fn new_function_stamped(
+    app: &TestApp,
+    hris_id: &str,
+    function: &str,
+    offset: Option<time::Duration>,
+) {
+    let id = app
+        .hris_value(hris_id, "nmbrs_employee_id")
+        .await
+        .expect("linked");
+    app.sandbox
+        .append_entry(
+            &id,
+            "functions",
+            serde_json::json!({"functionId": function}),
+        )
+        .expect("entry");
+    let Some(offset) = offset else { return };
+    let watermark: String = sqlx::query_scalar(
+        "SELECT watermark FROM read_marks WHERE company_id = ? AND resource = 'function'",
+    )
+    .bind(&app.company1)
+    .fetch_one(&app.state().await)
+    .await
+    .expect("functions mark");
+    let wall = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let at = time::PrimitiveDateTime::parse(watermark.trim_end_matches('Z'), wall)
+        .unwrap_or_else(|e| panic!("mark {watermark}: {e}"))
+        + offset;
+    assert!(app.sandbox.edit_entry(
+        &id,
+        "functions",
+        0,
+        "createdAt",
+        serde_json::json!(at.format(wall).expect("format"))
+    ));
+}
+
+#[tokio::test]
+async fn nmbrs_entries_stamped_at_the_watermark_or_by_a_skewed_clock_are_not_missed() {
+    let mut app = linked_app(6).await;
+    let debtor = app.sandbox.default_debtor_id().expect("debtor");
+    let function = |name| {
+        app.sandbox
+            .debtor_object_id(&debtor, "functions", name)
+            .expect("function")
+    };
+    let (engineer, lead) = (function("Software Engineer"), function("Sales Lead"));
+    new_function_stamped(&app, "h-5", &engineer, None).await;
+    assert_eq!(app.cycle().await.counts.pulled, 1);
+    // Exactly at the mark, two minutes before it, two minutes after it.
+    for (round, seconds) in [0i64, -120, 120].into_iter().enumerate() {
+        let hris_id = format!("h-{round}");
+        new_function_stamped(
+            &app,
+            &hris_id,
+            &lead,
+            Some(time::Duration::seconds(seconds)),
+        )
+        .await;
+        let r = app.cycle().await;
+        assert_eq!(r.counts.pulled, 1, "{seconds} s: {}", r.summary());
+        assert_eq!(
+            app.hris_value(&hris_id, "job_title").await.as_deref(),
+            Some("Sales Lead")
+        );
+    }
+    // A back-dated entry older than the overlap is what only a full reconcile sees.
+    new_function_stamped(&app, "h-4", &lead, Some(time::Duration::hours(-4))).await;
+    assert_eq!(app.cycle().await.counts.pulled, 0);
+    app.settings.sync.full_every = "0s".into();
+    assert_eq!(app.cycle().await.counts.pulled, 1);
+    assert_eq!(
+        app.hris_value("h-4", "job_title").await.as_deref(),
+        Some("Sales Lead")
+    );
+}
