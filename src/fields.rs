@@ -625,6 +625,20 @@ impl FieldValues {
         *self = FieldValues::pack(&all);
     }
 
+    /// Takes `fields`' values, present or not, from `from` (one resource's read into a person's
+    /// values), packing once.
+    pub(crate) fn overlay(&mut self, from: &FieldValues, fields: &[Field]) {
+        let mut all: [Option<&str>; FIELD_COUNT] = [None; FIELD_COUNT];
+        for f in Field::ALL {
+            all[f.index()] = self.get(f);
+        }
+        for f in fields {
+            all[f.index()] = from.get(*f);
+        }
+        let packed = FieldValues::pack(&all);
+        *self = packed;
+    }
+
     /// Values already normalised, by field index, packed into one buffer.
     fn pack(all: &[Option<&str>; FIELD_COUNT]) -> FieldValues {
         let mut buf = String::with_capacity(all.iter().flatten().map(|v| v.len()).sum());

@@ -15,9 +15,8 @@ use crate::hris::{HrisDb, HrisError};
 use crate::nmbrs::model::CreateDefaults;
 use crate::nmbrs::model::resources::ReadAt;
 use crate::nmbrs::read::{
-    CompanyListings, Reducer, company_listings, debtor_references, employee_histories,
-    employees_in_force, employees_with_new_entries, incremental, newest_stamp, recent_keys,
-    resources_for, since,
+    CompanyListings, Reducer, company_listings, debtor_references, employee_histories, incremental,
+    newest_stamp, recent_keys, resources_for, since,
 };
 use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
 use crate::plan::reference::{References, resolve_rows};
@@ -217,7 +216,8 @@ pub struct Syncer {
 /// What was read from Nmbrs for one company: its listings (whole, or since the last read when
 /// `since` is not empty) and its debtor's reference objects.
 struct CompanyRead {
-    listings: CompanyListings,
+    /// The listings' responses and what they read, folded per employee.
+    listings: (CompanyListings, crate::nmbrs::fold::Fold),
     refs: Arc<References>,
     /// Per resource, the `createdFrom` its listing was read from; empty: read whole.
     since: HashMap<Resource, String>,
@@ -504,7 +504,7 @@ impl Syncer {
             plans.insert(c.company_id.clone(), (since, marks));
         }
         let fetch = |c: &Company, (since, marks): (HashMap<Resource, String>, _)| {
-            let reducers = self.reducers(ctx, &marks, !since.is_empty());
+            let reducers = self.reducers(ctx, &marks, !since.is_empty(), None);
             let (client, id) = (self.client.clone(), c.company_id.clone());
             tokio::spawn(async move { company_listings(&client, &id, &reducers, &since).await })
         };
@@ -563,8 +563,11 @@ impl Syncer {
         ctx: &RunContext,
         marks_before: &HashMap<String, ReadMark>,
         incremental: bool,
+        only: Option<&[String]>,
     ) -> Vec<Reducer> {
         let fields: Arc<[crate::fields::Field]> = self.rules.fields.clone().into();
+        let fold = Arc::default();
+        let only = only.map(|o| Arc::new(o.iter().cloned().collect()));
         resources_for(&self.rules.fields)
             .into_iter()
             .map(|resource| {
@@ -577,6 +580,8 @@ impl Syncer {
                     seen: mark
                         .filter(|_| incremental)
                         .map(|m| Arc::new(m.recent.clone())),
+                    fold: Arc::clone(&fold),
+                    only: only.clone(),
                 }
             })
             .collect()
@@ -658,7 +663,7 @@ impl Syncer {
         stop: &CancellationToken,
     ) -> Result<bool, StopCycle> {
         let CompanyRead {
-            listings,
+            listings: (listings, mut fold),
             refs,
             since: read_since,
             marks_before,
@@ -687,7 +692,7 @@ impl Syncer {
         let mut hris_since = None;
         if !read_since.is_empty() {
             // Entries the last read already saw (re-read within the overlap) are not new.
-            let seen = employees_with_new_entries(listing.iter().map(|(_, l)| l.body.as_slice()));
+            let seen = fold.new_entries();
             let selection = keys.as_deref().and_then(|k| {
                 select_rows(
                     k,
@@ -737,13 +742,14 @@ impl Syncer {
                 tracing::info!("a row needs a create or a match: company read whole");
             }
             if incremental_plan.is_none() {
-                let whole = company_listings(
+                let (whole, whole_fold) = company_listings(
                     &self.client,
                     &company.company_id,
-                    &self.reducers(ctx, &marks_before, false),
+                    &self.reducers(ctx, &marks_before, false, None),
                     &HashMap::new(),
                 )
                 .await;
+                fold = whole_fold;
                 if hris_since.take().is_some() {
                     rows = self.rows(company, today, &refs).await?;
                 }
@@ -798,15 +804,15 @@ impl Syncer {
         // saw nothing newer): saved once every record of the company is applied.
         let mut marks: Vec<(&str, Option<String>, Vec<String>)> = listing
             .iter()
-            .map(|(r, l)| {
-                let newest = newest_stamp(&l.body);
+            .map(|(r, _)| {
+                let newest = newest_stamp(fold.marks(*r));
                 let before = marks_before
                     .get(r.name())
                     .filter(|_| incremental_plan.is_some());
                 let watermark = newest.max(before.and_then(|m| m.watermark.clone()));
                 // An incremental listing holds every entry from the last watermark's window on,
                 // so it holds every entry of the new (later) window too.
-                let recent = recent_keys(&l.body, watermark.as_deref());
+                let recent = recent_keys(fold.marks(*r), watermark.as_deref());
                 (r.name(), watermark, recent)
             })
             .collect();
@@ -815,7 +821,7 @@ impl Syncer {
                 let fresh = match employee_histories(
                     &self.client,
                     &company.company_id,
-                    &self.reducers(ctx, &marks_before, false),
+                    &self.reducers(ctx, &marks_before, false, Some(&plan.fresh)),
                     &plan.fresh,
                 )
                 .await
@@ -846,13 +852,13 @@ impl Syncer {
                 });
                 links.retain(|l| !plan.quiet.contains(&l.hris_id));
                 crate::apply::count_unchanged(counts, plan.quiet.len() as u64);
-                let mut nmbrs = employees_in_force(fresh, &ctx.read_at(), &self.rules.fields);
+                let mut nmbrs = fresh.into_employees();
                 nmbrs.extend(plan.known);
                 nmbrs
             }
             None => {
-                let listing = listing.into_iter().map(|(r, l)| (r, l.body)).collect();
-                employees_in_force(listing, &ctx.read_at(), &self.rules.fields)
+                drop(listing);
+                fold.into_employees()
             }
         };
 

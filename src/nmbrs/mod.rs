@@ -3,6 +3,7 @@
 pub mod auth;
 pub(crate) mod authorize;
 pub mod client;
+pub(crate) mod fold;
 pub mod model;
 pub(crate) mod read;
 

@@ -4,43 +4,62 @@
 //! (`crate::sync`) records what was read in the audit log.
 
 use super::client::{ApiError, NmbrsClient, Response};
+use super::fold::{Fold, ListingMarks};
 use super::model::History;
-use super::model::resources::{ReadAt, ResourceRead, org, read_resource};
+use super::model::resources::{ReadAt, org, read_resource};
 use super::{HttpCall, model::ReadError};
 use crate::fields::{Field, Resource};
 use crate::plan::NmbrsEmployee;
 use crate::plan::reference::References;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Each enabled resource's listing of one company, reduced as read.
 pub(crate) type CompanyListings = Vec<(Resource, Result<Response<Vec<Reduced>>, ApiError>)>;
 
 /// One employee's history of one resource, reduced as its page arrives: what the cycle needs of
-/// it, without the entries (issue 13: a company's listings are never held whole as JSON).
+/// it went into the company's [`Fold`]; a hash of the `employeeId` stays for the listing's
+/// consistency check (issue 13: a company's listings are never held whole, as JSON or per
+/// resource; eight bytes per item instead of the id).
 #[derive(Debug)]
 pub(crate) struct Reduced {
-    pub(crate) employee_id: String,
-    /// The entry in force, read for the mapped fields; or why the history cannot be read.
-    pub(crate) read: Result<ResourceRead, ReadError>,
-    /// The newest stamp among its entries ([`newest_stamp`]).
-    pub(crate) newest: Option<String>,
-    /// `(stamp, key)` of its entries stamped from [`Reducer::floor`] on: the candidates for the
-    /// recent keys of the next read mark ([`recent_keys`]).
-    pub(crate) stamped: Vec<(String, String)>,
-    /// An entry the last read did not see (an incremental listing; see [`Reducer::seen`]).
-    pub(crate) new_entry: bool,
+    key: EmployeeKey,
 }
 
-impl super::client::Listed for Reduced {
-    fn employee_id(&self) -> &str {
-        &self.employee_id
+/// A 64-bit hash of an `employeeId` (SipHash with fixed keys): within one listing of 100,000
+/// employees two ids share one with a chance of about 3 in 10^10, and then the listing is merely
+/// read again (a duplicate) — never merged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct EmployeeKey(u64);
+
+impl EmployeeKey {
+    fn of(employee_id: &str) -> EmployeeKey {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        EmployeeKey(BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(employee_id))
     }
 }
 
-/// One resource's reads by `employeeId`.
-type ReadsById = HashMap<String, Result<ResourceRead, ReadError>>;
+impl std::fmt::Display for EmployeeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "with id hash {:016x}", self.0)
+    }
+}
+
+impl Reduced {
+    fn of(employee_id: &str) -> Reduced {
+        Reduced {
+            key: EmployeeKey::of(employee_id),
+        }
+    }
+}
+
+impl super::client::Listed for Reduced {
+    type Key = EmployeeKey;
+    fn listed_key(&self) -> EmployeeKey {
+        self.key
+    }
+}
 
 /// How a cycle reduces one resource's histories ([`Reduced`]).
 #[derive(Clone, Debug)]
@@ -54,11 +73,22 @@ pub(crate) struct Reducer {
     /// The recent keys of the last read: set on an incremental listing, where an entry not among
     /// them is new.
     pub(crate) seen: Option<Arc<HashSet<String>>>,
+    /// Where the company's reads go, shared by its reducers.
+    pub(crate) fold: Arc<Mutex<Fold>>,
+    /// Only these employees are folded (a whole listing read for a few employees).
+    pub(crate) only: Option<Arc<HashSet<String>>>,
 }
 
 impl Reducer {
-    /// Reduces one employee's history.
+    /// Reduces one employee's history into the fold.
     pub(crate) fn reduce(&self, h: History) -> Reduced {
+        if self
+            .only
+            .as_ref()
+            .is_some_and(|only| !only.contains(&h.employee_id))
+        {
+            return Reduced::of(&h.employee_id);
+        }
         let entries = h.entries.as_deref();
         let read = entries
             .ok_or_else(|| ReadError::missing(self.resource.history_key()))
@@ -82,13 +112,22 @@ impl Reducer {
                 stamped.push((s.to_owned(), key));
             }
         }
-        Reduced {
-            newest: newest.map(str::to_owned),
-            employee_id: h.employee_id,
-            read,
-            stamped,
-            new_entry,
+        let mut fold = self.fold.lock().unwrap_or_else(PoisonError::into_inner);
+        fold.add(self.resource, &h.employee_id, read);
+        let marks = fold.marks_mut(self.resource);
+        if newest > marks.newest.as_deref() {
+            marks.newest = newest.map(str::to_owned);
         }
+        marks.stamped.extend(stamped);
+        if new_entry {
+            marks.new_entries.insert(h.employee_id.clone());
+        }
+        Reduced::of(&h.employee_id)
+    }
+
+    /// The fold the reducers of one company share, taken out (the reducers keep an empty one).
+    pub(crate) fn take_fold(&self) -> Fold {
+        std::mem::take(&mut *self.fold.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
@@ -110,7 +149,7 @@ pub(crate) async fn company_listings(
     company_id: &str,
     reducers: &[Reducer],
     since: &HashMap<Resource, String>,
-) -> CompanyListings {
+) -> (CompanyListings, Fold) {
     let reads = reducers.iter().map(|red| async move {
         let r = red.resource;
         let from = since.get(&r).map(String::as_str);
@@ -120,7 +159,9 @@ pub(crate) async fn company_listings(
             client.company_history(company_id, r, from, &reduce).await,
         )
     });
-    futures::future::join_all(reads).await
+    let listings = futures::future::join_all(reads).await;
+    let fold = reducers.first().map(Reducer::take_fold).unwrap_or_default();
+    (listings, fold)
 }
 
 /// How far back an incremental read starts before what the last read saw: covers clock skew, the
@@ -172,24 +213,17 @@ pub(crate) async fn employee_histories(
     company_id: &str,
     reducers: &[Reducer],
     employees: &[String],
-) -> Result<Vec<(Resource, Vec<Reduced>)>, ApiError> {
+) -> Result<Fold, ApiError> {
     use futures::StreamExt;
-    let mut out = Vec::with_capacity(reducers.len());
     if employees.is_empty() {
-        return Ok(out);
+        return Ok(Fold::default());
     }
-    let wanted: HashSet<&str> = employees.iter().map(String::as_str).collect();
     for red in reducers {
         let r = red.resource;
-        let histories = if r == Resource::PrivateInfo {
-            let reduce = |h| red.reduce(h);
-            client
-                .company_history(company_id, r, None, &reduce)
-                .await?
-                .body
-                .into_iter()
-                .filter(|h| wanted.contains(h.employee_id.as_str()))
-                .collect()
+        if r == Resource::PrivateInfo {
+            // No employeeId filter: the company's listing, folded for these employees only.
+            let reduce = |h: History| red.reduce(h);
+            client.company_history(company_id, r, None, &reduce).await?;
         } else {
             // Owned per call: a stream of futures borrowing from here would not be `Send` for
             // every lifetime the daemon's spawned cycle needs.
@@ -201,86 +235,22 @@ pub(crate) async fn employee_histories(
                 .buffer_unordered(8)
                 .collect::<Vec<_>>()
                 .await;
-            let mut histories = Vec::with_capacity(reads.len());
             for h in reads {
-                histories.extend(h?.body.map(|h| red.reduce(h)));
-            }
-            histories
-        };
-        out.push((r, histories));
-    }
-    Ok(out)
-}
-
-/// The employees of the personal-info listing as the planner sees them: for every read resource,
-/// the entry in force (`read_at`), read for the mapped `fields` (unmapped ones stay empty, so both
-/// sides hash alike). A missing key or an unreadable history makes the employee unreadable, never
-/// empty; an employee absent from another resource's listing has no entries there.
-pub(crate) fn employees_in_force(
-    listings: Vec<(Resource, Vec<Reduced>)>,
-    read_at: &ReadAt,
-    fields: &[Field],
-) -> Vec<NmbrsEmployee> {
-    let mut personal = Vec::new();
-    let mut others: Vec<(Resource, ReadsById)> = Vec::new();
-    for (resource, body) in listings {
-        if resource == Resource::PersonalInfo {
-            personal = body;
-        } else {
-            others.push((
-                resource,
-                body.into_iter().map(|h| (h.employee_id, h.read)).collect(),
-            ));
-        }
-    }
-    personal
-        .into_iter()
-        .map(|item| {
-            let mut e = NmbrsEmployee {
-                employee_id: item.employee_id,
-                ..NmbrsEmployee::default()
-            };
-            let mut notes = Vec::new();
-            let mut reads = std::iter::once((Resource::PersonalInfo, item.read)).chain(
-                others.iter_mut().map(|(r, by_id)| {
-                    let read = by_id
-                        .remove(&e.employee_id)
-                        .unwrap_or_else(|| read_resource(*r, &[], read_at, fields));
-                    (*r, read)
-                }),
-            );
-            for (resource, read) in reads.by_ref() {
-                match read {
-                    Ok(r) => {
-                        for f in resource.fields() {
-                            if let Some(v) = r.values.get(f) {
-                                e.values.set(f, Some(v));
-                            }
-                        }
-                        if resource == Resource::PersonalInfo {
-                            e.personal_info_id = r.entry_id;
-                        }
-                        notes.extend(r.note);
-                    }
-                    Err(err) => {
-                        e.unreadable = Some(format!("employee {}: {err}", e.employee_id));
-                        e.values = Default::default();
-                        break;
-                    }
+                if let Some(h) = h?.body {
+                    red.reduce(h);
                 }
             }
-            e.note = (!notes.is_empty()).then(|| notes.join("; "));
-            e
-        })
-        .collect()
+        }
+    }
+    Ok(reducers.first().map(Reducer::take_fold).unwrap_or_default())
 }
 
 /// The newest stamp among a listing's entries: when an entry was created (`createdAt`; for an
 /// employment, which is updated in place, the later of `creationDate` and `changedDate`), as
 /// Nmbrs wrote it. The watermark an incremental read starts from (issue 13); `None` for a listing
 /// without entries. Stamps of one server share one format, so the text order is the time order.
-pub(crate) fn newest_stamp(listing: &[Reduced]) -> Option<String> {
-    listing.iter().filter_map(|h| h.newest.clone()).max()
+pub(crate) fn newest_stamp(listing: Option<&ListingMarks>) -> Option<String> {
+    listing.and_then(|m| m.newest.clone())
 }
 
 /// A short hash of one entry of one employee (its whole JSON, keys sorted): the same entry read
@@ -308,30 +278,16 @@ fn stamp(resource: Resource, entry: &Value) -> Option<&str> {
 
 /// The keys of the entries stamped within [`OVERLAP`] before `watermark`: what the next
 /// incremental read will see again and must not take for new.
-pub(crate) fn recent_keys(listing: &[Reduced], watermark: Option<&str>) -> Vec<String> {
-    let Some(from) = since(watermark, None) else {
+pub(crate) fn recent_keys(listing: Option<&ListingMarks>, watermark: Option<&str>) -> Vec<String> {
+    let (Some(from), Some(listing)) = (since(watermark, None), listing) else {
         return Vec::new();
     };
     listing
+        .stamped
         .iter()
-        .flat_map(|h| &h.stamped)
         .filter(|(s, _)| s.as_str() >= from.as_str())
         .map(|(_, key)| key.clone())
         .collect()
-}
-
-/// The employees of incremental listings with an entry that is new: not among the recent keys the
-/// last read kept ([`Reducer::seen`]).
-pub(crate) fn employees_with_new_entries<'a>(
-    listings: impl IntoIterator<Item = &'a [Reduced]>,
-) -> Vec<String> {
-    let out: std::collections::BTreeSet<&str> = listings
-        .into_iter()
-        .flatten()
-        .filter(|h| h.new_entry)
-        .map(|h| h.employee_id.as_str())
-        .collect();
-    out.into_iter().map(str::to_owned).collect()
 }
 
 /// What reading one reference list gave, for the audit log.
@@ -576,6 +532,8 @@ mod tests {
             fields: Field::ALL.to_vec().into(),
             floor: floor.map(str::to_owned),
             seen: seen.map(|s| Arc::new(s.into_iter().collect())),
+            fold: Arc::default(),
+            only: None,
         }
     }
 
@@ -589,10 +547,12 @@ mod tests {
         let new = entry("d2", "Finance", "2026-11-30T10:05:00", 2024);
         let older = entry("d1", "Sales", "2026-11-29T10:00:00", 2023);
         // The last read: its newest stamp and the keys within the overlap before it.
-        let last =
-            vec![reducer(None, None).reduce(history("e1", vec![older.clone(), old.clone()]))];
-        assert_eq!(newest_stamp(&last).as_deref(), Some("2026-11-30T10:00:00"));
-        let keys = recent_keys(&last, Some("2026-11-30T10:00:00"));
+        let last = reducer(None, None);
+        last.reduce(history("e1", vec![older.clone(), old.clone()]));
+        let last = last.take_fold();
+        let marks = last.marks(Resource::Department);
+        assert_eq!(newest_stamp(marks).as_deref(), Some("2026-11-30T10:00:00"));
+        let keys = recent_keys(marks, Some("2026-11-30T10:00:00"));
         assert_eq!(
             keys.len(),
             1,
@@ -600,34 +560,83 @@ mod tests {
         );
         // An incremental read: only what the last read did not see is new.
         let red = reducer(Some("2026-11-30T07:00:00Z"), Some(keys));
-        let seen = vec![
-            red.reduce(history("e1", vec![old.clone()])),
-            red.reduce(history("e2", vec![old.clone(), new])),
-        ];
-        assert_eq!(employees_with_new_entries([seen.as_slice()]), ["e2"]);
-        assert!(
-            seen[1].read.is_ok(),
-            "the entry in force is read as the page arrives"
-        );
+        red.reduce(history("e1", vec![old.clone()]));
+        red.reduce(history("e2", vec![old.clone(), new]));
+        let seen = red.take_fold();
+        assert_eq!(seen.new_entries(), ["e2"]);
         assert_eq!(
-            seen[0].stamped.len(),
-            1,
+            seen.marks(Resource::Department).map(|m| m.stamped.len()),
+            Some(3),
             "entries from the floor on are kept for the next mark"
         );
         let whole = reducer(None, None);
-        let listing = vec![whole.reduce(history("e1", vec![old]))];
+        whole.reduce(history("e1", vec![old]));
         assert_eq!(
-            employees_with_new_entries([listing.as_slice()]),
+            whole.take_fold().new_entries(),
             Vec::<String>::new(),
             "a full read does not ask"
         );
-        let missing = whole.reduce(History {
-            employee_id: "e3".into(),
+    }
+
+    /// Personal info and departments of two employees, folded as their pages arrive.
+    #[test]
+    fn a_company_s_reads_fold_into_one_record_per_employee() {
+        let reducers: Vec<Reducer> = [Resource::Department, Resource::PersonalInfo]
+            .into_iter()
+            .map(|resource| Reducer {
+                resource,
+                fields: vec![Field::LastName, Field::Department].into(),
+                ..reducer(None, None)
+            })
+            .collect();
+        let fold = Arc::new(Mutex::new(Fold::default()));
+        let reducers: Vec<Reducer> = reducers
+            .into_iter()
+            .map(|r| Reducer {
+                fold: fold.clone(),
+                ..r
+            })
+            .collect();
+        let (departments, personal) = (&reducers[0], &reducers[1]);
+        let department = json!({"departmentId": "d1", "code": 1, "description": "Sales",
+            "createdAt": "2026-11-30T10:00:00", "period": {"year": 2024, "period": 1}});
+        let person = |last: &str| {
+            json!({"personalInfoId": format!("p-{last}"), "createdAt": "2026-11-30T10:00:00",
+                   "period": {"year": 2024, "period": 1},
+                   "basicInfo": {"employeeNumber": 1, "firstName": "A", "lastName": last,
+                                 "employeeType": "payroll"},
+                   "birthInfo": {"birthDate": "1990-01-01T00:00:00"}})
+        };
+        // Departments arrive first; an employee only some other listing has is no employee.
+        departments.reduce(history("e2", vec![department.clone()]));
+        departments.reduce(history("e9", vec![department]));
+        personal.reduce(history("e2", vec![person("Two")]));
+        personal.reduce(history("e1", vec![person("One")]));
+        // A listing read again (it changed while read) replaces its first read.
+        personal.reduce(history("e1", vec![person("Uno")]));
+        departments.reduce(History {
+            employee_id: "e1".into(),
             entries: None,
         });
+        let employees = reducers[0].take_fold().into_employees();
+        let ids: Vec<&str> = employees.iter().map(|e| e.employee_id.as_str()).collect();
+        assert_eq!(ids, ["e2", "e1"], "the personal-info listing's order");
+        assert_eq!(employees[0].values.get(Field::Department), Some("Sales"));
+        assert_eq!(employees[0].values.get(Field::LastName), Some("Two"));
+        assert_eq!(employees[0].personal_info_id.as_deref(), Some("p-Two"));
+        assert!(employees[0].unreadable.is_none());
         assert!(
-            missing.read.is_err(),
-            "a missing history is an error, never empty"
+            employees[1]
+                .unreadable
+                .as_deref()
+                .is_some_and(|why| why.starts_with("employee e1:")),
+            "a missing history is an error, never empty: {:?}",
+            employees[1].unreadable
+        );
+        assert_eq!(
+            employees[1].values,
+            FieldValues::default(),
+            "nothing of an unreadable employee is used"
         );
     }
 

@@ -250,11 +250,11 @@ impl NmbrsClient {
                 })
                 .and_then(|r| async move {
                     let mut seen = std::collections::HashSet::new();
-                    match r.body.iter().find(|h| !seen.insert(h.employee_id())) {
+                    match r.body.iter().find(|h| !seen.insert(h.listed_key())) {
                         Some(dup) => Err(ApiError {
                             kind: ApiErrorKind::InconsistentListing(format!(
                                 "employee {} is listed twice",
-                                dup.employee_id()
+                                dup.listed_key()
                             )),
                             call: r.call.clone(),
                         }),
@@ -499,8 +499,10 @@ impl NmbrsClient {
 
 /// An item of a company listing: one employee's.
 pub(crate) trait Listed {
-    /// The employee's `employeeId`.
-    fn employee_id(&self) -> &str;
+    /// What tells the employee apart within the listing (its `employeeId`, or a hash of it).
+    type Key: Eq + std::hash::Hash + std::fmt::Display;
+    /// The item's key.
+    fn listed_key(&self) -> Self::Key;
 }
 
 /// A typed body as JSON for [`NmbrsClient::send`].
