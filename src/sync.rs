@@ -223,6 +223,8 @@ struct CompanyRead {
     since: HashMap<Resource, String>,
     /// The read marks before this read (kept where an incremental listing saw nothing newer).
     marks_before: HashMap<String, ReadMark>,
+    /// Each HRIS row's key and `updated_at` (`None`: the HRIS is read whole every cycle).
+    keys: Option<Vec<crate::hris::RowKey>>,
 }
 
 /// Per resource, where an incremental read starts ([`since`]); empty (read the company whole) when
@@ -510,6 +512,8 @@ impl Syncer {
         };
         let since_of = |c: &Company| plans.get(&c.company_id).cloned().unwrap_or_default();
         let mut references: HashMap<String, Arc<References>> = HashMap::new();
+        // Every row's key and updated_at, in one pass for all companies.
+        let mut keys = self.hris.row_keys().await?;
         // A full reconcile: every company needing a read was read whole and applied.
         let mut whole = true;
         let mut next = todo.first().map(|c| fetch(c, since_of(c)));
@@ -533,6 +537,9 @@ impl Syncer {
                 refs,
                 since,
                 marks_before,
+                keys: keys
+                    .as_mut()
+                    .map(|k| k.remove(&company.number).unwrap_or_default()),
             };
             let r = tracing::Instrument::instrument(
                 self.company(ctx, today, company, read, counts, stop),
@@ -667,12 +674,11 @@ impl Syncer {
             refs,
             since: read_since,
             marks_before,
+            keys,
         } = read;
         let run_id = ctx.run_id;
         let resources = resources_for(&self.rules.fields);
         let mut links = self.state.links_for_company(&company.company_id).await?;
-        // Each row's key and `updated_at` (None: the HRIS is read whole every cycle).
-        let keys = self.hris.row_keys(&company.number).await?;
         let mut listing = match split_listings(listings) {
             Ok(l) => l,
             Err((r, e)) => {

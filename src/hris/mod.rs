@@ -561,15 +561,15 @@ impl HrisDb {
         }
     }
 
-    /// Each row of one company number with its key, `nmbrs_employee_id` and `updated_at` (see
-    /// [`RowKey`]): three columns instead of every field, for an incremental cycle to choose which
-    /// rows to read whole. `None` when the table has no `updated_at` or `hris.incremental` is off.
+    /// Every row's key, `nmbrs_employee_id` and `updated_at` (see [`RowKey`]) by company number
+    /// (trimmed): three columns instead of every field, in one pass over the table for the whole
+    /// cycle, for incremental cycles to choose which rows to read whole. `None` when the table has
+    /// no `updated_at` or `hris.incremental` is off.
     ///
     /// Errors: the database's.
     pub(crate) async fn row_keys(
         &self,
-        company_number: &str,
-    ) -> Result<Option<Vec<RowKey>>, HrisError> {
+    ) -> Result<Option<std::collections::HashMap<String, Vec<RowKey>>>, HrisError> {
         let Some(updated_at) = self
             .columns
             .updated_at
@@ -578,24 +578,24 @@ impl HrisDb {
         else {
             return Ok(None);
         };
-        let mut ph = Ph::new(self.dialect);
         let sql = format!(
-            "SELECT {}, {}, {} FROM {} WHERE TRIM({}) = {}",
+            "SELECT TRIM({}), {}, {}, {} FROM {}",
+            self.as_text(&self.columns.company_number),
             self.as_text(&self.columns.hris_id),
             self.as_text(&self.columns.nmbrs_employee_id),
             self.stamp_sql(updated_at),
             q(&self.table),
-            self.as_text(&self.columns.company_number),
-            ph.next(),
         );
-        let mut out = Vec::new();
+        let mut out: std::collections::HashMap<String, Vec<RowKey>> = Default::default();
         self.pool
-            .for_each(sql, &[Bind::Text(Some(company_number.to_owned()))], |r| {
+            .for_each(sql, &[], |r| {
                 let text = |i: usize| r.get(i).cloned().unwrap_or(Ok(None)).ok().flatten();
-                out.push(RowKey {
-                    hris_id: text(0),
-                    employee_id: text(1),
-                    updated: text(2),
+                // A row without a company number is rejected by `rows_outside`.
+                let Some(company) = text(0) else { return };
+                out.entry(company).or_default().push(RowKey {
+                    hris_id: text(1),
+                    employee_id: text(2),
+                    updated: text(3),
                 });
             })
             .await
@@ -615,6 +615,9 @@ impl HrisDb {
         keyless: bool,
         today: time::Date,
     ) -> Result<Vec<HrisRow>, HrisError> {
+        if hris_ids.is_empty() && !keyless {
+            return Ok(Vec::new());
+        }
         let mut ph = Ph::new(self.dialect);
         let company = ph.next();
         let list = ph.next();
