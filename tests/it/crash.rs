@@ -9,8 +9,10 @@
 //! Pages hold two records, so companies span many pages and cycles between full reconciles read
 //! them incrementally (issue 13; a company that fits on one page is always read whole); every
 //! fourth round is all full reconciles. Each round's creates go to one company, so the other is
-//! read incrementally even in the round's first cycles. The harness counts the kills that hit a
-//! run after it had read a company incrementally and fails if there are too few.
+//! read incrementally even in the round's first cycles. Random SIGKILLs run on two clocks: from
+//! the token save (mostly during the reads) and from the run's first company read (the apply
+//! phase). The harness counts the kills that hit a run after it had read a company incrementally
+//! and fails if there are too few.
 
 use crate::common::{TestApp, person};
 use nmbrs_sandbox::{FaultOptions, SandboxOptions};
@@ -51,7 +53,11 @@ impl Rng {
 
 enum Trial {
     Failpoint(&'static str, u64),
+    /// SIGKILL this long after the rotated refresh token is saved (mostly while listings are read).
     KillAfter(Duration),
+    /// SIGKILL this long after the run recorded its first company's listings (planned, applying):
+    /// with many-page listings the token clock above rarely reaches the apply phase.
+    KillAfterRead(Duration),
 }
 
 /// How the cycles of a round read Nmbrs.
@@ -149,13 +155,25 @@ async fn trial(app: &TestApp, t: &Trial, reads: Reads) -> Option<bool> {
     };
     let before = token_saved().await;
     let run_before = last_run(app).await;
+    let state = migrated_state(app).await;
+    let company_read = || async {
+        let state = state.as_ref()?;
+        sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM audit_log WHERE run_id > ? AND action = 'read' AND company_id IS NOT NULL LIMIT 1",
+        )
+        .bind(run_before)
+        .fetch_optional(state)
+        .await
+        .ok()
+        .flatten()
+    };
     let mut child = cmd.spawn().expect("spawn");
     let status = match t {
         Trial::Failpoint(..) => tokio::time::timeout(Duration::from_secs(60), child.wait())
             .await
             .expect("finishes")
             .expect("wait"),
-        Trial::KillAfter(d) => {
+        Trial::KillAfter(d) | Trial::KillAfterRead(d) => {
             // The clock starts once the rotated refresh token is saved: a kill between Nmbrs issuing
             // it and the save loses the chain, a limit of single-use refresh tokens (see README).
             let deadline = Instant::now() + Duration::from_secs(10);
@@ -164,6 +182,16 @@ async fn trial(app: &TestApp, t: &Trial, reads: Reads) -> Option<bool> {
                 && child.try_wait().ok().flatten().is_none()
             {
                 tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            if let Trial::KillAfterRead(_) = t {
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while state.is_some()
+                    && company_read().await.is_none()
+                    && Instant::now() < deadline
+                    && child.try_wait().ok().flatten().is_none()
+                {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
             }
             match tokio::time::timeout(*d, child.wait()).await {
                 Ok(s) => s.expect("wait"),
@@ -479,8 +507,13 @@ async fn killed_anywhere_nothing_is_lost_or_duplicated() {
             edits += 1;
             corrections |= edit_between_kills(&app, &mut rng, edits, &mut expected).await;
         }
-        for _ in 0..2 {
-            let t = Trial::KillAfter(Duration::from_millis(rng.below(150)));
+        for i in 0..2 {
+            let d = Duration::from_millis(rng.below(150));
+            let t = if i == 0 {
+                Trial::KillAfter(d)
+            } else {
+                Trial::KillAfterRead(d)
+            };
             if let Some(incremental) = trial(&app, &t, reads).await {
                 kills += 1;
                 random_kills += 1;
