@@ -388,7 +388,7 @@ async fn check_no_lost_edit(app: &TestApp, expected: &Expected, round: &str) {
 /// edits, Nmbrs edits, an import.
 async fn add_work(app: &TestApp, round: usize, rng: &mut Rng, expected: &mut Expected) {
     // A row to create or match makes its company read whole: the other one is read incrementally.
-    let company = if round % 2 == 0 { "2" } else { "1" };
+    let company = if round.is_multiple_of(2) { "2" } else { "1" };
     for k in 0..4 {
         let n = (round * 10 + k) as i64;
         app.insert(&person(
