@@ -439,7 +439,7 @@ fn plan_linked(
     let settled = link
         .write_intent
         .as_ref()
-        .map(|w| settle_write_intent(base, w, &rec.values, &e.values));
+        .map(|w| settle_write_intent(w, &rec.values, &e.values));
     update_for(
         rec,
         e,
@@ -456,11 +456,12 @@ fn plan_linked(
 /// written field, the written side decides:
 /// * it holds the value sent → the write landed;
 /// * it still holds the value it had when planned → the write never landed: the field merges again
-///   against the old base (so the write is retried, not reverted);
+///   from that value, so the write is retried, not reverted. Not from the stored base: the plan
+///   that wrote may have stood on a newer one (an earlier intent it settled but never stored),
+///   and the stored one would make the other side's change look like a conflict;
 /// * it holds something else → it was edited since, so the write is taken as landed and that later
 ///   edit is that side's change, carried to the other side — payroll's edits are never overwritten.
 pub fn settle_write_intent(
-    base: Option<&FieldValues>,
     intent: &WriteIntent,
     hris: &FieldValues,
     nmbrs: &FieldValues,
@@ -475,7 +476,7 @@ pub fn settle_write_intent(
             Side::Hris => hris.get(f),
         };
         if !f.same(now, w.after.as_deref()) && f.same(now, w.before.as_deref()) {
-            settled.set(f, base.map_or(w.before.as_deref(), |b| b.get(f)));
+            settled.set(f, w.before.as_deref());
         }
     }
     settled

@@ -992,6 +992,44 @@ fn a_write_that_landed_before_a_crash_never_reverts_a_later_payroll_edit() {
     );
 }
 
+/// Found by the crash harness: a create's follow-up write of the hours landed and the process
+/// died; payroll corrected the hours; the next cycle settled that intent (payroll's edit) and was
+/// killed before its pull landed. Its own intent, settled as "never landed", must merge again on
+/// what the HRIS held when planned, not on the older stored base (the create's, without the
+/// hours), which made payroll's edit a conflict the HRIS won.
+#[test]
+fn a_write_that_never_landed_merges_again_on_the_base_its_plan_stood_on() {
+    use crate::record::Side;
+    let with = |v: Option<&str>| {
+        let mut x = lisa();
+        x.set(Field::BusinessEmail, v);
+        x
+    };
+    let mut c = Case::new();
+    c.hris.push(linked_row("h1", "e1", with(Some("hris@x.nl"))));
+    let mut l = link("h1", "e1", &with(None));
+    l.write_intent = Some(intent(
+        &with(Some("payroll@x.nl")),
+        &[(
+            Field::BusinessEmail,
+            Side::Hris,
+            Some("hris@x.nl"),
+            Some("payroll@x.nl"),
+        )],
+    ));
+    c.links.push(l);
+    c.nmbrs.push(emp("e1", with(Some("payroll@x.nl"))));
+    let d = c.plan();
+    let u = update(&d[0]);
+    assert!(u.conflicts.is_empty(), "{u:?}");
+    assert!(
+        u.to_nmbrs.is_empty(),
+        "payroll's edit is never overwritten: {u:?}"
+    );
+    assert_eq!(u.to_hris.len(), 1, "{u:?}");
+    assert_eq!(u.to_hris[0].after.as_deref(), Some("payroll@x.nl"));
+}
+
 #[test]
 fn a_pending_import_is_merged_on_its_base_or_imported_again() {
     let mut c = Case::new();
