@@ -16,7 +16,7 @@ use crate::nmbrs::model::CreateDefaults;
 use crate::nmbrs::model::resources::ReadAt;
 use crate::nmbrs::read::{
     CompanyListings, Reducer, company_listings, debtor_references, employee_histories, incremental,
-    newest_stamp, recent_keys, resources_for, since,
+    known_employees, newest_stamp, recent_keys, resources_for, since,
 };
 use crate::nmbrs::{ApiError, Company, NmbrsClient, Period};
 use crate::plan::reference::{References, resolve_rows};
@@ -678,7 +678,12 @@ impl Syncer {
         } = read;
         let run_id = ctx.run_id;
         let resources = resources_for(&self.rules.fields);
-        let mut links = self.state.links_for_company(&company.company_id).await?;
+        // A full read plans on every whole link; an incremental one first on their heads.
+        let mut links = if read_since.is_empty() {
+            self.state.links_for_company(&company.company_id).await?
+        } else {
+            Vec::new()
+        };
         let mut listing = match split_listings(listings) {
             Ok(l) => l,
             Err((r, e)) => {
@@ -699,11 +704,15 @@ impl Syncer {
         if !read_since.is_empty() {
             // Entries the last read already saw (re-read within the overlap) are not new.
             let seen = fold.new_entries();
+            let heads = self
+                .state
+                .link_heads_for_company(&company.company_id)
+                .await?;
             let selection = keys.as_deref().and_then(|k| {
                 select_rows(
                     k,
                     marks_before.get(HRIS_MARK),
-                    &links,
+                    &heads,
                     &seen.iter().cloned().collect(),
                     &company.company_id,
                     self.rules.write_back,
@@ -723,7 +732,7 @@ impl Syncer {
             incremental_plan = incremental(
                 &company.company_id,
                 &rows,
-                &links,
+                &heads,
                 seen,
                 self.rules.write_back,
                 &selection
@@ -734,7 +743,7 @@ impl Syncer {
             hris_since = selection.map(|s| s.since);
             if let Some(plan) = &incremental_plan
                 && plan.cheaper_whole(
-                    links.len(),
+                    heads.len(),
                     &resources,
                     self.settings.nmbrs.page_size as usize,
                 )
@@ -759,6 +768,7 @@ impl Syncer {
                 if hris_since.take().is_some() {
                     rows = self.rows(company, today, &refs).await?;
                 }
+                links = self.state.links_for_company(&company.company_id).await?;
                 listing = match split_listings(whole) {
                     Ok(l) => l,
                     Err((r, e)) => {
@@ -767,6 +777,15 @@ impl Syncer {
                             .await;
                     }
                 };
+            }
+            if let Some(plan) = &incremental_plan {
+                // Only records that are not quiet are planned: their whole links.
+                let planned: Vec<&str> = heads
+                    .iter()
+                    .map(|h| h.hris_id.as_str())
+                    .filter(|h| !plan.quiet.contains(*h))
+                    .collect();
+                links = self.state.links_of(&planned).await?;
             }
         } else {
             rows = self.rows(company, today, &refs).await?;
@@ -856,10 +875,9 @@ impl Syncer {
                     Ok(rec) => !plan.quiet.contains(&rec.hris_id),
                     Err(_) => true,
                 });
-                links.retain(|l| !plan.quiet.contains(&l.hris_id));
                 crate::apply::count_unchanged(counts, plan.quiet.len() as u64);
                 let mut nmbrs = fresh.into_employees();
-                nmbrs.extend(plan.known);
+                nmbrs.extend(known_employees(&links, &plan.fresh));
                 nmbrs
             }
             None => {

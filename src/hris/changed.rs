@@ -7,9 +7,9 @@
 //! (`sync.full_every`); `hris.incremental = false` reads every row every cycle.
 
 use super::RowKey;
-use crate::nmbrs::read::{OVERLAP, clean};
+use crate::nmbrs::read::OVERLAP;
 use crate::plan::Decision;
-use crate::record::Link;
+use crate::record::LinkHead;
 use crate::state::marks::ReadMark;
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
@@ -42,7 +42,7 @@ pub(crate) struct RowSelection {
 pub(crate) fn select_rows(
     keys: &[RowKey],
     mark: Option<&ReadMark>,
-    links: &[Link],
+    links: &[LinkHead],
     seen: &HashSet<String>,
     company_id: &str,
     write_back: bool,
@@ -58,7 +58,7 @@ pub(crate) fn select_rows(
     .checked_sub(OVERLAP)?
     .format(STAMP)
     .ok()?;
-    let by_hris: HashMap<&str, &Link> = links.iter().map(|l| (l.hris_id.as_str(), l)).collect();
+    let by_hris: HashMap<&str, &LinkHead> = links.iter().map(|l| (l.hris_id.as_str(), l)).collect();
     let mut out = RowSelection {
         since,
         ..RowSelection::default()
@@ -75,7 +75,7 @@ pub(crate) fn select_rows(
                 // A row without a link here is new or moved: a create or a match to plan.
                 None => true,
                 Some(l) => {
-                    !clean(l, company_id)
+                    !l.clean_in(company_id)
                         || l.employee_id.as_ref().is_some_and(|e| seen.contains(e))
                         || (write_back && k.employee_id.as_deref() != l.employee_id.as_deref())
                 }
@@ -112,7 +112,7 @@ pub(crate) fn pending_rows(decisions: &[Decision]) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::fields::FieldValues;
-    use crate::record::{Base, LinkStatus};
+    use crate::record::{Base, Link, LinkStatus};
 
     fn key(id: &str, updated: Option<&str>) -> RowKey {
         RowKey {
@@ -174,6 +174,7 @@ mod tests {
         links[6].status = LinkStatus::Failed;
         let seen = HashSet::from(["e-seen".to_owned()]);
         let m = mark("2026-11-30T10:00:00.000Z", &["pending"]);
+        let links: Vec<LinkHead> = links.iter().map(LinkHead::of).collect();
         let s = select_rows(&keys, Some(&m), &links, &seen, "c1", true).expect("a mark");
         assert_eq!(
             s.since, "2026-11-30T07:00:00.000Z",

@@ -357,9 +357,6 @@ pub(crate) struct Incremental {
     /// HRIS records (`hris_id`) whose row, link and employee are all as last agreed: planned as
     /// unchanged without being planned at all (a 100,000-employee no-op plans nothing).
     pub(crate) quiet: std::collections::HashSet<String>,
-    /// The other linked employees (a link whose row is gone), as they were when last agreed
-    /// (their base): nothing about them changed on Nmbrs' side since.
-    pub(crate) known: Vec<NmbrsEmployee>,
 }
 
 impl Incremental {
@@ -382,15 +379,31 @@ impl Incremental {
     }
 }
 
-/// Whether a link is clean: linked here, agreed on a known base, nothing pending.
-pub(crate) fn clean(link: &crate::record::Link, company_id: &str) -> bool {
-    use crate::record::{Base, LinkStatus};
-    link.company_id == company_id
-        && link.employee_id.is_some()
-        && link.status == LinkStatus::Linked
-        && matches!(link.base, Base::Known { .. })
-        && link.write_intent.is_none()
-        && link.create_intent.is_none()
+/// The linked employees of an incremental read that are neither read whole (`fresh`) nor quiet
+/// (`links` holds only the links of records that are not): a link whose row is gone, as it was
+/// when last agreed (its base); nothing about them changed on Nmbrs' side since.
+pub(crate) fn known_employees(
+    links: &[crate::record::Link],
+    fresh: &[String],
+) -> Vec<NmbrsEmployee> {
+    use crate::record::Base;
+    let fresh: HashSet<&str> = fresh.iter().map(String::as_str).collect();
+    links
+        .iter()
+        .filter_map(|l| {
+            let e = l.employee_id.as_ref()?;
+            let Base::Known { values, .. } = &l.base else {
+                return None;
+            };
+            (!fresh.contains(e.as_str())).then(|| NmbrsEmployee {
+                employee_id: e.clone(),
+                personal_info_id: l.personal_info_id.clone(),
+                values: values.clone(),
+                unreadable: None,
+                note: None,
+            })
+        })
+        .collect()
 }
 
 /// Decides what an incremental read of a company must read whole (issue 13). `None` when the
@@ -401,14 +414,13 @@ pub(crate) fn clean(link: &crate::record::Link, company_id: &str) -> bool {
 pub(crate) fn incremental(
     company_id: &str,
     rows: &[crate::record::HrisRow],
-    links: &[crate::record::Link],
+    links: &[crate::record::LinkHead],
     seen: impl IntoIterator<Item = String>,
     write_back: bool,
     unread: &std::collections::HashSet<String>,
 ) -> Option<Incremental> {
-    use crate::record::Base;
     use std::collections::{BTreeSet, HashMap, HashSet};
-    let by_hris: HashMap<&str, &crate::record::Link> =
+    let by_hris: HashMap<&str, &crate::record::LinkHead> =
         links.iter().map(|l| (l.hris_id.as_str(), l)).collect();
     let mut fresh: BTreeSet<String> = seen.into_iter().collect();
     // Rows unchanged since their base, by employee; quiet unless the employee turns out fresh.
@@ -434,7 +446,7 @@ pub(crate) fn incremental(
         if link.company_id != company_id {
             return None;
         }
-        let unchanged = link.base.hash() == Some(rec.values.digest().as_str())
+        let unchanged = link.base_hash.as_deref() == Some(rec.values.digest().as_str())
             && rec.unresolved.is_empty()
             && match rec.nmbrs_employee_id.as_deref() {
                 Some(id) => id == employee,
@@ -451,7 +463,7 @@ pub(crate) fn incremental(
         // read whole (above), where matching finds it.
         if let Some(e) = &l.employee_id
             && l.status != crate::record::LinkStatus::Forgotten
-            && !clean(l, company_id)
+            && !l.clean_in(company_id)
         {
             fresh.insert(e.clone());
         }
@@ -468,26 +480,9 @@ pub(crate) fn incremental(
         .filter(|(_, e)| !fresh.contains(*e))
         .map(|(h, _)| h.to_owned())
         .collect();
-    let known = links
-        .iter()
-        .filter_map(|l| {
-            let e = l.employee_id.as_ref()?;
-            let Base::Known { values, .. } = &l.base else {
-                return None;
-            };
-            (!fresh.contains(e) && !quiet.contains(&l.hris_id)).then(|| NmbrsEmployee {
-                employee_id: e.clone(),
-                personal_info_id: l.personal_info_id.clone(),
-                values: values.clone(),
-                unreadable: None,
-                note: None,
-            })
-        })
-        .collect();
     Some(Incremental {
         fresh: fresh.into_iter().collect(),
         quiet,
-        known,
     })
 }
 
@@ -495,7 +490,7 @@ pub(crate) fn incremental(
 mod tests {
     use super::*;
     use crate::fields::FieldValues;
-    use crate::record::{Base, HrisRecord, Link, LinkStatus};
+    use crate::record::{Base, HrisRecord, Link, LinkHead, LinkStatus};
     use serde_json::json;
 
     #[test]
@@ -658,11 +653,12 @@ mod tests {
         link.employee_id = Some("e-h1".into());
         link.base = Base::of(&values);
         let none = std::collections::HashSet::new();
+        let head = LinkHead::of(&link);
         let one_link = |rows: &[crate::record::HrisRow], seen: Vec<String>, write_back, unread| {
             incremental(
                 "c1",
                 rows,
-                std::slice::from_ref(&link),
+                std::slice::from_ref(&head),
                 seen,
                 write_back,
                 unread,
@@ -674,19 +670,24 @@ mod tests {
             plan.quiet.contains("h1"),
             "unchanged everywhere: not planned"
         );
-        assert!(plan.known.is_empty());
         let plan = one_link(&[], Vec::new(), true, &none).expect("incremental");
-        assert_eq!(plan.known.len(), 1, "a link whose row is gone");
-        assert_eq!(plan.known[0].values, values, "as last agreed");
+        assert!(!plan.quiet.contains("h1") && plan.fresh.is_empty());
+        let known = known_employees(std::slice::from_ref(&link), &plan.fresh);
+        assert_eq!(known.len(), 1, "a link whose row is gone");
+        assert_eq!(known[0].values, values, "as last agreed");
         let plan =
             one_link(&[rec("h1")], vec!["e-h1".to_owned()], true, &none).expect("incremental");
         assert_eq!(plan.fresh, ["e-h1"], "a new entry: read whole");
-        assert!(plan.quiet.is_empty() && plan.known.is_empty());
+        assert!(plan.quiet.is_empty());
+        assert!(
+            known_employees(std::slice::from_ref(&link), &plan.fresh).is_empty(),
+            "read whole, not known"
+        );
         assert!(
             incremental(
                 "c1",
                 &[rec("h1"), rec("h2")],
-                &[link.clone()],
+                std::slice::from_ref(&head),
                 Vec::new(),
                 true,
                 &none
@@ -696,6 +697,7 @@ mod tests {
         );
         let mut failed = link.clone();
         failed.status = LinkStatus::Failed;
+        let failed = LinkHead::of(&failed);
         let plan =
             incremental("c1", &[rec("h1")], &[failed], Vec::new(), true, &none).expect("plan");
         assert_eq!(plan.fresh, ["e-h1"], "pending work is read whole");
@@ -714,7 +716,7 @@ mod tests {
         // A row left unread (its updated_at did not move) is as its base.
         let unread = std::collections::HashSet::from(["h1".to_owned()]);
         let plan = one_link(&[], Vec::new(), true, &unread).expect("plan");
-        assert!(plan.quiet.contains("h1") && plan.known.is_empty());
+        assert!(plan.quiet.contains("h1"));
         assert!(
             one_link(&[], vec!["e-h1".to_owned()], true, &unread).is_none(),
             "an unread row whose employee changed in Nmbrs: read whole"

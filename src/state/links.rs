@@ -4,8 +4,15 @@
 use super::{StateError, StateTx};
 use crate::db::{format_time, parse_time, utc_now};
 use crate::fields::FieldValues;
-use crate::record::{Base, CreateIntent, Link, LinkStatus};
+use crate::record::{Base, CreateIntent, Link, LinkHead, LinkStatus};
 use sqlx::Row;
+
+fn parse_status(status: &str) -> Result<LinkStatus, StateError> {
+    LinkStatus::parse(status).ok_or_else(|| StateError::Corrupt {
+        what: "employee_links.status".into(),
+        message: format!("unknown status `{status}`"),
+    })
+}
 
 fn link_from(r: &sqlx::sqlite::SqliteRow) -> Result<Link, StateError> {
     let status: String = r.try_get("status")?;
@@ -48,10 +55,7 @@ fn link_from(r: &sqlx::sqlite::SqliteRow) -> Result<Link, StateError> {
         personal_info_id: r.try_get("personal_info_id")?,
         base,
         create_intent,
-        status: LinkStatus::parse(&status).ok_or_else(|| StateError::Corrupt {
-            what: "employee_links.status".into(),
-            message: format!("unknown status `{status}`"),
-        })?,
+        status: parse_status(&status)?,
         failures: failures.clamp(0, u32::MAX as i64) as u32,
         last_error: r.try_get("last_error")?,
         quarantined_hash: r.try_get("quarantined_hash")?,
@@ -72,6 +76,56 @@ impl super::StateDb {
              UNION ALL SELECT * FROM employee_links WHERE company_id = '' AND status = 'forgotten'",
         )
         .bind(company_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(link_from).collect()
+    }
+
+    /// The heads of a company's links ([`LinkHead`]), tombstones included as in
+    /// [`Self::links_for_company`]. A base whose hash was never stored counts as unsettled (its
+    /// record is planned on the whole link).
+    ///
+    /// Errors: the database's; an unknown status.
+    pub async fn link_heads_for_company(
+        &self,
+        company_id: &str,
+    ) -> Result<Vec<LinkHead>, StateError> {
+        const COLUMNS: &str = "hris_id, company_id, employee_id, status, snapshot_hash,
+            snapshot IS NOT NULL AND snapshot_hash IS NOT NULL AND write_intent IS NULL AND create_intent IS NULL AS settled";
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM employee_links WHERE company_id = ?
+             UNION ALL SELECT {COLUMNS} FROM employee_links WHERE company_id = '' AND status = 'forgotten'"
+        )))
+        .bind(company_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status")?;
+                Ok(LinkHead {
+                    hris_id: r.try_get("hris_id")?,
+                    company_id: r.try_get("company_id")?,
+                    employee_id: r.try_get("employee_id")?,
+                    status: parse_status(&status)?,
+                    base_hash: r.try_get("snapshot_hash")?,
+                    settled: r.try_get("settled")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The links of the given HRIS records (those that exist).
+    ///
+    /// Errors: the database's; a link that cannot be read.
+    pub async fn links_of(&self, hris_ids: &[&str]) -> Result<Vec<Link>, StateError> {
+        if hris_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(hris_ids).unwrap_or_else(|_| "[]".into());
+        let rows = sqlx::query(
+            "SELECT * FROM employee_links WHERE hris_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(list)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(link_from).collect()
