@@ -12,6 +12,16 @@ use time::format_description::well_known::Rfc3339;
 /// How long a writer waits for SQLite's lock before failing, seconds.
 const BUSY_TIMEOUT_SECS: u64 = 30;
 
+/// WAL pages after which a commit to the state database checkpoints (SQLite's default: 1000),
+/// and (× 4 KiB pages) the size the WAL file is cut back to after one. A batch of 500 first links
+/// dirties ~2000 pages of the audit and link indexes (keys in no insertion order), so at the
+/// default every commit copied its pages into the database and synced it twice; at 10,000 a page
+/// rewritten by several batches is copied once (a replay of the 100k link cycle's state writes
+/// with Python's sqlite3: 16.8 s → 8.4–10.5 s; issue 13). Durability
+/// is unchanged: a committed transaction is in the WAL before COMMIT returns and survives a
+/// process crash; `synchronous=NORMAL` already let a power cut lose what was not checkpointed.
+const STATE_WAL_PAGES: u32 = 10_000;
+
 /// UTC now as RFC 3339 with milliseconds, the time format of every table.
 pub fn utc_now() -> String {
     format_time(OffsetDateTime::now_utc())
@@ -112,7 +122,7 @@ pub(crate) fn make_private(db: &std::path::Path) -> std::io::Result<Vec<(String,
 
 /// [`open_sqlite`] for a private database (the state database): files made private first
 /// ([`make_private`]) and `secure_delete` on, so erased values are overwritten with zeros in the
-/// file instead of lingering in free pages.
+/// file instead of lingering in free pages; temporary data in memory (`temp_store`).
 pub async fn open_private_sqlite(
     url: &str,
     max_connections: u32,
@@ -137,7 +147,12 @@ pub async fn open_private_sqlite(
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))
         .foreign_keys(true)
-        .pragma("secure_delete", "on");
+        .pragma("secure_delete", "on")
+        // Statement journals (a multi-row write of a batch needs one) in memory, not temp files.
+        .pragma("temp_store", "memory")
+        // See STATE_WAL_PAGES.
+        .pragma("wal_autocheckpoint", STATE_WAL_PAGES.to_string())
+        .pragma("journal_size_limit", (STATE_WAL_PAGES * 4096).to_string());
     SqlitePoolOptions::new()
         .max_connections(max_connections)
         .connect_with(options)

@@ -310,30 +310,14 @@ impl Applier {
     async fn settle(
         &self,
         tx: &mut StateTx,
-        mut link: Link,
+        link: Link,
         u: &RecordUpdate,
         personal_info_id: Option<String>,
         audit: &[AuditEntry],
     ) -> Result<bool, ApplyError> {
-        let parked = u.parks();
-        link.personal_info_id = personal_info_id;
-        link.base = u.base_after.as_ref().map(Base::of).unwrap_or(Base::None);
-        link.create_intent = None;
-        link.failures = 0;
-        link.quarantined_hash = None;
-        link.held = u.held_after.clone();
-        link.write_intent = None;
-        if parked {
-            link.status = LinkStatus::Conflict;
-            link.last_error = Some(conflict_summary(&u.conflicts));
-        } else {
-            link.status = LinkStatus::Linked;
-            link.last_error = None;
-        }
+        let (link, parked) = settled(link, u, personal_info_id);
         tx.put_link(&link).await?;
-        for e in audit {
-            tx.audit(e).await?;
-        }
+        tx.audit_many(audit).await?;
         Ok(parked)
     }
 
@@ -363,17 +347,21 @@ impl Applier {
         let ids: Vec<&str> = updates.iter().map(|u| u.hris_id.as_str()).collect();
         let mut stored = tx.get_links(&ids).await?;
         let mut results = Vec::with_capacity(updates.len());
+        let mut links = Vec::with_capacity(updates.len());
+        let mut audit = Vec::with_capacity(2 * updates.len());
         for u in updates {
-            let mut audit = self.update_notes(u);
+            audit.extend(self.update_notes(u));
             if u.write_back_employee_id {
                 audit.push(self.write_back_entry(u));
             }
             let link = self.pointed(stored.remove(&u.hris_id), u);
-            let parked = self
-                .settle(&mut tx, link, u, u.personal_info_id.clone(), &audit)
-                .await?;
+            let (link, parked) = settled(link, u, u.personal_info_id.clone());
+            links.push(link);
             results.push(RecordResult::of(outcome_of(u, parked)));
         }
+        // Every link, then every audit row in record order: a statement per table, not per row.
+        tx.put_links(&links).await?;
+        tx.audit_many(&audit).await?;
         crate::failpoint::hit("before_commit");
         tx.commit().await?;
         for r in &results {
@@ -387,6 +375,27 @@ impl Applier {
             .direction(Direction::ToHris)
             .message("nmbrs_employee_id written to the HRIS row")
     }
+}
+
+/// The record's link after the update: the new base, ids, held values, status. Returns it and
+/// whether a field is parked.
+fn settled(mut link: Link, u: &RecordUpdate, personal_info_id: Option<String>) -> (Link, bool) {
+    let parked = u.parks();
+    link.personal_info_id = personal_info_id;
+    link.base = u.base_after.as_ref().map(Base::of).unwrap_or(Base::None);
+    link.create_intent = None;
+    link.failures = 0;
+    link.quarantined_hash = None;
+    link.held = u.held_after.clone();
+    link.write_intent = None;
+    if parked {
+        link.status = LinkStatus::Conflict;
+        link.last_error = Some(conflict_summary(&u.conflicts));
+    } else {
+        link.status = LinkStatus::Linked;
+        link.last_error = None;
+    }
+    (link, parked)
 }
 
 /// The outcome of an update that went through.

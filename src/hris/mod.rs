@@ -102,6 +102,11 @@ pub(crate) struct RowKey {
     pub updated: Option<String>,
 }
 
+/// `employeeId` write-backs per statement: 3 binds each, far below SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound parameters; small enough that a statement's own journal (the pages
+/// its rows touch, kept to undo it alone) stays a few hundred KB.
+const WRITE_BACK_CHUNK: usize = 128;
+
 fn q(ident: &str) -> String {
     schema::quote(ident)
 }
@@ -694,26 +699,71 @@ impl HrisDb {
         self.set_employee_ids(&[(hris_id, employee_id)]).await
     }
 
-    /// Writes many `(hris_id, employeeId)` pairs in one transaction: a first cycle that links
-    /// 100,000 existing employees commits once per batch, not once per row (issue 13).
+    /// Writes many `(hris_id, employeeId)` pairs in one transaction, one `UPDATE … FROM (VALUES …)`
+    /// per [`WRITE_BACK_CHUNK`] pairs: a first cycle that links 100,000 existing employees costs a
+    /// statement and a commit per batch, not a statement per row (issue 13). Keys match as
+    /// [`Self::key_match`] matches one.
     pub async fn set_employee_ids(&self, pairs: &[(&str, &str)]) -> Result<(), HrisError> {
         let Some((first, _)) = pairs.first() else {
             return Ok(());
         };
         self.refuse_if_read_only(first)?;
         let mut tx = self.pool.begin(true).await.map_err(|e| self.failed(e))?;
-        for (hris_id, employee_id) in pairs {
-            let mut ph = Ph::new(self.dialect);
-            let col = &self.columns.nmbrs_employee_id;
-            let set = format!("{} = {}", q(col), self.value_ph(&mut ph, col));
-            let (key, key_binds) = self.key_match(&mut ph, hris_id);
-            let sql = format!("UPDATE {} SET {set} WHERE {key}", q(&self.table));
-            let mut binds = vec![Bind::Text(Some((*employee_id).to_owned()))];
-            binds.extend(key_binds);
-            tx.execute(sql, &binds).await.map_err(|e| self.failed(e))?;
+        for chunk in pairs.chunks(WRITE_BACK_CHUNK) {
+            let (sql, binds) = self.write_back_sql(chunk);
+            let written = if chunk.len() == 1 {
+                tx.execute(sql, &binds).await
+            } else {
+                tx.execute_once(sql, &binds).await
+            };
+            written.map_err(|e| self.failed(e))?;
         }
         tx.commit().await.map_err(|e| self.failed(e))?;
         Ok(())
+    }
+
+    /// The statement of [`Self::set_employee_ids`] for `pairs`, and its binds. SQLite offers each
+    /// key as text and, when it reads as one, as an integer (`v.k_int`; see [`Self::key_match`]);
+    /// PostgreSQL compares the key's text and casts the id to the column's type.
+    fn write_back_sql(&self, pairs: &[(&str, &str)]) -> (String, Vec<Bind>) {
+        let mut ph = Ph::new(self.dialect);
+        let mut binds = Vec::with_capacity(3 * pairs.len());
+        let col = q(&self.columns.nmbrs_employee_id);
+        let key = q(&self.columns.hris_id);
+        let table = q(&self.table);
+        let rows: Vec<String> = pairs
+            .iter()
+            .map(|(hris_id, employee_id)| match self.dialect {
+                Dialect::Sqlite => {
+                    let as_int = hris_id
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| n.to_string() == *hris_id);
+                    binds.push(Bind::Text(Some((*hris_id).to_owned())));
+                    binds.push(Bind::Int(as_int));
+                    binds.push(Bind::Text(Some((*employee_id).to_owned())));
+                    format!("({}, {}, {})", ph.next(), ph.next(), ph.next())
+                }
+                Dialect::Postgres => {
+                    binds.push(Bind::Text(Some((*hris_id).to_owned())));
+                    binds.push(Bind::Text(Some((*employee_id).to_owned())));
+                    format!("({}, {})", ph.next(), ph.next())
+                }
+            })
+            .collect();
+        let values = rows.join(", ");
+        let sql = match self.dialect {
+            Dialect::Sqlite => format!(
+                "WITH v(k, k_int, eid) AS (VALUES {values})
+                 UPDATE {table} AS t SET {col} = v.eid FROM v WHERE t.{key} IN (v.k, v.k_int)"
+            ),
+            Dialect::Postgres => format!(
+                "UPDATE {table} AS t SET {col} = CAST(v.eid AS {}) FROM (VALUES {values}) AS v(k, eid)
+                 WHERE CAST(t.{key} AS TEXT) = v.k",
+                self.pg_type(&self.columns.nmbrs_employee_id)
+            ),
+        };
+        (sql, binds)
     }
 
     /// Writes Nmbrs-side changes into a row, only if each changed field still holds the value the
@@ -1106,5 +1156,73 @@ mod tests {
         .await
         .expect("count");
         assert_eq!(n, 0);
+    }
+
+    /// Write-backs of many rows (more than one statement's worth): each row gets its own id,
+    /// whether its key is stored as text or as an integer; a key that only looks like one ("042")
+    /// and a key of no row change nothing.
+    #[tokio::test]
+    async fn many_write_backs_reach_their_own_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite:{}", dir.path().join("hris.db").display());
+        let pool = crate::db::open_sqlite(&url, 1).await.expect("open");
+        // No declared types: a key inserted as a number stays an INTEGER.
+        let ddl = DEFAULT_TABLE_DDL
+            .replace(" TEXT PRIMARY KEY", " PRIMARY KEY")
+            .replace(" TEXT", "")
+            .replace(" INTEGER", "");
+        sqlx::query(AssertSqlSafe(ddl))
+            .execute(&pool)
+            .await
+            .expect("ddl");
+        let n = 2 * WRITE_BACK_CHUNK + 5;
+        for i in 0..n {
+            let q = if i % 2 == 0 {
+                sqlx::query("INSERT INTO hris_employees (hris_id, company_number) VALUES (?, '2')")
+                    .bind(i as i64)
+            } else {
+                sqlx::query("INSERT INTO hris_employees (hris_id, company_number) VALUES (?, '2')")
+                    .bind(format!("h{i}"))
+            };
+            q.execute(&pool).await.expect("row");
+        }
+        let columns = crate::config::Settings::built_in()
+            .expect("settings")
+            .columns()
+            .expect("columns");
+        let db = HrisDb::open(
+            &url,
+            "hris_employees",
+            columns,
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .expect("open");
+        let keys: Vec<String> = (0..n)
+            .map(|i| {
+                if i % 2 == 0 {
+                    i.to_string()
+                } else {
+                    format!("h{i}")
+                }
+            })
+            .chain(["042".to_owned(), "nobody".to_owned()])
+            .collect();
+        let ids: Vec<String> = keys.iter().map(|k| format!("emp-{k}")).collect();
+        let pairs: Vec<(&str, &str)> = keys
+            .iter()
+            .zip(&ids)
+            .map(|(k, e)| (k.as_str(), e.as_str()))
+            .collect();
+        db.set_employee_ids(&pairs).await.expect("write back");
+        let rows: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT CAST(hris_id AS TEXT), nmbrs_employee_id FROM hris_employees")
+                .fetch_all(&pool)
+                .await
+                .expect("rows");
+        assert_eq!(rows.len(), n);
+        for (key, id) in rows {
+            assert_eq!(id, Some(format!("emp-{key}")), "row {key}");
+        }
     }
 }

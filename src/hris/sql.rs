@@ -96,6 +96,8 @@ impl Pool {
                     // Per connection only. A write lost to a power cut (not a process crash) is
                     // redone by the next cycle's merge.
                     .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                    // A multi-row write-back's statement journal in memory, not a temp file.
+                    .pragma("temp_store", "memory")
                     .busy_timeout(busy_timeout);
                 Ok(Pool::Sqlite(
                     sqlx::sqlite::SqlitePoolOptions::new()
@@ -243,6 +245,27 @@ impl Tx {
                 .await?
                 .rows_affected(),
             Tx::Postgres(tx) => bind_all!(sqlx::query(AssertSqlSafe(sql)), binds)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// [`Self::execute`] for a statement used once (a batch's, as long as its rows): not kept in
+    /// the connection's statement cache.
+    pub(crate) async fn execute_once(
+        &mut self,
+        sql: String,
+        binds: &[Bind],
+    ) -> Result<u64, sqlx::Error> {
+        Ok(match self {
+            Tx::Sqlite(tx) => bind_all!(sqlx::query(AssertSqlSafe(sql)), binds)
+                .persistent(false)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+            Tx::Postgres(tx) => bind_all!(sqlx::query(AssertSqlSafe(sql)), binds)
+                .persistent(false)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),

@@ -1,6 +1,7 @@
 //! `employee_links`: which HRIS row is which Nmbrs employee, the base snapshot of the last successful
 //! sync, create intents, and failure / quarantine bookkeeping (docs/SPEC.md rules 1, 2, 3, 5).
 
+use super::audit::{ROWS_PER_STATEMENT, keep_prepared};
 use super::{StateError, StateTx};
 use crate::db::{format_time, parse_time, utc_now};
 use crate::fields::FieldValues;
@@ -189,48 +190,61 @@ impl super::StateDb {
 impl StateTx {
     /// Inserts or replaces a link (keyed by `hris_id`).
     pub async fn put_link(&mut self, l: &Link) -> Result<(), StateError> {
-        sqlx::query(
-            "INSERT INTO employee_links (hris_id, company_id, employee_id, personal_info_id, snapshot, snapshot_hash,
-               create_intent, intent_at, status, failures, last_error, quarantined_hash, held, write_intent, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (hris_id) DO UPDATE SET company_id = excluded.company_id, employee_id = excluded.employee_id,
+        self.put_links(std::slice::from_ref(l)).await
+    }
+
+    /// Inserts or replaces many links (keyed by `hris_id`), in order, with one multi-row upsert
+    /// per [`ROWS_PER_STATEMENT`] links instead of a statement per link (issue 13). A link that
+    /// cannot be written (an `employee_id` another link holds) fails the whole statement.
+    pub async fn put_links(&mut self, links: &[Link]) -> Result<(), StateError> {
+        let now = utc_now();
+        for chunk in links.chunks(ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO employee_links (hris_id, company_id, employee_id, personal_info_id, snapshot, snapshot_hash,
+                   create_intent, intent_at, status, failures, last_error, quarantined_hash, held, write_intent, updated_at) ",
+            );
+            q.push_values(chunk, |mut b, l| {
+                b.push_bind(l.hris_id.clone())
+                    .push_bind(l.company_id.clone())
+                    .push_bind(l.employee_id.clone())
+                    .push_bind(l.personal_info_id.clone())
+                    .push_bind(match &l.base {
+                        Base::Known { values, .. } => Some(values.to_json()),
+                        // Kept as stored: an unreadable snapshot is for a person to look at, not to erase.
+                        Base::Unreadable { raw, .. } => Some(raw.clone()),
+                        Base::None => None,
+                    })
+                    .push_bind(l.base.hash().map(str::to_owned))
+                    .push_bind(l.create_intent.as_ref().map(|i| i.raw.clone()))
+                    .push_bind(l.create_intent.as_ref().and_then(|i| i.at).map(format_time))
+                    .push_bind(l.status.as_str())
+                    .push_bind(l.failures as i64)
+                    .push_bind(l.last_error.clone())
+                    .push_bind(l.quarantined_hash.clone())
+                    .push_bind(
+                        (!l.held.is_empty())
+                            .then(|| serde_json::to_string(&l.held).unwrap_or_default()),
+                    )
+                    .push_bind(
+                        l.write_intent
+                            .as_ref()
+                            .and_then(|w| serde_json::to_string(w).ok()),
+                    )
+                    .push_bind(now.clone());
+            });
+            q.push(
+                " ON CONFLICT (hris_id) DO UPDATE SET company_id = excluded.company_id, employee_id = excluded.employee_id,
                personal_info_id = excluded.personal_info_id, snapshot = excluded.snapshot,
                snapshot_hash = excluded.snapshot_hash, create_intent = excluded.create_intent,
                intent_at = excluded.intent_at, status = excluded.status, failures = excluded.failures,
                last_error = excluded.last_error, quarantined_hash = excluded.quarantined_hash,
                held = excluded.held, write_intent = excluded.write_intent, updated_at = excluded.updated_at",
-        )
-        .bind(&l.hris_id)
-        .bind(&l.company_id)
-        .bind(&l.employee_id)
-        .bind(&l.personal_info_id)
-        .bind(match &l.base {
-            Base::Known { values, .. } => Some(values.to_json()),
-            // Kept as stored: an unreadable snapshot is for a person to look at, not to erase.
-            Base::Unreadable { raw, .. } => Some(raw.clone()),
-            Base::None => None,
-        })
-        .bind(l.base.hash())
-        .bind(l.create_intent.as_ref().map(|i| i.raw.clone()))
-        .bind(
-            l.create_intent
-                .as_ref()
-                .and_then(|i| i.at)
-                .map(format_time),
-        )
-        .bind(l.status.as_str())
-        .bind(l.failures as i64)
-        .bind(&l.last_error)
-        .bind(&l.quarantined_hash)
-        .bind((!l.held.is_empty()).then(|| serde_json::to_string(&l.held).unwrap_or_default()))
-        .bind(
-            l.write_intent
-                .as_ref()
-                .and_then(|w| serde_json::to_string(w).ok()),
-        )
-        .bind(utc_now())
-        .execute(self.conn())
-        .await?;
+            );
+            q.build()
+                .persistent(keep_prepared(chunk.len()))
+                .execute(self.conn())
+                .await?;
+        }
         Ok(())
     }
 
@@ -310,5 +324,49 @@ mod tests {
         other.employee_id = Some("e1".into());
         let mut tx = db.begin().await.expect("begin");
         assert!(tx.put_link(&other).await.is_err());
+    }
+
+    /// Many links in one call (more than one statement's worth, [`ROWS_PER_STATEMENT`]):
+    /// each stored as given, an existing one replaced; one that takes another's employee fails
+    /// the call and the transaction writes nothing.
+    #[tokio::test]
+    async fn many_links_are_written_in_one_call() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = StateDb::open(&format!("sqlite:{}", dir.path().join("s.db").display()))
+            .await
+            .expect("open");
+        let mut first = Link::new("h0", "c1", LinkStatus::Failed);
+        first.failures = 2;
+        let mut tx = db.begin().await.expect("begin");
+        tx.put_link(&first).await.expect("put");
+        tx.commit().await.expect("commit");
+        let n = 2 * ROWS_PER_STATEMENT + 3;
+        let links: Vec<Link> = (0..n)
+            .map(|i| {
+                let mut l = Link::new(&format!("h{i}"), "c1", LinkStatus::Linked);
+                l.employee_id = Some(format!("e{i}"));
+                let mut base = FieldValues::default();
+                base.set(crate::fields::Field::LastName, Some(&format!("L{i}")));
+                l.base = Base::of(&base);
+                l
+            })
+            .collect();
+        let mut tx = db.begin().await.expect("begin");
+        tx.put_links(&links).await.expect("put many");
+        tx.commit().await.expect("commit");
+        let mut stored = db.links_for_company("c1").await.expect("list");
+        stored.sort_by_key(|l| l.hris_id[1..].parse::<usize>().unwrap_or(usize::MAX));
+        assert_eq!(stored, links, "h0 replaced, the others inserted");
+
+        let mut clash = Link::new("new", "c1", LinkStatus::Linked);
+        clash.employee_id = Some("e5".into());
+        let mut tx = db.begin().await.expect("begin");
+        assert!(
+            tx.put_links(&[Link::new("other", "c1", LinkStatus::Linked), clash])
+                .await
+                .is_err()
+        );
+        drop(tx);
+        assert_eq!(db.link("other").await.expect("get"), None);
     }
 }

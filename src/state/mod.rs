@@ -214,16 +214,14 @@ impl StateDb {
         Ok(StateTx {
             tx,
             _guard: guard,
-            last_hash: None,
+            head: None,
         })
     }
 
     /// Appends audit rows in their own transaction.
     pub async fn audit(&self, entries: &[AuditEntry]) -> Result<(), StateError> {
         let mut tx = self.begin().await?;
-        for e in entries {
-            tx.audit(e).await?;
-        }
+        tx.audit_many(entries).await?;
         tx.commit().await
     }
 
@@ -366,7 +364,8 @@ impl StateDb {
 pub struct StateTx {
     tx: Transaction<'static, Sqlite>,
     _guard: tokio::sync::OwnedMutexGuard<()>,
-    last_hash: Option<String>,
+    /// The audit chain's newest row once this transaction has read or extended it.
+    head: Option<audit::ChainHead>,
 }
 
 impl StateTx {

@@ -5,6 +5,7 @@
 //! init` makes it: DATE, INTEGER and NUMERIC columns the sync reads as text and writes back with casts.
 
 use crate::common::hris::{Backend, Hris};
+use crate::common::setup::synthetic_person;
 use crate::common::{TestApp, nmbrs_values, person, pi_field};
 use nmbrs_sync::fields::Field;
 use serde_json::json;
@@ -32,6 +33,7 @@ on_both_backends!(
     hostile_rows,
     init_import_and_sync,
     incremental_reads,
+    link_many_and_write_back,
 );
 
 async fn sync_once(app: &TestApp) -> (i32, String, String) {
@@ -390,4 +392,80 @@ async fn incremental_sync_once(app: &TestApp) -> (i32, String, String) {
         ],
     )
     .await
+}
+
+/// A first cycle that finds 600 existing Nmbrs employees for 600 HRIS rows (two batches of link
+/// bookkeeping, each one multi-row write-back and one state transaction): every row gets its own
+/// employee's id, every record its `link` and `write_back` audit rows naming that employee, the
+/// chain verifies, no API write; the next cycle finds nothing to do.
+async fn link_many_and_write_back(backend: Backend) {
+    const N: usize = 600;
+    let mut app = TestApp::spawn().await;
+    let Some(hris) = Hris::on(backend, &mut app).await else {
+        return;
+    };
+    let mut expected = std::collections::HashMap::new();
+    for i in 0..N {
+        let p = synthetic_person(i, 1);
+        let id = app.sandbox.seed_employee(&app.company1, p.employee_json());
+        hris.insert_person(&p).await;
+        expected.insert(p.hris_id.clone(), id);
+    }
+    let (code, out, err) = sync_once(&app).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains(&format!("linked {N}")), "{out}");
+    assert!(
+        out.contains("(0 writes"),
+        "linking writes nothing to Nmbrs: {out}"
+    );
+    for (hris_id, employee_id) in &expected {
+        assert_eq!(
+            hris.value(hris_id, "nmbrs_employee_id").await.as_deref(),
+            Some(employee_id.as_str()),
+            "row {hris_id}"
+        );
+    }
+    let state = app.state().await;
+    for action in ["link", "write_back"] {
+        let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT hris_id, employee_id FROM audit_log WHERE action = ? ORDER BY id",
+        )
+        .bind(action)
+        .fetch_all(&state)
+        .await
+        .expect("audit rows");
+        assert_eq!(rows.len(), N, "{action} rows");
+        for (hris_id, employee_id) in rows {
+            let hris_id = hris_id.expect("hris_id");
+            assert_eq!(
+                employee_id.as_ref(),
+                expected.get(&hris_id),
+                "{action} of {hris_id}"
+            );
+        }
+    }
+    let links: Vec<(String, Option<String>, String)> =
+        sqlx::query_as("SELECT hris_id, employee_id, status FROM employee_links")
+            .fetch_all(&state)
+            .await
+            .expect("links");
+    assert_eq!(links.len(), N);
+    for (hris_id, employee_id, status) in links {
+        assert_eq!(status, "linked", "{hris_id}");
+        assert_eq!(
+            employee_id.as_ref(),
+            expected.get(&hris_id),
+            "link of {hris_id}"
+        );
+    }
+    let (code, out, err) = app.run(&["audit", "--verify"], &[]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("audit log intact"), "{out}");
+    let (code, out, err) = sync_once(&app).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains(&format!("unchanged {N}")),
+        "a no-op cycle: {out}"
+    );
+    assert!(out.contains("(0 writes"), "{out}");
 }
