@@ -224,6 +224,14 @@ impl Env {
         run_binary(&self.settings_env, self.dir.path()).await
     }
 
+    /// A quiet day for both sides: every Nmbrs stamp moved back 23 h, and the HRIS rows last
+    /// edited a minute apart, the newest as long ago.
+    async fn quiet_day(&self) {
+        let day = Duration::from_secs(23 * 3600);
+        self.sandbox.age(day);
+        setup::age_hris(&self.hris, day, Duration::from_secs(60)).await;
+    }
+
     /// `sync --once` reading incrementally between full reconciles (`sync.full_every = 24h`).
     async fn sync_once_incremental(&self) -> ChildRun {
         let mut env = self.settings_env.clone();
@@ -782,14 +790,7 @@ async fn network_scenarios(k: &Knobs, rows: &mut Vec<Row>, checks: &mut Vec<Stri
     if k.wants("incremental-noop") {
         // A quiet day later (every stamp moved back 23 h), between full reconciles: each listing is
         // read from its read mark and is empty.
-        env.sandbox.age(Duration::from_secs(23 * 3600));
-        // The HRIS rows were last edited a minute apart, the newest as long ago.
-        setup::age_hris(
-            &env.hris,
-            Duration::from_secs(23 * 3600),
-            Duration::from_secs(60),
-        )
-        .await;
+        env.quiet_day().await;
         progress("incremental no-op cycle (a quiet day later)");
         env.sandbox.reset_stats();
         let run = env.sync_once_incremental().await;
@@ -1070,14 +1071,7 @@ async fn big_scenario(k: &Knobs, companies: usize, rows: &mut Vec<Row>, checks: 
     let full_cpu = run.cpu;
 
     // A quiet day later, between full reconciles: one empty page per listing.
-    env.sandbox.age(Duration::from_secs(23 * 3600));
-    // The HRIS rows were last edited a minute apart, the newest as long ago.
-    setup::age_hris(
-        &env.hris,
-        Duration::from_secs(23 * 3600),
-        Duration::from_secs(60),
-    )
-    .await;
+    env.quiet_day().await;
     progress("big: incremental no-op cycle (a quiet day later)");
     env.sandbox.reset_stats();
     let run = env.sync_once_incremental().await;

@@ -470,8 +470,14 @@ impl Syncer {
                 .await?;
         }
 
-        let hris_numbers: HashSet<String> =
-            self.hris.company_numbers().await?.into_iter().collect();
+        // Every row's key and updated_at, in one pass for all companies.
+        let mut keys = self.hris.row_keys().await?;
+        // The company numbers the HRIS holds: the keys' when read (the same trimmed, non-empty
+        // text), else one query.
+        let hris_numbers: HashSet<String> = match &keys {
+            Some(k) => k.keys().filter(|n| !n.is_empty()).cloned().collect(),
+            None => self.hris.company_numbers().await?.into_iter().collect(),
+        };
         // The companies to read, with how many links each has.
         let mut todo = Vec::new();
         for company in &companies {
@@ -512,8 +518,6 @@ impl Syncer {
         };
         let since_of = |c: &Company| plans.get(&c.company_id).cloned().unwrap_or_default();
         let mut references: HashMap<String, Arc<References>> = HashMap::new();
-        // Every row's key and updated_at, in one pass for all companies.
-        let mut keys = self.hris.row_keys().await?;
         // A full reconcile: every company needing a read was read whole and applied.
         let mut whole = true;
         let mut next = todo.first().map(|c| fetch(c, since_of(c)));
@@ -708,6 +712,7 @@ impl Syncer {
                 .state
                 .link_heads_for_company(&company.company_id)
                 .await?;
+            let no_rows_unread = HashSet::new();
             let selection = keys.as_deref().and_then(|k| {
                 select_rows(
                     k,
@@ -735,10 +740,7 @@ impl Syncer {
                 &heads,
                 seen,
                 self.rules.write_back,
-                &selection
-                    .as_ref()
-                    .map(|s| s.unread.clone())
-                    .unwrap_or_default(),
+                selection.as_ref().map_or(&no_rows_unread, |s| &s.unread),
             );
             hris_since = selection.map(|s| s.since);
             if let Some(plan) = &incremental_plan

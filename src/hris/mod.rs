@@ -1086,11 +1086,10 @@ mod tests {
     use super::*;
     use sqlx::AssertSqlSafe;
 
-    /// A table we did not create: no declared types, an INTEGER key, text that is not UTF-8.
-    #[tokio::test]
-    async fn untyped_table_integer_keys_are_written_and_bad_utf8_is_named() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite:{}", dir.path().join("hris.db").display());
+    /// The default HRIS table without declared types (a table we did not create): a key inserted
+    /// as a number stays an INTEGER. Returns its URL and a pool on it.
+    async fn untyped_table(dir: &std::path::Path) -> (String, sqlx::SqlitePool) {
+        let url = format!("sqlite:{}", dir.join("hris.db").display());
         let pool = crate::db::open_sqlite(&url, 1).await.expect("db");
         let ddl = DEFAULT_TABLE_DDL
             .replace(" TEXT PRIMARY KEY", " PRIMARY KEY")
@@ -1100,6 +1099,30 @@ mod tests {
             .execute(&pool)
             .await
             .expect("ddl");
+        (url, pool)
+    }
+
+    /// The HRIS at `url` with the built-in column map.
+    async fn open_default(url: &str) -> HrisDb {
+        let columns = crate::config::Settings::built_in()
+            .expect("settings")
+            .columns()
+            .expect("columns");
+        HrisDb::open(
+            url,
+            "hris_employees",
+            columns,
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .expect("open")
+    }
+
+    /// A table we did not create: no declared types, an INTEGER key, text that is not UTF-8.
+    #[tokio::test]
+    async fn untyped_table_integer_keys_are_written_and_bad_utf8_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (url, pool) = untyped_table(dir.path()).await;
         sqlx::query(
             "INSERT INTO hris_employees (hris_id, company_number, employee_number, first_name, last_name, birth_date)
              VALUES (42, '2', 1, 'Lisa', 'Hanison', '1990-02-01'),
@@ -1108,18 +1131,7 @@ mod tests {
         .execute(&pool)
         .await
         .expect("insert");
-        let columns = crate::config::Settings::built_in()
-            .expect("settings")
-            .columns()
-            .expect("columns");
-        let db = HrisDb::open(
-            &url,
-            "hris_employees",
-            columns,
-            std::time::Duration::from_secs(5),
-        )
-        .await
-        .expect("open");
+        let db = open_default(&url).await;
         let rows = db
             .rows_for_company("2", time::macros::date!(2026 - 01 - 01))
             .await
@@ -1164,17 +1176,7 @@ mod tests {
     #[tokio::test]
     async fn many_write_backs_reach_their_own_rows() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite:{}", dir.path().join("hris.db").display());
-        let pool = crate::db::open_sqlite(&url, 1).await.expect("open");
-        // No declared types: a key inserted as a number stays an INTEGER.
-        let ddl = DEFAULT_TABLE_DDL
-            .replace(" TEXT PRIMARY KEY", " PRIMARY KEY")
-            .replace(" TEXT", "")
-            .replace(" INTEGER", "");
-        sqlx::query(AssertSqlSafe(ddl))
-            .execute(&pool)
-            .await
-            .expect("ddl");
+        let (url, pool) = untyped_table(dir.path()).await;
         let n = 2 * WRITE_BACK_CHUNK + 5;
         for i in 0..n {
             let q = if i % 2 == 0 {
@@ -1186,18 +1188,7 @@ mod tests {
             };
             q.execute(&pool).await.expect("row");
         }
-        let columns = crate::config::Settings::built_in()
-            .expect("settings")
-            .columns()
-            .expect("columns");
-        let db = HrisDb::open(
-            &url,
-            "hris_employees",
-            columns,
-            std::time::Duration::from_secs(5),
-        )
-        .await
-        .expect("open");
+        let db = open_default(&url).await;
         let keys: Vec<String> = (0..n)
             .map(|i| {
                 if i % 2 == 0 {

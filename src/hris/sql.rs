@@ -234,21 +234,13 @@ impl Tx {
         })
     }
 
+    /// Runs a statement in the transaction; the rows it changed.
     pub(crate) async fn execute(
         &mut self,
         sql: String,
         binds: &[Bind],
     ) -> Result<u64, sqlx::Error> {
-        Ok(match self {
-            Tx::Sqlite(tx) => bind_all!(sqlx::query(AssertSqlSafe(sql)), binds)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected(),
-            Tx::Postgres(tx) => bind_all!(sqlx::query(AssertSqlSafe(sql)), binds)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected(),
-        })
+        self.run(sql, binds, true).await
     }
 
     /// [`Self::execute`] for a statement used once (a batch's, as long as its rows): not kept in
@@ -258,14 +250,24 @@ impl Tx {
         sql: String,
         binds: &[Bind],
     ) -> Result<u64, sqlx::Error> {
+        self.run(sql, binds, false).await
+    }
+
+    /// Runs a statement, kept in the statement cache when `persistent`; the rows it changed.
+    async fn run(
+        &mut self,
+        sql: String,
+        binds: &[Bind],
+        persistent: bool,
+    ) -> Result<u64, sqlx::Error> {
         Ok(match self {
             Tx::Sqlite(tx) => bind_all!(sqlx::query(AssertSqlSafe(sql)), binds)
-                .persistent(false)
+                .persistent(persistent)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),
             Tx::Postgres(tx) => bind_all!(sqlx::query(AssertSqlSafe(sql)), binds)
-                .persistent(false)
+                .persistent(persistent)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),

@@ -47,6 +47,18 @@ fn only_employee(app: &TestApp) -> String {
     employees[0]["employeeId"].as_str().expect("id").to_owned()
 }
 
+/// One row, `h1` of company 2, created in Nmbrs by a first cycle: the app, the HRIS and the
+/// employee's id; `None` where the backend is not available.
+async fn lisa_synced(backend: Backend) -> Option<(TestApp, Hris, String)> {
+    let mut app = TestApp::spawn().await;
+    let hris = Hris::on(backend, &mut app).await?;
+    hris.insert_person(&person("h1", "2", 98072, "Lisa", "Hanison"))
+        .await;
+    assert_eq!(sync_once(&app).await.0, 0);
+    let id = only_employee(&app);
+    Some((app, hris, id))
+}
+
 /// A new row is created in Nmbrs with its date and numbers read right, its employeeId written back;
 /// the next cycle finds nothing to do (a NUMERIC `32.00` is the `32` Nmbrs holds).
 async fn create_and_write_back(backend: Backend) {
@@ -82,14 +94,9 @@ async fn create_and_write_back(backend: Backend) {
 
 /// A change made in Nmbrs lands in the HRIS row (and `updated_at` is set).
 async fn pull(backend: Backend) {
-    let mut app = TestApp::spawn().await;
-    let Some(hris) = Hris::on(backend, &mut app).await else {
+    let Some((app, hris, id)) = lisa_synced(backend).await else {
         return;
     };
-    hris.insert_person(&person("h1", "2", 98072, "Lisa", "Hanison"))
-        .await;
-    assert_eq!(sync_once(&app).await.0, 0);
-    let id = only_employee(&app);
     let stamped = hris.value("h1", "updated_at").await;
     assert!(
         app.sandbox
@@ -121,14 +128,9 @@ async fn pull(backend: Backend) {
 /// The HRIS row changes while the cycle writes to Nmbrs (another writer, during the PUT): the pull
 /// planned from the old row does not land; the concurrent edit survives and wins next cycle.
 async fn guarded_write_loses_the_race(backend: Backend) {
-    let mut app = TestApp::spawn().await;
-    let Some(hris) = Hris::on(backend, &mut app).await else {
+    let Some((app, hris, id)) = lisa_synced(backend).await else {
         return;
     };
-    hris.insert_person(&person("h1", "2", 98072, "Lisa", "Hanison"))
-        .await;
-    assert_eq!(sync_once(&app).await.0, 0);
-    let id = only_employee(&app);
     // An HRIS edit to push and a Nmbrs edit to pull, in one record.
     hris.set("h1", &[("first_name", Some("Elisabeth"))]).await;
     assert!(
